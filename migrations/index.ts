@@ -1,0 +1,8 @@
+// Every migration, in order. Listed here (not discovered on disk) so the build cannot miss one.
+// Forward only: never edit a migration that has shipped; add a new one.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_foundation.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

@@ -1,0 +1,24 @@
+// What the HTTP app and the services share. Built once by daemon.ts (or the test harness).
+import type { Logger } from 'pino';
+import type { ChannelSecrets } from './auth/bootstrap.js';
+import type { Config } from './config/schema.js';
+import type { Clock } from './lib/clock.js';
+import type { IdSource, RandomSource } from './lib/ids.js';
+import type { Metrics } from './observability/metrics.js';
+import type { Db, OpenedDatabase } from './store/db.js';
+
+export interface AppDeps {
+  /** The effective configuration right now (management PUT can replace it while running). */
+  config: () => Config;
+  database: OpenedDatabase;
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+  random: RandomSource;
+  logger: Logger;
+  metrics: Metrics;
+  secrets: ChannelSecrets;
+  version: string;
+  /** Set while the daemon is shutting down: readiness fails so load balancers stop sending. */
+  state: { shuttingDown: boolean };
+}

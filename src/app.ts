@@ -1,0 +1,60 @@
+// createApp(deps): the Hono app with every route mounted. It never listens; daemon.ts does.
+import { Hono } from 'hono';
+import type { AppDeps } from './app-deps.js';
+import { ApiRouter } from './http/api-router.js';
+import type { AppEnv } from './http/env.js';
+import { errorBody, renderError } from './http/errors.js';
+import { bodyLimit } from './http/middleware/body-limit.js';
+import { requestContext } from './http/middleware/request-context.js';
+import { buildOpenApi, renderDocsPage } from './http/openapi.js';
+import { mountHealthRoutes } from './http/routes/health.js';
+import { AppError } from './lib/app-error.js';
+
+export interface CreatedApp {
+  app: Hono<AppEnv>;
+  router: ApiRouter;
+  openapi: () => Record<string, unknown>;
+}
+
+export function createApp(deps: AppDeps): CreatedApp {
+  const app = new Hono<AppEnv>();
+  const config = deps.config();
+
+  app.use(
+    '*',
+    requestContext({ logger: deps.logger, ids: deps.ids, clock: deps.clock, metrics: deps.metrics }),
+  );
+  app.use('/api/*', bodyLimit(config.server.api_body_limit_bytes));
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return renderError(c, err);
+    const logger = c.get('logger') ?? deps.logger;
+    logger.error(
+      { event: 'http.unhandled_error', err, method: c.req.method, path: c.req.path },
+      'unhandled error',
+    );
+    return c.json(
+      errorBody('internal_error', 'an internal error occurred', undefined, c.get('requestId')),
+      500,
+    );
+  });
+  app.notFound((c) =>
+    c.json(
+      errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, undefined, c.get('requestId')),
+      404,
+    ),
+  );
+
+  const router = new ApiRouter(app, { db: deps.db, clock: deps.clock });
+  mountHealthRoutes(router, deps);
+
+  let cachedDoc: Record<string, unknown> | undefined;
+  const openapi = () => {
+    cachedDoc ??= buildOpenApi(router.specs, { version: deps.version });
+    return cachedDoc;
+  };
+  app.get('/api/openapi.json', (c) => c.json(openapi()));
+  app.get('/api/docs', (c) => c.html(renderDocsPage(openapi())));
+
+  return { app, router, openapi };
+}

@@ -1,0 +1,73 @@
+// `serve`: runs the daemon until SIGTERM/SIGINT, then shuts down gracefully and returns 0.
+import { redactConfig, secretValues } from '../config/redact.js';
+import { startDaemon } from '../daemon.js';
+import { createLogger } from '../observability/logger.js';
+import {
+  type CliContext,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  loadConfigOrReport,
+  parseFlags,
+} from './context.js';
+import { USAGE } from './usage.js';
+
+export async function serveCommand(ctx: CliContext): Promise<number> {
+  const flags = parseFlags(ctx.args, {});
+  if (flags.values.help) {
+    ctx.stdout.write(USAGE.serve as string);
+    return EXIT_OK;
+  }
+  const loaded = loadConfigOrReport(ctx);
+  if (!loaded) return EXIT_USAGE;
+  const { config } = loaded;
+
+  const secrets = new Set<string>(secretValues(config));
+  for (const v of [ctx.env.API_ROOT_TOKEN, ctx.env.API_STANDARD_TOKEN]) if (v) secrets.add(v);
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    isTty: ctx.stdout.isTTY === true,
+    secrets: () => [...secrets],
+  });
+  logger.debug({ event: 'config.loaded', config: redactConfig(config) }, 'configuration loaded');
+
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon({
+      config,
+      logger,
+      bootstrap: { rootToken: ctx.env.API_ROOT_TOKEN, standardToken: ctx.env.API_STANDARD_TOKEN },
+      onSecrets: (values) => {
+        for (const v of values) secrets.add(v);
+      },
+      printOnce: (text) => ctx.stderr.write(text),
+    });
+  } catch (err) {
+    logger.fatal({ event: 'daemon.start_failed', err }, (err as Error).message);
+    ctx.stderr.write(`native-whatsapp: ${(err as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ event: 'daemon.forced_exit', signal }, 'second signal: exiting now');
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      logger.info({ event: 'daemon.signal', signal }, `received ${signal}`);
+      daemon.stop().then(
+        () => resolve(EXIT_OK),
+        (err) => {
+          logger.error({ event: 'daemon.stop_failed', err }, 'shutdown failed');
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

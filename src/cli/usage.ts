@@ -1,0 +1,49 @@
+// Help texts, one per command; `--help` on any command prints its own.
+
+export const MAIN_USAGE = `Usage: native-whatsapp [command] [options]
+
+Commands:
+  serve                 run the daemon (default)
+  migrate               apply pending database migrations and exit
+  check-config          validate and print the effective configuration (secrets redacted)
+  token create|list|revoke   manage API tokens
+  backup FILE           write an online, consistent copy of the database to FILE
+  simulate              post signed sample webhooks to a running daemon
+
+Run "native-whatsapp <command> --help" for a command's options.
+Configuration: config/default.json < CONFIG_PATH file < environment (HOST, PORT, DATABASE_PATH,
+LOG_LEVEL, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN, ...). See README.md.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
+`;
+
+export const USAGE: Record<string, string> = {
+  serve: `Usage: native-whatsapp serve
+
+Runs the daemon: applies migrations, listens on HOST:PORT (default 127.0.0.1:8080), processes
+webhooks and runs the scheduler. SIGTERM or SIGINT (Ctrl-C) stops it gracefully (exit 0).
+`,
+  migrate: `Usage: native-whatsapp migrate
+
+Applies pending migrations to the database at DATABASE_PATH and exits.
+`,
+  'check-config': `Usage: native-whatsapp check-config [--show-secrets [--force]]
+
+Validates the configuration from every source and prints the effective document as JSON with
+secrets redacted. Exit 2 with every problem listed when it is invalid.
+  --show-secrets   print secrets too, including generated webhook secrets stored in the database;
+                   only to a terminal unless --force is given as well
+  --force          allow --show-secrets when standard output is not a terminal
+`,
+  token: `Usage: native-whatsapp token <create|list|revoke> [options]
+
+  token create --tier standard|root [--name NAME]   create a token; it is printed once
+  token list [--json]                               list tokens (never their values)
+  token revoke ID                                   revoke a token by id
+`,
+  backup: `Usage: native-whatsapp backup FILE [--force]
+
+Writes an online, consistent copy of the database to FILE while the daemon keeps running.
+Restore by stopping the daemon and copying FILE back to DATABASE_PATH.
+  --force   overwrite FILE if it exists
+`,
+};

@@ -1,0 +1,317 @@
+// The one schema for the configuration document. Built-in defaults live here; config/default.json,
+// the CONFIG_PATH file, environment variables and `PUT .../management/config` all feed this same shape.
+// Durations are written as strings ("4h") and come out of parsing as milliseconds.
+import { z } from 'zod';
+import { parseDuration } from '../lib/duration.js';
+import { isSafePattern } from './safe-regex.js';
+
+export const CURRENT_SCHEMA_VERSION = 1;
+
+export const duration = z
+  .string()
+  .refine((s) => (parseDuration(s) ?? 0) >= 1000, {
+    message: 'must be a duration of at least 1s, like "30s", "15m", "4h" or "2d"',
+  })
+  .transform((s) => parseDuration(s) as number);
+
+export const timeOfDay = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:MM (24h)');
+
+export const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' },
+);
+
+/** A secret string: at least 8 characters; never printed (see config/redact.ts). */
+export const secret = z.string().min(8, 'must be at least 8 characters');
+
+export const route = z.enum(['ai', 'hybrid', 'human']);
+export const priority = z.enum(['low', 'normal', 'high']);
+export const automationMode = z.enum(['assisted', 'autonomous', 'priority']);
+export const accessTier = z.enum(['standard', 'root']);
+
+const pattern = z
+  .string()
+  .min(1)
+  .max(500)
+  .superRefine((src, ctx) => {
+    try {
+      new RegExp(src, 'iu');
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is not a valid regular expression: ${(err as Error).message}`,
+      });
+      return;
+    }
+    if (!isSafePattern(src)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'could backtrack catastrophically (nested or overlapping quantifiers); simplify it',
+      });
+    }
+  });
+
+export const templateRef = z.strictObject({
+  name: z.string().min(1).max(512),
+  language: z.string().min(2).max(15),
+  components: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+export const messageTypes = [
+  'text',
+  'image',
+  'audio',
+  'video',
+  'document',
+  'sticker',
+  'location',
+  'contacts',
+  'interactive',
+  'button',
+  'reaction',
+  'order',
+  'system',
+  'unsupported',
+] as const;
+
+export const conversationClass = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "_" or "-" (max 63)'),
+  match: z
+    .strictObject({
+      keywords: z.array(z.string().min(1).max(100)).max(200).optional(),
+      patterns: z.array(pattern).max(50).optional(),
+      message_types: z.array(z.string().min(1).max(40)).max(20).optional(),
+      referral_source: z.array(z.string().min(1).max(40)).max(20).optional(),
+    })
+    .prefault({}),
+  route: route.optional(),
+  priority: priority.default('normal'),
+  follow_up_rule: z.string().min(1).max(100).optional(),
+});
+
+export const followUpRule = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be letters, digits, "_" or "-"'),
+    after: duration,
+    text: z.string().min(1).max(4096).optional(),
+    template: templateRef.optional(),
+    max_per_conversation: z.number().int().min(1).max(100).default(1),
+    classes: z.array(z.string().min(1)).optional(),
+  })
+  .refine((r) => r.text !== undefined || r.template !== undefined, {
+    message: 'needs "text" (inside the window), "template" (outside it), or both',
+  });
+
+export const responderRule = z
+  .strictObject({
+    id: z.string().min(1).max(100).optional(),
+    keywords: z.array(z.string().min(1).max(100)).optional(),
+    classes: z.array(z.string().min(1)).optional(),
+    reply: z.string().min(1).max(4096),
+  })
+  .refine((r) => (r.keywords?.length ?? 0) > 0 || (r.classes?.length ?? 0) > 0, {
+    message: 'needs "keywords" or "classes" to say when it applies',
+  });
+
+const wordsByLanguage = z.record(z.string().min(1).max(15), z.array(z.string().min(1).max(50)).max(50));
+
+export const configSchema = z.strictObject({
+  schema_version: z.literal(CURRENT_SCHEMA_VERSION).default(CURRENT_SCHEMA_VERSION),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      api_body_limit_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+      // Meta's own maximum is 3 MB; a smaller limit would answer 413 to a genuine batch.
+      webhook_body_limit_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(64 * 1024 * 1024)
+        .default(3 * 1024 * 1024),
+      shutdown_timeout: duration.prefault('10s'),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      path: z.string().min(1).default('./data/native-whatsapp.db'),
+      busy_timeout: duration.prefault('5s'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  channels: z
+    .strictObject({
+      app_secret: secret.optional(),
+      verify_token: secret.optional(),
+      access_token: secret.optional(),
+      phone_number_id: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the numeric phone number id from Meta (or "sandbox")')
+        .default('sandbox'),
+      api_base_url: z.url({ protocol: /^https?$/ }).default('https://graph.facebook.com'),
+      api_version: z
+        .string()
+        .regex(/^v\d+\.\d+$/, 'must look like "v24.0"')
+        .default('v24.0'),
+      request_timeout: duration.prefault('10s'),
+    })
+    .prefault({}),
+  runtime: z
+    .strictObject({
+      status: z.enum(['active', 'paused']).default('active'),
+      automation_mode: automationMode.default('assisted'),
+      access_tier: accessTier.default('standard'),
+    })
+    .prefault({}),
+  conversation_classes: z.array(conversationClass).max(100).default([]),
+  scorer: z
+    .strictObject({
+      languages: z.array(z.string().min(2).max(15)).min(1).default(['en', 'es', 'pt', 'de']),
+    })
+    .prefault({}),
+  escalation: z
+    .strictObject({
+      keywords: wordsByLanguage.default({
+        en: ['agent', 'human', 'person', 'someone real', 'manager', 'complaint', 'refund', 'lawyer'],
+        es: ['agente', 'humano', 'persona', 'queja', 'reembolso', 'reclamación'],
+        pt: ['atendente', 'humano', 'pessoa', 'reclamação', 'reembolso'],
+        de: ['mitarbeiter', 'mensch', 'beschwerde', 'erstattung', 'rückerstattung'],
+      }),
+      sentiment_threshold: z.number().min(-1).max(1).nullable().default(-0.5),
+      unanswered_messages: z.number().int().min(2).max(100).nullable().default(3),
+      sla: duration.nullable().prefault('15m'),
+      on_permanent_failure: z.boolean().default(true),
+    })
+    .prefault({}),
+  follow_up_rules: z.array(followUpRule).max(50).default([]),
+  quiet_hours: z
+    .strictObject({
+      start: timeOfDay,
+      end: timeOfDay,
+      timezone: timeZone,
+    })
+    .nullable()
+    .default(null),
+  responder: z
+    .strictObject({
+      kind: z.enum(['rules', 'openai-compatible']).default('rules'),
+      rules: z.array(responderRule).max(200).default([]),
+      openai: z
+        .strictObject({
+          base_url: z.url({ protocol: /^https?$/ }).optional(),
+          model: z.string().min(1).max(200).optional(),
+          api_key: secret.optional(),
+          timeout: duration.prefault('8s'),
+          max_context_messages: z.number().int().min(1).max(50).default(12),
+          max_prompt_chars: z.number().int().min(500).max(100_000).default(8000),
+          system_prompt: z
+            .string()
+            .max(4000)
+            .default(
+              'You are a helpful customer service assistant on WhatsApp. Answer briefly and politely.',
+            ),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  opt_out: z
+    .strictObject({
+      keywords: wordsByLanguage.default({ default: ['STOP', 'UNSUBSCRIBE'] }),
+      opt_in_keywords: wordsByLanguage.default({ default: ['START'] }),
+    })
+    .prefault({}),
+  conversations: z
+    .strictObject({
+      reopen_within: duration.prefault('24h'),
+      close_after: duration.prefault('72h'),
+    })
+    .prefault({}),
+  outbound: z
+    .strictObject({
+      rate_per_second: z.number().min(0.1).max(1000).default(20),
+      concurrency: z.number().int().min(1).max(64).default(4),
+      per_recipient_interval: duration.prefault('1s'),
+      retry_base_delay: duration.prefault('2s'),
+      retry_max_delay: duration.prefault('15m'),
+      max_attempts: z.number().int().min(1).max(50).default(8),
+    })
+    .prefault({}),
+  scheduler: z
+    .strictObject({
+      tick_every: duration.prefault('10s'),
+      batch_size: z.number().int().min(1).max(10_000).default(500),
+      lease: duration.prefault('2m'),
+    })
+    .prefault({}),
+  inbox: z
+    .strictObject({
+      max_attempts: z.number().int().min(1).max(50).default(6),
+      retry_base_delay: duration.prefault('1s'),
+      backlog_threshold: z.number().int().min(1).default(5000),
+      batch_size: z.number().int().min(1).max(5000).default(200),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      raw_webhooks: duration.prefault('30d'),
+    })
+    .prefault({}),
+  campaigns: z
+    .strictObject({
+      attribution_window: duration.prefault('72h'),
+      max_recipients: z.number().int().min(1).max(100_000).default(100_000),
+      // Meta's per-business messaging limit (unique customers per 24 h) for business-initiated
+      // conversations; null = unknown, do not check.
+      messaging_limit: z.number().int().min(1).nullable().default(null),
+    })
+    .prefault({}),
+  templates: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(512),
+        language: z.string().min(2).max(15),
+        category: z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']).default('UTILITY'),
+      }),
+    )
+    .max(500)
+    .default([]),
+  analytics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+/** The configuration as the daemon uses it: defaults filled, durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;
+/** The configuration document as written in files and the management API. */
+export type ConfigDocument = z.input<typeof configSchema>;
+
+/** Paths (dot-joined) of every secret in the document; redaction and logs both use this list. */
+export const SECRET_PATHS = [
+  'channels.app_secret',
+  'channels.verify_token',
+  'channels.access_token',
+  'responder.openai.api_key',
+] as const;

@@ -1,0 +1,203 @@
+// Wires config, store, clock, ids, logger, services and the HTTP server; start() and stop().
+// Shutdown order (SPEC §1): stop accepting, let in-flight requests finish, stop background services
+// (cron ticks, queues) within the shutdown timeout, close the database.
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import type { AppDeps } from './app-deps.js';
+import { bootstrapTokens, resolveChannelSecrets } from './auth/bootstrap.js';
+import type { Config } from './config/schema.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
+import { createMetrics } from './observability/metrics.js';
+import { type OpenedDatabase, openDatabase } from './store/db.js';
+import { migrateToLatest } from './store/migrate.js';
+import { VERSION } from './version.js';
+
+/** A background part of the daemon (inbox processor, scheduler, outbound queue). */
+export interface Service {
+  name: string;
+  start(): Promise<void> | void;
+  /** Finish or park current work within the deadline (ms since epoch, wall clock). */
+  stop(deadline: number): Promise<void>;
+}
+
+export interface DaemonOptions {
+  config: Config;
+  logger: Logger;
+  /** API tokens from the environment, stored hashed on start. */
+  bootstrap?: { rootToken?: string; standardToken?: string };
+  clock?: Clock;
+  random?: RandomSource;
+  ids?: IdSource;
+  /** Called with secret values that must be scrubbed from logs once they are known. */
+  onSecrets?: (values: string[]) => void;
+  /** Where to print a root token created on first start (stderr in the CLI). */
+  printOnce?: (text: string) => void;
+  /** Listen at all (false in tests that use app.request()). */
+  listen?: boolean;
+}
+
+export interface Daemon {
+  deps: AppDeps;
+  app: ReturnType<typeof createApp>;
+  /** The bound port (useful with port 0). */
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const ids = options.ids ?? createIdSource(clock, random);
+  const log = logger.child({ module: 'daemon' });
+
+  const database: OpenedDatabase = openDatabase(config.database.path, {
+    busyTimeoutMs: config.database.busy_timeout,
+  });
+  let server: ServerType | undefined;
+  try {
+    const migrated = await migrateToLatest(database.db);
+    if (migrated.applied.length > 0) {
+      log.info(
+        { event: 'store.migrated', applied: migrated.applied },
+        `applied ${migrated.applied.length} migration(s)`,
+      );
+    }
+    const secrets = await resolveChannelSecrets(database.db, config, { random, clock });
+    options.onSecrets?.([secrets.appSecret, secrets.verifyToken]);
+    if (secrets.generated.appSecret || secrets.generated.verifyToken) {
+      log.warn(
+        {
+          event: 'auth.generated_channel_secrets',
+          generated: Object.entries(secrets.generated)
+            .filter(([, g]) => g)
+            .map(([k]) => k),
+        },
+        'using generated webhook secrets stored in the database; read them with `native-whatsapp check-config --show-secrets` and enter them in the Meta app dashboard',
+      );
+    }
+    const tokens = await bootstrapTokens(database.db, options.bootstrap ?? {}, {
+      ids,
+      random,
+      clock,
+      logger: log,
+    });
+    if (tokens.createdRootToken) {
+      options.onSecrets?.([tokens.createdRootToken]);
+      options.printOnce?.(
+        `\nnative-whatsapp: no API token existed, so a root token was created. It is shown only this once:\n\n  ${tokens.createdRootToken}\n\nStore it now; create more with \`native-whatsapp token create --tier standard\`.\n\n`,
+      );
+    }
+
+    const state = { shuttingDown: false };
+    const deps: AppDeps = {
+      config: () => config,
+      database,
+      db: database.db,
+      clock,
+      ids,
+      random,
+      logger,
+      metrics: createMetrics({ defaultMetrics: options.listen !== false }),
+      secrets,
+      version: VERSION,
+      state,
+    };
+    const app = createApp(deps);
+    const services: Service[] = [];
+
+    let port = config.server.port;
+    if (options.listen !== false) {
+      const listening = await listen(app.app.fetch, config.server.host, config.server.port);
+      server = listening.server;
+      port = listening.port;
+      log.info(
+        {
+          event: 'daemon.listening',
+          host: config.server.host,
+          port,
+          database: config.database.path,
+          version: VERSION,
+        },
+        `native-whatsapp ${VERSION} listening on http://${config.server.host}:${port}`,
+      );
+    }
+    for (const s of services) await s.start();
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        const deadline = Date.now() + config.server.shutdown_timeout;
+        state.shuttingDown = true;
+        log.info({ event: 'daemon.stopping' }, 'stopping: no new requests, finishing in-flight work');
+        if (server) await closeServer(server, deadline);
+        for (const s of [...services].reverse()) {
+          try {
+            await s.stop(deadline);
+          } catch (err) {
+            log.error(
+              { event: 'daemon.service_stop_failed', service: s.name, err },
+              `service ${s.name} failed to stop`,
+            );
+          }
+        }
+        await database.close();
+        log.info({ event: 'daemon.stopped' }, 'stopped');
+      })();
+      return stopping;
+    };
+    return { deps, app, port, url: `http://${urlHost(config.server.host)}:${port}`, stop };
+  } catch (err) {
+    if (server) server.close();
+    await database.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+): Promise<{ server: ServerType; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, (info: AddressInfo) =>
+      resolve({ server, port: info.port }),
+    );
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`cannot listen on ${hostname}:${port}: the address is already in use`)
+          : new Error(`cannot listen on ${hostname}:${port}: ${err.message}`),
+      );
+    });
+  });
+}
+
+/** Stops accepting connections and waits for in-flight requests, up to the deadline. */
+function closeServer(server: ServerType, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+    const timer = setTimeout(
+      () => {
+        s.closeAllConnections?.();
+        resolve();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.closeIdleConnections?.();
+  });
+}

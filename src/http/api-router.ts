@@ -1,0 +1,118 @@
+// Declares an API route once: method, path, tier, zod schemas for body and query, and responses.
+// The same declaration mounts the route (auth, parsing, validation) and feeds the OpenAPI document,
+// so the documentation cannot drift from what is enforced.
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import type { Tier } from '../auth/tokens.js';
+import { AppError } from '../lib/app-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { Db } from '../store/db.js';
+import type { TokenRow } from '../store/tokens-repo.js';
+import type { AppEnv } from './env.js';
+import { validationError } from './errors.js';
+import { requireTier } from './middleware/auth.js';
+
+export type Method = 'get' | 'post' | 'put' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+export interface RouteSpec<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+> {
+  method: Method;
+  /** Hono path syntax: /api/agents/:agent_id/extensions */
+  path: string;
+  tier: Tier | 'public';
+  tag: string;
+  summary: string;
+  description?: string;
+  body?: B;
+  query?: Q;
+  responses: Record<number, ResponseSpec>;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<B, Q> {
+  body: B;
+  query: Q;
+  params: Record<string, string>;
+  token: TokenRow | undefined;
+}
+
+export type RouteHandler<B, Q> = (
+  c: Context<AppEnv>,
+  input: RouteInput<B, Q>,
+) => Promise<Response> | Response;
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds routes of every body and query type.
+export type AnyRouteSpec = RouteSpec<any, any>;
+
+export class ApiRouter {
+  readonly specs: AnyRouteSpec[] = [];
+
+  constructor(
+    private readonly app: Hono<AppEnv>,
+    private readonly deps: { db: Db; clock: Clock },
+  ) {}
+
+  add<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
+    spec: RouteSpec<B, Q>,
+    handler: RouteHandler<Out<B>, Out<Q>>,
+  ): void {
+    this.specs.push(spec);
+    const middleware = spec.tier === 'public' ? [] : [requireTier(spec.tier, this.deps)];
+    this.app.on(spec.method.toUpperCase(), [spec.path], ...middleware, async (c) => {
+      const body = spec.body ? await readJsonBody(c, spec.body) : undefined;
+      const query = spec.query ? parseOrThrow(spec.query, c.req.query(), 'query') : undefined;
+      return handler(c, {
+        body: body as Out<B>,
+        query: query as Out<Q>,
+        params: c.req.param() as Record<string, string>,
+        token: c.get('token'),
+      });
+    });
+  }
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query'): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error.issues, where);
+  return result.data;
+}
+
+/** Reads and validates a JSON body: 415 for other media types, 400 naming the position of bad JSON. */
+export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  const type = c.req.header('content-type');
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new AppError(
+      'unsupported_media_type',
+      `the body must be application/json, not ${type.split(';')[0]}`,
+    );
+  }
+  const text = await c.req.text();
+  if (text.trim() === '') throw new AppError('invalid_json', 'the request body is empty; send a JSON object');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AppError('invalid_json', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseOrThrow(schema, value, 'body');
+}
+
+/** Shared query pieces: `limit` 1–100 (default 50) and an opaque `cursor`. */
+export const paginationQuery = {
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
+    .default(50)
+    .describe('page size, 1–100'),
+  cursor: z.string().min(1).max(200).optional().describe('next_cursor of the previous page'),
+};

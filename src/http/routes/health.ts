@@ -1,0 +1,86 @@
+// /healthz (the process serves), /readyz (database reachable, migrations current), /metrics.
+import { z } from 'zod';
+import type { AppDeps } from '../../app-deps.js';
+import { ping } from '../../store/db.js';
+import { pendingMigrations } from '../../store/migrate.js';
+import type { ApiRouter } from '../api-router.js';
+
+const health = z.object({ status: z.literal('ok') });
+const ready = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({
+    database: z.enum(['ok', 'unreachable']),
+    migrations: z.union([z.literal('current'), z.string()]),
+    shutting_down: z.boolean(),
+  }),
+});
+
+export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
+  router.add(
+    {
+      method: 'get',
+      path: '/healthz',
+      tier: 'public',
+      tag: 'health',
+      summary: 'Liveness: 200 while the process serves requests.',
+      responses: { 200: { description: 'serving', schema: health } },
+    },
+    (c) => c.json({ status: 'ok' as const }),
+  );
+
+  router.add(
+    {
+      method: 'get',
+      path: '/readyz',
+      tier: 'public',
+      tag: 'health',
+      summary: 'Readiness: 200 when the database answers and every migration is applied, else 503.',
+      responses: {
+        200: { description: 'ready', schema: ready },
+        503: {
+          description: 'not ready (database unreachable, migrations pending, or shutting down)',
+          schema: ready,
+        },
+      },
+    },
+    async (c) => {
+      const dbOk = await ping(deps.database);
+      let migrations = 'unknown';
+      if (dbOk) {
+        try {
+          const pending = await pendingMigrations(deps.db);
+          migrations = pending.length === 0 ? 'current' : `pending: ${pending.join(', ')}`;
+        } catch {
+          migrations = 'unknown';
+        }
+      }
+      const ok = dbOk && migrations === 'current' && !deps.state.shuttingDown;
+      return c.json(
+        {
+          status: ok ? ('ready' as const) : ('not_ready' as const),
+          checks: {
+            database: dbOk ? ('ok' as const) : ('unreachable' as const),
+            migrations,
+            shutting_down: deps.state.shuttingDown,
+          },
+        },
+        ok ? 200 : 503,
+      );
+    },
+  );
+
+  router.add(
+    {
+      method: 'get',
+      path: '/metrics',
+      tier: 'standard',
+      tag: 'health',
+      summary: 'Prometheus metrics in the text exposition format.',
+      responses: { 200: { description: 'text/plain; version=0.0.4' } },
+    },
+    async (c) => {
+      const text = await deps.metrics.render();
+      return c.body(text, 200, { 'Content-Type': deps.metrics.contentType });
+    },
+  );
+}

@@ -1,0 +1,87 @@
+// Opens the SQLite database with the pragmas the daemon relies on and wraps it in Kysely.
+// synchronous=FULL: in WAL mode every commit is fsynced to the WAL before it returns, so a webhook
+// we answered 200 survives not only kill -9 (which NORMAL already survives) but power loss too.
+// The cost is one fsync per transaction, which ingress amortises by committing concurrent
+// deliveries together (webhook/inbox-writer.ts).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { AppError } from '../lib/app-error.js';
+import type { Database } from './tables.js';
+
+export type Db = Kysely<Database>;
+
+export interface OpenedDatabase {
+  db: Db;
+  /** The raw handle, for the few things Kysely does not do (online backup, pragmas). */
+  sqlite: SQLite.Database;
+  path: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
+  const inMemory = file === ':memory:';
+  if (!inMemory && !options.readonly) {
+    const dir = path.dirname(path.resolve(file));
+    try {
+      // 0700: the database holds generated secrets and conversations.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new AppError(
+        'database_unavailable',
+        `cannot create the database directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  }
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(file, {
+      readonly: options.readonly === true,
+      fileMustExist: options.readonly === true,
+    });
+    if (!inMemory && !options.readonly) sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`busy_timeout = ${Math.round(options.busyTimeoutMs ?? 5000)}`);
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('synchronous = FULL');
+    // Bounded cache and temp space in memory: a daemon on a small box, not an analytics engine.
+    sqlite.pragma('cache_size = -65536');
+    sqlite.pragma('temp_store = MEMORY');
+  } catch (err) {
+    throw new AppError(
+      'database_unavailable',
+      `cannot open the database at ${path.resolve(file)}: ${(err as Error).message}`,
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    sqlite,
+    path: file,
+    async close() {
+      // Kysely's destroy closes the underlying better-sqlite3 handle.
+      await db.destroy();
+    },
+  };
+}
+
+/** An online, consistent copy of the database into `target` (restore by copying it back). */
+export async function backupDatabase(handle: OpenedDatabase, target: string): Promise<{ pages: number }> {
+  const result = await handle.sqlite.backup(target);
+  return { pages: result.totalPages };
+}
+
+/** True when SQLite answers a trivial query. */
+export async function ping(handle: OpenedDatabase): Promise<boolean> {
+  try {
+    handle.sqlite.prepare('select 1').get();
+    return true;
+  } catch {
+    return false;
+  }
+}

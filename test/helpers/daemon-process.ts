@@ -1,0 +1,96 @@
+// Runs the built daemon (`node dist/main.js`) as a child process, for tests about processes:
+// signals, kill -9, restarts, CLI exit codes. Polls with deadlines instead of sleeping.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const ENTRY = path.join(ROOT, 'dist/main.js');
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts `node dist/main.js serve` with the given environment and waits until /readyz is 200. */
+export async function startDaemonProcess(
+  env: Record<string, string>,
+  options: { waitReady?: boolean } = {},
+): Promise<DaemonProcess> {
+  const port = Number(env.PORT ?? (await freePort()));
+  const child = spawn(process.execPath, [ENTRY, 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const proc: DaemonProcess = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+  };
+  if (options.waitReady !== false) {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited early (${child.exitCode}): ${err}${out}`);
+      const res = await fetch(`${proc.url}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    }, 20_000);
+  }
+  return proc;
+}
+
+/** Polls `check` until it returns true or the deadline passes. */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Runs a CLI command to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string) {
+  const res = spawnSync(process.execPath, [ENTRY, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 30_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}

@@ -1,0 +1,117 @@
+// Builds a daemon for a test: its own database (temporary file or :memory:), a fake clock, sequential
+// ids, real SQLite, all migrations; no listening socket unless asked. Returns what a test needs to act
+// (request) and to inspect (deps, db).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createToken } from '../../src/auth/tokens.js';
+import { resolveConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { type Daemon, startDaemon } from '../../src/daemon.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { sequentialIds } from '../../src/lib/ids.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+export const TEST_APP_SECRET = 'test_app_secret_0123456789abcdef';
+export const TEST_VERIFY_TOKEN = 'test_verify_token_123';
+
+export interface TestApp {
+  daemon: Daemon;
+  deps: Daemon['deps'];
+  clock: FakeClock;
+  /** Root and standard bearer tokens created for the test. */
+  tokens: { root: string; standard: string };
+  /** app.request() with an optional bearer token and JSON body. */
+  request(
+    path: string,
+    init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
+  /** Every log line written so far, parsed. */
+  logs(): Record<string, unknown>[];
+  /** The raw log output. */
+  logText(): string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Partial configuration document merged over the test defaults. */
+  config?: Record<string, unknown>;
+  /** Use a file database in a temp dir (default) or ':memory:'. */
+  memory?: boolean;
+  listen?: boolean;
+  start?: number | string;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nwa-test-'));
+  const base = {
+    database: { path: options.memory ? ':memory:' : path.join(dir, 'test.db') },
+    log: { level: 'debug', format: 'json' },
+    server: { port: 0 },
+    channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
+  };
+  const { config } = resolveConfig([
+    { name: 'test defaults', document: base },
+    { name: 'test', document: options.config ?? {} },
+  ]);
+  let output = '';
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      output += chunk.toString();
+      done();
+    },
+  });
+  const secrets: string[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json', destination: sink, secrets: () => secrets });
+  const clock = new FakeClock(options.start ?? '2026-01-05T08:00:00Z');
+  const daemon = await startDaemon({
+    config: config as Config,
+    logger,
+    clock,
+    ids: sequentialIds(clock),
+    listen: options.listen === true,
+    onSecrets: (v) => secrets.push(...v),
+    printOnce: () => undefined,
+  });
+  const now = clock.now();
+  const mk = (tier: 'root' | 'standard') =>
+    createToken(
+      daemon.deps.db,
+      { ids: daemon.deps.ids, random: daemon.deps.random, now },
+      { tier, name: `test-${tier}` },
+    );
+  const root = (await mk('root')).token;
+  const standard = (await mk('standard')).token;
+  secrets.push(root, standard);
+
+  return {
+    daemon,
+    deps: daemon.deps,
+    clock,
+    tokens: { root, standard },
+    dir,
+    async request(p, init = {}) {
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      const token = init.token === undefined ? root : init.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined;
+      if (init.body !== undefined) {
+        body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return daemon.app.app.request(p, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+    },
+    logs: () =>
+      output
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    logText: () => output,
+    async close() {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
