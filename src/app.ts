@@ -7,6 +7,7 @@ import { errorBody, renderError } from './http/errors.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
+import { mountAuditRoutes } from './http/routes/audit.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { AppError } from './lib/app-error.js';
 
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): CreatedApp {
 
   const router = new ApiRouter(app, { db: deps.db, clock: deps.clock });
   mountHealthRoutes(router, deps);
+  mountAuditRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

@@ -2,6 +2,7 @@
 import { createToken } from '../auth/tokens.js';
 import { systemClock, toIso } from '../lib/clock.js';
 import { createIdSource, cryptoRandom } from '../lib/ids.js';
+import { auditRepo } from '../store/audit-repo.js';
 import { openDatabase } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { tokensRepo } from '../store/tokens-repo.js';
@@ -42,14 +43,20 @@ export async function tokenCommand(ctx: CliContext): Promise<number> {
   try {
     await migrateToLatest(handle.db);
     const now = systemClock.now();
+    const ids = createIdSource(systemClock);
+    const audit = (action: string, details: Record<string, unknown>) =>
+      auditRepo.record(handle.db, {
+        id: ids.next(),
+        actor: 'cli',
+        action,
+        details: JSON.stringify(details),
+        at: now,
+      });
     if (sub === 'create') {
       const tier = flags.values.tier as 'standard' | 'root';
       const name = flags.values.name ?? `${tier}-${new Date(now).toISOString().slice(0, 10)}`;
-      const created = await createToken(
-        handle.db,
-        { ids: createIdSource(systemClock), random: cryptoRandom, now },
-        { tier, name },
-      );
+      const created = await createToken(handle.db, { ids, random: cryptoRandom, now }, { tier, name });
+      await audit('token.create', { token_id: created.id, tier, name });
       ctx.stdout.write(`${created.token}\n`);
       ctx.stderr.write(`created ${tier} token ${created.id} (${name}); it is shown only this once\n`);
       return EXIT_OK;
@@ -79,6 +86,7 @@ export async function tokenCommand(ctx: CliContext): Promise<number> {
     }
     const id = rest[0] as string;
     if (await tokensRepo.revoke(handle.db, id, now)) {
+      await audit('token.revoke', { token_id: id });
       ctx.stdout.write(`revoked ${id}\n`);
       return EXIT_OK;
     }

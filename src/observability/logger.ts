@@ -62,7 +62,10 @@ export function scrubbingStream(sink: NodeJS.WritableStream, secrets: () => read
       for (const s of secrets()) {
         if (s.length >= 4 && line.includes(s)) line = line.split(s).join('[redacted]');
       }
-      sink.write(line, done);
+      // Pass the line on and return at once: waiting for the sink's callback would hold later lines
+      // back a tick, and the sink (stdout or pino-pretty) buffers on its own.
+      sink.write(line);
+      done();
     },
   });
 }

@@ -1,0 +1,168 @@
+// The CLI as an operator runs it: the built dist/main.js in a child process, exit codes and output.
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/daemon-process.js';
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'nwa-cli-'));
+}
+
+describe('CLI usage', () => {
+  it('prints help for the program and for each command with exit 0', () => {
+    const main = runCli(['--help']);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/Usage: native-whatsapp/);
+    for (const cmd of ['serve', 'migrate', 'check-config', 'token', 'backup']) {
+      const res = runCli([cmd, '--help']);
+      expect(res.code, cmd).toBe(0);
+      expect(res.stdout, cmd).toMatch(new RegExp(`Usage: native-whatsapp ${cmd}`));
+    }
+  });
+
+  it('answers an unknown command with usage and exit 2', () => {
+    const res = runCli(['frobnicate']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown command "frobnicate"/);
+    expect(res.stderr).toMatch(/Usage:/);
+  });
+
+  it('answers an unknown flag with usage and exit 2', () => {
+    const res = runCli(['migrate', '--frobnicate']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/frobnicate/);
+    expect(res.stderr).toMatch(/Usage: native-whatsapp migrate/);
+  });
+});
+
+describe('check-config', () => {
+  it('prints the effective configuration with secrets redacted', () => {
+    const res = runCli(['check-config'], {
+      DATABASE_PATH: path.join(tempDir(), 'x.db'),
+      WHATSAPP_APP_SECRET: 'app-secret-never-printed',
+      WHATSAPP_ACCESS_TOKEN: 'EAAG-access-token-never-printed',
+    });
+    expect(res.code).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.channels.app_secret).toBe('[redacted]');
+    expect(res.stdout + res.stderr).not.toContain('never-printed');
+    expect(doc.scheduler.tick_every).toBe('10s');
+  });
+
+  it('exits 2 listing every problem with key and source', () => {
+    const dir = tempDir();
+    writeFileSync(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ scheduler: { tick_every: 'often' }, nope: true }),
+    );
+    const res = runCli(['check-config'], { CONFIG_PATH: path.join(dir, 'bad.json'), PORT: '99999' });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/scheduler\.tick_every: .*duration.* \(from CONFIG_PATH/);
+    expect(res.stderr).toMatch(/nope: is not a known setting/);
+    expect(res.stderr).toMatch(/server\.port: .* \(from environment variable PORT\)/);
+  });
+
+  it('exits 2 naming the file and position of a config file that is not JSON', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'broken.json');
+    writeFileSync(file, '{"server": {"port": 80,}}');
+    const res = runCli(['check-config'], { CONFIG_PATH: file });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(file);
+    expect(res.stderr).toMatch(/line 1, column \d+/);
+  });
+
+  it('refuses --show-secrets to a pipe unless forced, then prints generated secrets', async () => {
+    const db = path.join(tempDir(), 's.db');
+    const { startDaemonProcess } = await import('../helpers/daemon-process.js');
+    const daemon = await startDaemonProcess({ DATABASE_PATH: db });
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    const refused = runCli(['check-config', '--show-secrets'], { DATABASE_PATH: db });
+    expect(refused.code).toBe(2);
+    const shown = runCli(['check-config', '--show-secrets', '--force'], { DATABASE_PATH: db });
+    expect(shown.code).toBe(0);
+    const doc = JSON.parse(shown.stdout);
+    expect(doc.channels.app_secret).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(doc.channels.verify_token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+});
+
+describe('migrate', () => {
+  it('applies migrations once, then reports them current', () => {
+    const env = { DATABASE_PATH: path.join(tempDir(), 'm.db') };
+    const first = runCli(['migrate'], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/migrations applied: 0001_foundation/);
+    const second = runCli(['migrate'], env);
+    expect(second.stdout).toMatch(/already current/);
+  });
+
+  it('exits 1 with a sentence naming the path when the database directory cannot be made', () => {
+    const dir = tempDir();
+    const blocker = path.join(dir, 'a-file');
+    writeFileSync(blocker, 'not a directory');
+    const res = runCli(['migrate'], { DATABASE_PATH: path.join(blocker, 'sub', 'db.sqlite') });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(path.join(blocker, 'sub'));
+    expect(res.stderr).toMatch(/cannot create the database directory/);
+  });
+});
+
+describe('token', () => {
+  it('creates a token printed once, lists it without its value, and revokes it', () => {
+    const env = { DATABASE_PATH: path.join(tempDir(), 't.db') };
+    const created = runCli(['token', 'create', '--tier', 'standard', '--name', 'dashboard'], env);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^nwa_[A-Za-z0-9_-]{43}$/);
+    const listed = runCli(['token', 'list', '--json'], env);
+    expect(listed.stdout).not.toContain(token);
+    const items = JSON.parse(listed.stdout);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ name: 'dashboard', tier: 'standard', revoked_at: null });
+    const revoked = runCli(['token', 'revoke', items[0].id], env);
+    expect(revoked.code).toBe(0);
+    const again = runCli(['token', 'revoke', items[0].id], env);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(runCli(['token', 'list', '--json'], env).stdout)[0].revoked_at).not.toBeNull();
+  });
+
+  it('refuses a missing or wrong tier with exit 2', () => {
+    const env = { DATABASE_PATH: path.join(tempDir(), 't.db') };
+    expect(runCli(['token', 'create'], env).code).toBe(2);
+    expect(runCli(['token', 'create', '--tier', 'admin'], env).code).toBe(2);
+    expect(runCli(['token', 'explode'], env).code).toBe(2);
+  });
+});
+
+describe('backup', () => {
+  it('writes an online copy that can be restored and read', () => {
+    const dir = tempDir();
+    const env = { DATABASE_PATH: path.join(dir, 'live.db') };
+    runCli(['token', 'create', '--tier', 'root', '--name', 'before-backup'], env);
+    const target = path.join(dir, 'copy.db');
+    const res = runCli(['backup', target], env);
+    expect(res.code).toBe(0);
+    // Restore: copy the backup over a fresh path and open it as the daemon's database.
+    const restored = path.join(dir, 'restored.db');
+    copyFileSync(target, restored);
+    const listed = runCli(['token', 'list', '--json'], { DATABASE_PATH: restored });
+    expect(JSON.parse(listed.stdout).map((t: { name: string }) => t.name)).toEqual(['before-backup']);
+    const db = new Database(restored, { readonly: true });
+    expect(db.prepare('pragma integrity_check').pluck().get()).toBe('ok');
+    db.close();
+  });
+
+  it('refuses to overwrite without --force', () => {
+    const dir = tempDir();
+    const env = { DATABASE_PATH: path.join(dir, 'live.db') };
+    runCli(['migrate'], env);
+    const target = path.join(dir, 'exists.db');
+    writeFileSync(target, 'x');
+    expect(runCli(['backup', target], env).code).toBe(1);
+    expect(runCli(['backup', target, '--force'], env).code).toBe(0);
+  });
+});

@@ -1,0 +1,142 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configToDocument } from '../../src/config/display.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { redactConfig } from '../../src/config/redact.js';
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nwa-config-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+function problemsOf(fn: () => unknown) {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration loading', () => {
+  it('gives the safe defaults with no files and no environment', () => {
+    const { config } = loadConfig({ env: {}, baseDir: dirWith({}) });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(config.database.path).toBe('./data/native-whatsapp.db');
+    expect(config.channels.phone_number_id).toBe('sandbox');
+    expect(config.channels.access_token).toBeUndefined();
+    expect(config.follow_up_rules).toEqual([]);
+    expect(config.responder.rules).toEqual([]);
+    expect(config.quiet_hours).toBeNull();
+    expect(config.scheduler.tick_every).toBe(10_000);
+    expect(config.conversations.reopen_within).toBe(24 * 3_600_000);
+  });
+
+  it('layers defaults < config/default.json < CONFIG_PATH < environment', () => {
+    const dir = dirWith({
+      'config/default.json': JSON.stringify({
+        server: { port: 9001 },
+        scheduler: { tick_every: '5s' },
+        log: { level: 'warn' },
+      }),
+      'extra.json': JSON.stringify({ server: { port: 9002 }, scheduler: { tick_every: '2s' } }),
+    });
+    const { config } = loadConfig({ env: { CONFIG_PATH: 'extra.json', PORT: '9003' }, baseDir: dir });
+    expect(config.server.port).toBe(9003);
+    expect(config.scheduler.tick_every).toBe(2000);
+    expect(config.log.level).toBe('warn');
+  });
+
+  it('replaces lists instead of merging them', () => {
+    const rule = (id: string) => ({ id, after: '4h', text: 'still there?' });
+    const dir = dirWith({
+      'config/default.json': JSON.stringify({ follow_up_rules: [rule('a'), rule('b')] }),
+      'extra.json': JSON.stringify({ follow_up_rules: [rule('c')] }),
+    });
+    const { config } = loadConfig({ env: { CONFIG_PATH: 'extra.json' }, baseDir: dir });
+    expect(config.follow_up_rules.map((r) => r.id)).toEqual(['c']);
+  });
+
+  it('lists every problem with its key, problem and source', () => {
+    const dir = dirWith({
+      'config/default.json': JSON.stringify({ scheduler: { tick_every: 'soon' } }),
+      'extra.json': JSON.stringify({
+        quiet_hours: { start: '25:00', end: '07:00', timezone: 'Mars/Olympus' },
+        bogus: 1,
+      }),
+    });
+    const problems = problemsOf(() =>
+      loadConfig({ env: { CONFIG_PATH: 'extra.json', PORT: 'eighty', LOG_LEVEL: 'loud' }, baseDir: dir }),
+    );
+    const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
+    expect(byKey['scheduler.tick_every']?.source).toBe('config/default.json');
+    expect(byKey['scheduler.tick_every']?.problem).toMatch(/duration/);
+    expect(byKey['quiet_hours.start']?.source).toBe('CONFIG_PATH (extra.json)');
+    expect(byKey['quiet_hours.timezone']?.problem).toMatch(/IANA/);
+    expect(byKey.bogus?.problem).toMatch(/not a known setting/);
+    expect(byKey['server.port']?.source).toBe('environment variable PORT');
+    expect(byKey['log.level']?.source).toBe('environment variable LOG_LEVEL');
+    expect(problems).toHaveLength(6);
+  });
+
+  it('names the file and the position of broken JSON', () => {
+    const dir = dirWith({ 'config/default.json': '{\n  "server": {\n    "port": 8080,\n  }\n}\n' });
+    const [problem] = problemsOf(() => loadConfig({ env: {}, baseDir: dir }));
+    expect(problem?.problem).toContain(path.join(dir, 'config/default.json'));
+    expect(problem?.problem).toMatch(/line 4, column 3/);
+  });
+
+  it('refuses a CONFIG_PATH that does not exist', () => {
+    const [problem] = problemsOf(() =>
+      loadConfig({ env: { CONFIG_PATH: 'missing.json' }, baseDir: dirWith({}) }),
+    );
+    expect(problem?.source).toBe('CONFIG_PATH (missing.json)');
+    expect(problem?.problem).toMatch(/cannot read/);
+  });
+
+  it('refuses a class with an invalid or runaway regular expression, naming the path', () => {
+    const dir = dirWith({
+      'config/default.json': JSON.stringify({
+        conversation_classes: [
+          { name: 'ok', match: { patterns: ['order\\s+#?\\d+'] } },
+          { name: 'broken', match: { patterns: ['(unclosed'] } },
+          { name: 'runaway', match: { patterns: ['(a+)+$'] } },
+          { name: 'badroute', route: 'robot' },
+        ],
+      }),
+    });
+    const problems = problemsOf(() => loadConfig({ env: {}, baseDir: dir }));
+    expect(problems.map((p) => p.key).sort()).toEqual([
+      'conversation_classes.1.match.patterns.0',
+      'conversation_classes.2.match.patterns.0',
+      'conversation_classes.3.route',
+    ]);
+  });
+
+  it('is frozen', () => {
+    const { config } = loadConfig({ env: {}, baseDir: dirWith({}) });
+    expect(() => {
+      (config.server as { port: number }).port = 1;
+    }).toThrow();
+  });
+
+  it('shows durations as written and secrets redacted', () => {
+    const { config } = loadConfig({
+      env: { WHATSAPP_APP_SECRET: 'super-secret-value-1', WHATSAPP_ACCESS_TOKEN: 'EAAG-secret-token' },
+      baseDir: dirWith({}),
+    });
+    const doc = redactConfig(configToDocument(config)) as Record<string, Record<string, unknown>>;
+    expect(doc.scheduler?.tick_every).toBe('10s');
+    expect(doc.conversations?.reopen_within).toBe('1d');
+    expect(doc.channels?.app_secret).toBe('[redacted]');
+    expect(doc.channels?.access_token).toBe('[redacted]');
+    expect(JSON.stringify(doc)).not.toContain('super-secret-value-1');
+  });
+});
