@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 const AUDIT = '/api/extensions/native-whatsapp/management/audit';
@@ -16,7 +17,7 @@ describe('API auth', () => {
     const res = await t.request('/metrics', { token: null });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error.code).toBe('unauthorized');
     expect(body.error.message).toMatch(/bearer/i);
     expect(body.error.request_id).toBe(res.headers.get('x-request-id'));
@@ -34,7 +35,7 @@ describe('API auth', () => {
   it('answers 403 when a standard token calls a root route, 200 for root', async () => {
     const denied = await t.request(AUDIT, { token: t.tokens.standard });
     expect(denied.status).toBe(403);
-    expect((await denied.json()).error.code).toBe('forbidden');
+    expect((await json(denied)).error.code).toBe('forbidden');
     expect((await t.request(AUDIT, { token: t.tokens.root })).status).toBe(200);
   });
 
@@ -63,7 +64,7 @@ describe('API auth', () => {
     expect((await t.request('/healthz', { token: null })).status).toBe(200);
     const ready = await t.request('/readyz', { token: null });
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({
+    expect(await json(ready)).toMatchObject({
       status: 'ready',
       checks: { database: 'ok', migrations: 'current' },
     });

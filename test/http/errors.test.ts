@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 describe('HTTP errors', () => {
@@ -51,19 +52,19 @@ describe('HTTP errors', () => {
   it('answers unknown routes with a 404 envelope', async () => {
     const res = await t.request('/api/nothing-here');
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('not_found');
+    expect((await json(res)).error.code).toBe('not_found');
   });
 
   it('answers malformed JSON with 400 invalid_json', async () => {
     const res = await t.request('/api/test/echo', { body: '{"name": "x",' });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('invalid_json');
+    expect((await json(res)).error.code).toBe('invalid_json');
   });
 
   it('answers wrong types and unknown fields with 400 and every path', async () => {
     const res = await t.request('/api/test/echo', { body: { name: '', count: 'three', extra: true } });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error.code).toBe('validation_failed');
     expect(body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
       'count',
@@ -76,7 +77,7 @@ describe('HTTP errors', () => {
   it('answers a body over the limit with 413', async () => {
     const res = await t.request('/api/test/echo', { body: { name: 'x'.repeat(5000), count: 1 } });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('payload_too_large');
+    expect((await json(res)).error.code).toBe('payload_too_large');
   });
 
   it('answers a non-JSON media type with 415', async () => {
@@ -104,7 +105,7 @@ describe('HTTP errors', () => {
 
   it('publishes every declared route in the OpenAPI document', async () => {
     const res = await t.request('/api/openapi.json', { token: null });
-    const doc = await res.json();
+    const doc = await json(res);
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics']));
     const docs = await t.request('/api/docs', { token: null });
