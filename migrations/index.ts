@@ -2,7 +2,9 @@
 // Forward only: never edit a migration that has shipped; add a new one.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
+import * as m0002 from './0002_ingress.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_ingress': m0002,
 };

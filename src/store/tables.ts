@@ -35,6 +35,158 @@ export interface FoundationTables {
 }
 
 // Feature groups add their tables below and join them into Database.
-export type Database = FoundationTables;
+
+// Ingress (migrations/0002_ingress.ts, SPEC §3).
+export type InboxState = 'pending' | 'processed' | 'rejected' | 'dead';
+
+export interface InboxTable {
+  id: string;
+  received_at: number;
+  /** The raw request body exactly as received (Meta's escaped JSON). */
+  body: string;
+  /** SHA-256 hex of the body. */
+  delivery_hash: string;
+  state: InboxState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  processed_at: number | null;
+}
+
+export interface ContactsTable {
+  id: string;
+  /** The current phone number (older ones stay in contact_identities). */
+  wa_id: string | null;
+  /** The current business-scoped user id (BSUID). */
+  user_id: string | null;
+  username: string | null;
+  profile_name: string | null;
+  opted_out_at: number | null;
+  opted_in_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ContactIdentitiesTable {
+  kind: 'wa_id' | 'user_id';
+  value: string;
+  contact_id: string;
+  created_at: number;
+}
+
+export type QueueState = 'open' | 'pending' | 'escalated' | 'closed';
+export type AssignedRoute = 'ai' | 'hybrid' | 'human';
+
+export interface ConversationsTable {
+  id: string;
+  phone_number_id: string;
+  contact_id: string;
+  agent_id: number | null;
+  queue_state: Generated<QueueState>;
+  assigned_route: Generated<AssignedRoute>;
+  conversation_class: Generated<string>;
+  priority: Generated<'low' | 'normal' | 'high'>;
+  escalation_reason: string | null;
+  closed_reason: string | null;
+  campaign_id: string | null;
+  intent: string | null;
+  sentiment: number | null;
+  opened_at: number;
+  updated_at: number;
+  closed_at: number | null;
+  last_message_at: number;
+  last_customer_message_at: number | null;
+  last_business_message_at: number | null;
+  window_expires_at: number | null;
+  /** Customer messages since the last business message. */
+  unanswered_count: Generated<number>;
+  turns_total: Generated<number>;
+  turns_answered: Generated<number>;
+  /** Outbound messages not yet accepted by the API. */
+  pending_outbound: Generated<number>;
+}
+
+export interface MessagesTable {
+  id: string;
+  wamid: string;
+  conversation_id: string | null;
+  contact_id: string | null;
+  phone_number_id: string;
+  direction: 'inbound' | 'outbound';
+  type: string;
+  /** Body, caption, button or list title, or reaction emoji. */
+  text: string | null;
+  status: string | null;
+  error_code: number | null;
+  error_title: string | null;
+  context_wamid: string | null;
+  /** Meta's timestamp, in ms. */
+  timestamp: number;
+  created_at: number;
+  /** The message object as Meta sent it or as we sent it (JSON). */
+  payload: string;
+}
+
+export interface StatusEventsTable {
+  id: string;
+  inbox_id: string | null;
+  wamid: string;
+  status: string;
+  timestamp: number;
+  recipient_id: string | null;
+  recipient_user_id: string | null;
+  error_code: number | null;
+  error_title: string | null;
+  biz_opaque_callback_data: string | null;
+  payload: string;
+  created_at: number;
+  /** Null while no message with this wamid exists. */
+  applied_at: number | null;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  inbox_id: string;
+  entry_index: number;
+  change_index: number;
+  field: string;
+  event: string | null;
+  payload: string;
+  received_at: number;
+}
+
+export interface WebhookErrorsTable {
+  id: string;
+  inbox_id: string;
+  /** Where in the delivery: "entry[0].changes[1].value.messages[2]". */
+  location: string;
+  code: string;
+  message: string;
+  created_at: number;
+}
+
+export interface TemplatesTable {
+  name: string;
+  language: string;
+  status: string;
+  category: string | null;
+  template_id: string | null;
+  reason: string | null;
+  updated_at: number;
+}
+
+export interface IngressTables {
+  inbox: InboxTable;
+  contacts: ContactsTable;
+  contact_identities: ContactIdentitiesTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  status_events: StatusEventsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_errors: WebhookErrorsTable;
+  templates: TemplatesTable;
+}
+
+export type Database = FoundationTables & IngressTables;
 
 export type { Generated };
