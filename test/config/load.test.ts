@@ -140,3 +140,27 @@ describe('configuration loading', () => {
     expect(JSON.stringify(doc)).not.toContain('super-secret-value-1');
   });
 });
+
+describe('shipped configuration files', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+
+  it('config/default.json is valid and sends nothing on its own', () => {
+    const { config } = loadConfig({ env: {}, baseDir: root });
+    expect(config.follow_up_rules).toEqual([]);
+    expect(config.responder.rules).toEqual([]);
+    expect(config.quiet_hours).toBeNull();
+    expect(config.channels.access_token).toBeUndefined();
+  });
+
+  it('config/example.json is a valid full working set', () => {
+    const { config } = loadConfig({ env: { CONFIG_PATH: 'config/example.json' }, baseDir: root });
+    expect(config.conversation_classes.length).toBeGreaterThanOrEqual(3);
+    expect(config.follow_up_rules.map((r) => r.after)).toEqual([4 * 3_600_000, 24 * 3_600_000]);
+    expect(config.quiet_hours).toEqual({ start: '21:00', end: '08:00', timezone: 'Europe/Berlin' });
+    expect(config.responder.rules.length).toBeGreaterThanOrEqual(2);
+    // Every class a follow-up rule names exists.
+    const classes = new Set(config.conversation_classes.map((c) => c.name));
+    for (const r of config.follow_up_rules)
+      for (const c of r.classes ?? []) expect(classes.has(c)).toBe(true);
+  });
+});
