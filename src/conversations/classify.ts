@@ -1,0 +1,133 @@
+// Conversation classes (SPEC §4): the first message of a conversation picks its class. Within a class
+// the listed criteria kinds must all hold (AND) and any value of one kind will do (OR), so "image
+// messages from an ad" is one class; a class that lists no criteria never matches. The first
+// matching class wins; otherwise the class is `general`.
+import type { Config } from '../config/schema.js';
+import type { Priority, Route } from './conversation.js';
+import { routeFor } from './routing.js';
+import { MAX_MATCHED_CHARS, PhraseMatcher, tokenize } from './word-match.js';
+
+export const DEFAULT_CLASS = 'general';
+
+export interface ClassifyInput {
+  /** Body, caption or button title; null for messages without text. */
+  text: string | null;
+  message_type: string;
+  /** Click-to-WhatsApp referral, when the message carried one. */
+  referral?: { source_type?: string | null; source_id?: string | null; source_url?: string | null } | null;
+}
+
+export interface ClassMatch {
+  by: 'keyword' | 'pattern' | 'message_type' | 'referral_source' | 'default';
+  value: string;
+}
+
+export interface Classification {
+  class: string;
+  route: Route;
+  priority: Priority;
+  follow_up_rule: string | null;
+  /** Why this class: the criteria that matched. */
+  matched: ClassMatch[];
+}
+
+type ClassConfig = Config['conversation_classes'][number];
+
+interface CompiledClass {
+  config: ClassConfig;
+  keywords: PhraseMatcher<string> | null;
+  patterns: { source: string; re: RegExp }[] | null;
+  messageTypes: Set<string> | null;
+  referralSources: Set<string> | null;
+}
+
+// Config objects are frozen and long-lived: compile each class list once.
+const compiled = new WeakMap<readonly ClassConfig[], CompiledClass[]>();
+
+function compile(classes: readonly ClassConfig[]): CompiledClass[] {
+  const hit = compiled.get(classes);
+  if (hit) return hit;
+  const out = classes.map((c): CompiledClass => {
+    const m = c.match;
+    return {
+      config: c,
+      keywords: m.keywords?.length
+        ? new PhraseMatcher(m.keywords.map((k) => ({ phrase: k, value: k })))
+        : null,
+      // Patterns were checked for validity and catastrophic backtracking at config load.
+      patterns: m.patterns?.length ? m.patterns.map((p) => ({ source: p, re: new RegExp(p, 'iu') })) : null,
+      messageTypes: m.message_types?.length ? new Set(m.message_types.map((t) => t.toLowerCase())) : null,
+      referralSources: m.referral_source?.length
+        ? new Set(m.referral_source.map((s) => s.toLowerCase()))
+        : null,
+    };
+  });
+  compiled.set(classes, out);
+  return out;
+}
+
+function matchClass(
+  c: CompiledClass,
+  input: ClassifyInput,
+  tokens: string[],
+  text: string,
+): ClassMatch[] | null {
+  const matched: ClassMatch[] = [];
+  let criteria = 0;
+  if (c.keywords) {
+    criteria++;
+    const hit = c.keywords.first(tokens, text);
+    if (!hit) return null;
+    matched.push({ by: 'keyword', value: hit.value });
+  }
+  if (c.patterns) {
+    criteria++;
+    const hit = c.patterns.find((p) => p.re.test(text));
+    if (!hit) return null;
+    matched.push({ by: 'pattern', value: hit.source });
+  }
+  if (c.messageTypes) {
+    criteria++;
+    if (!c.messageTypes.has(input.message_type.toLowerCase())) return null;
+    matched.push({ by: 'message_type', value: input.message_type });
+  }
+  if (c.referralSources) {
+    criteria++;
+    const r = input.referral;
+    const candidates = [r?.source_type, r?.source_id, r?.source_url].filter(
+      (v): v is string => typeof v === 'string' && v !== '',
+    );
+    const hit = candidates.find((v) => c.referralSources?.has(v.toLowerCase()));
+    if (hit === undefined) return null;
+    matched.push({ by: 'referral_source', value: hit });
+  }
+  return criteria === 0 ? null : matched;
+}
+
+export function classify(
+  input: ClassifyInput,
+  config: Pick<Config, 'conversation_classes' | 'runtime'>,
+): Classification {
+  // The cap bounds regex work: a pattern that slipped past the safety check still sees at most this.
+  const text = (input.text ?? '').slice(0, MAX_MATCHED_CHARS);
+  const tokens = tokenize(text);
+  for (const c of compile(config.conversation_classes)) {
+    const matched = matchClass(c, input, tokens, text);
+    if (matched) {
+      return {
+        class: c.config.name,
+        route: routeFor(c.config, config.runtime.automation_mode),
+        priority: c.config.priority,
+        follow_up_rule: c.config.follow_up_rule ?? null,
+        matched,
+      };
+    }
+  }
+  return {
+    class: DEFAULT_CLASS,
+    route: routeFor({ priority: 'normal' }, config.runtime.automation_mode),
+    priority: 'normal',
+    follow_up_rule: null,
+    matched: [{ by: 'default', value: DEFAULT_CLASS }],
+  };
+}
