@@ -29,9 +29,9 @@ export interface ConversationFacts {
   closed_reason: CloseReason | null;
   escalation_reason: string | null;
   /** Customer turns (SPEC §8): runs of customer messages with no business message between them. */
-  customer_turns: number;
+  turns_total: number;
   /** Turns answered by an accepted business message. */
-  answered_turns: number;
+  turns_answered: number;
   /** Customer messages since the last accepted business message. */
   unanswered_count: number;
 }

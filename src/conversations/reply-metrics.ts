@@ -2,15 +2,15 @@
 // move with each event instead of being recounted from history.
 import type { ConversationFacts, QueueState } from './conversation.js';
 
-export type TurnCounters = Pick<ConversationFacts, 'customer_turns' | 'answered_turns' | 'unanswered_count'>;
+export type TurnCounters = Pick<ConversationFacts, 'turns_total' | 'turns_answered' | 'unanswered_count'>;
 
-export const ZERO_TURNS: TurnCounters = { customer_turns: 0, answered_turns: 0, unanswered_count: 0 };
+export const ZERO_TURNS: TurnCounters = { turns_total: 0, turns_answered: 0, unanswered_count: 0 };
 
 /** A customer message: it starts a new turn unless the current one is still unanswered. */
 export function countCustomerMessage<T extends TurnCounters>(c: T): T {
   return {
     ...c,
-    customer_turns: c.unanswered_count === 0 ? c.customer_turns + 1 : c.customer_turns,
+    turns_total: c.unanswered_count === 0 ? c.turns_total + 1 : c.turns_total,
     unanswered_count: c.unanswered_count + 1,
   };
 }
@@ -19,15 +19,15 @@ export function countCustomerMessage<T extends TurnCounters>(c: T): T {
 export function countBusinessReply<T extends TurnCounters>(c: T): T {
   return {
     ...c,
-    answered_turns: c.unanswered_count > 0 ? c.answered_turns + 1 : c.answered_turns,
+    turns_answered: c.unanswered_count > 0 ? c.turns_answered + 1 : c.turns_answered,
     unanswered_count: 0,
   };
 }
 
 /** Answered customer turns / customer turns; null before the customer wrote anything. */
-export function replyRate(c: Pick<TurnCounters, 'customer_turns' | 'answered_turns'>): number | null {
-  if (c.customer_turns === 0) return null;
-  return c.answered_turns / c.customer_turns;
+export function replyRate(c: Pick<TurnCounters, 'turns_total' | 'turns_answered'>): number | null {
+  if (c.turns_total === 0) return null;
+  return c.turns_answered / c.turns_total;
 }
 
 /**

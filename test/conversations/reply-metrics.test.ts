@@ -27,7 +27,7 @@ describe('turn counters and reply_rate', () => {
     ['cbcbcc', 3, 2, 2, 2 / 3],
   ])('%j → %i turns, %i answered, %i unanswered, rate %s', (events, turns, answered, unanswered, rate) => {
     const c = run(events);
-    expect(c).toEqual({ customer_turns: turns, answered_turns: answered, unanswered_count: unanswered });
+    expect(c).toEqual({ turns_total: turns, turns_answered: answered, unanswered_count: unanswered });
     expect(replyRate(c)).toBe(rate);
   });
 
