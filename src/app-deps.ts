@@ -1,6 +1,7 @@
 // What the HTTP app and the services share. Built once by daemon.ts (or the test harness).
 import type { Logger } from 'pino';
 import type { ChannelSecrets } from './auth/bootstrap.js';
+import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
 import type { Clock } from './lib/clock.js';
 import type { IdSource, RandomSource } from './lib/ids.js';
@@ -10,6 +11,8 @@ import type { Db, OpenedDatabase } from './store/db.js';
 export interface AppDeps {
   /** The effective configuration right now (management PUT can replace it while running). */
   config: () => Config;
+  /** The configuration layers and stored management versions behind `config`. */
+  configStore: ConfigStore;
   database: OpenedDatabase;
   db: Db;
   clock: Clock;

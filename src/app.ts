@@ -7,8 +7,11 @@ import { errorBody, renderError } from './http/errors.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
+import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
 import { mountHealthRoutes } from './http/routes/health.js';
+import { mountManagementRoutes } from './http/routes/management.js';
+import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
 import { AppError } from './lib/app-error.js';
 
 export interface CreatedApp {
@@ -49,6 +52,9 @@ export function createApp(deps: AppDeps): CreatedApp {
   const router = new ApiRouter(app, { db: deps.db, clock: deps.clock });
   mountHealthRoutes(router, deps);
   mountAuditRoutes(router, deps);
+  mountMarketplaceRoutes(router, deps);
+  mountAgentRoutes(router, deps);
+  mountManagementRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

@@ -7,7 +7,12 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { bootstrapTokens, resolveChannelSecrets } from './auth/bootstrap.js';
+import { ConfigStore } from './config/config-store.js';
+import { configToDocument } from './config/display.js';
+import type { ConfigLayer } from './config/load.js';
+import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
+import { stampCatalog } from './extension/marketplace.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
 import { createMetrics } from './observability/metrics.js';
@@ -25,6 +30,11 @@ export interface Service {
 
 export interface DaemonOptions {
   config: Config;
+  /**
+   * The layers `config` was resolved from (loadConfig's `sources`), so a stored management override can
+   * sit between the files and the environment. Without them, `config` is taken as one file layer.
+   */
+  layers?: ConfigLayer[];
   logger: Logger;
   /** API tokens from the environment, stored hashed on start. */
   bootstrap?: { rootToken?: string; standardToken?: string };
@@ -67,7 +77,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         `applied ${migrated.applied.length} migration(s)`,
       );
     }
-    const secrets = await resolveChannelSecrets(database.db, config, { random, clock });
+    // The effective config (files < stored management override < environment) changes live on PUT.
+    const configStore = await ConfigStore.load({
+      db: database.db,
+      clock,
+      ids,
+      logger,
+      layers: options.layers ?? [{ name: 'startup configuration', document: configToDocument(config) }],
+    });
+    options.onSecrets?.(secretValues(configStore.current()));
+    await stampCatalog(database.db, VERSION, clock.now());
+    const secrets = await resolveChannelSecrets(database.db, configStore.current(), { random, clock });
+    configStore.subscribe((next) => {
+      options.onSecrets?.(secretValues(next));
+      // A PUT can set or replace channel secrets (never unset them), so this follows it synchronously.
+      if (next.channels.app_secret) {
+        secrets.appSecret = next.channels.app_secret;
+        secrets.generated.appSecret = false;
+      }
+      if (next.channels.verify_token) {
+        secrets.verifyToken = next.channels.verify_token;
+        secrets.generated.verifyToken = false;
+      }
+    });
     options.onSecrets?.([secrets.appSecret, secrets.verifyToken]);
     if (secrets.generated.appSecret || secrets.generated.verifyToken) {
       log.warn(
@@ -95,7 +127,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const state = { shuttingDown: false };
     const deps: AppDeps = {
-      config: () => config,
+      config: () => configStore.current(),
+      configStore,
       database,
       db: database.db,
       clock,

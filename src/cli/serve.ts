@@ -36,6 +36,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   try {
     daemon = await startDaemon({
       config,
+      layers: loaded.sources,
       logger,
       bootstrap: { rootToken: ctx.env.API_ROOT_TOKEN, standardToken: ctx.env.API_STANDARD_TOKEN },
       onSecrets: (values) => {

@@ -171,6 +171,9 @@ export function jsonErrorWhere(err: unknown, text: string): string {
   return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${column} (offset ${pos})`;
 }
 
+/** The name of the environment layer, which stays above a stored management override. */
+export const ENV_LAYER_NAME = 'environment';
+
 function envLayer(env: Record<string, string | undefined>): ConfigLayer {
   const document: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
@@ -181,7 +184,7 @@ function envLayer(env: Record<string, string | undefined>): ConfigLayer {
     setPath(document, target.key.split('.'), value);
     origins[target.key] = name;
   }
-  return { name: 'environment', document, origins };
+  return { name: ENV_LAYER_NAME, document, origins };
 }
 
 export function setPath(doc: Record<string, unknown>, keys: string[], value: unknown): void {

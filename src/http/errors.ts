@@ -10,6 +10,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   invalid_json: 400,
   validation_failed: 400,
   template_not_found: 400,
+  read_only_setting: 400,
   unauthorized: 401,
   invalid_signature: 401,
   forbidden: 403,

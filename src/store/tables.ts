@@ -187,6 +187,82 @@ export interface IngressTables {
   templates: TemplatesTable;
 }
 
-export type Database = FoundationTables & IngressTables;
+// Extension API (migrations/0003_extension.ts, SPEC §8).
+export interface MarketplaceExtensionsTable {
+  id: number;
+  slug: string;
+  name: string;
+  version: string;
+  status: 'active' | 'published' | 'beta' | 'deprecated';
+  description: string;
+  author: string | null;
+  extension_type: string;
+  platform: string;
+  /** JSON array of strings. */
+  capabilities: string;
+  /** JSON array of strings. */
+  required_permissions: string;
+  documentation_url: string | null;
+  pricing_model: 'free' | 'one_time' | 'subscription' | 'revenue_share' | null;
+  price: number | null;
+  revenue_share_percent: number | null;
+  /** 0 or 1. */
+  is_official: number;
+  install_count: number;
+  rating: number | null;
+  review_count: number;
+  created_at: number | null;
+  updated_at: number | null;
+}
+
+export type AgentKind = 'private' | 'shared';
+
+export interface AgentsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  kind: AgentKind;
+  phone_number_id: string | null;
+  created_at: number;
+}
+
+export type InstallMode = 'trial' | 'purchase' | 'queued';
+
+export interface AgentExtensionAttachmentsTable {
+  id: Generated<number>;
+  agent_id: number;
+  offer_id: number;
+  status: string;
+  install_mode: InstallMode;
+  billing_model: string;
+  revenue_share_percent: number | null;
+  upfront_price: number | null;
+  notes: string | null;
+  created_at: number;
+  activated_at: number | null;
+  updated_at: number;
+}
+
+export interface ConfigVersionsTable {
+  version: number;
+  schema_version: number;
+  /** The stored management override (JSON of a partial config document). */
+  document: string;
+  base_hash: string;
+  actor: string;
+  reason: string;
+  /** JSON array of dotted keys. */
+  changed_keys: string;
+  created_at: number;
+}
+
+export interface ExtensionTables {
+  marketplace_extensions: MarketplaceExtensionsTable;
+  agents: AgentsTable;
+  agent_extension_attachments: AgentExtensionAttachmentsTable;
+  config_versions: ConfigVersionsTable;
+}
+
+export type Database = FoundationTables & IngressTables & ExtensionTables;
 
 export type { Generated };

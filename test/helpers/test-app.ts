@@ -40,6 +40,8 @@ export interface TestAppOptions {
   config?: Record<string, unknown>;
   /** Use a file database in a temp dir (default) or ':memory:'. */
   memory?: boolean;
+  /** Reuse an existing database file (e.g. another test app's, to test a restart). */
+  databasePath?: string;
   listen?: boolean;
   start?: number | string;
 }
@@ -47,12 +49,12 @@ export interface TestAppOptions {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nwa-test-'));
   const base = {
-    database: { path: options.memory ? ':memory:' : path.join(dir, 'test.db') },
+    database: { path: options.databasePath ?? (options.memory ? ':memory:' : path.join(dir, 'test.db')) },
     log: { level: 'debug', format: 'json' },
     server: { port: 0 },
     channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
   };
-  const { config } = resolveConfig([
+  const { config, sources } = resolveConfig([
     { name: 'test defaults', document: base },
     { name: 'test', document: options.config ?? {} },
   ]);
@@ -68,6 +70,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const clock = new FakeClock(options.start ?? '2026-01-05T08:00:00Z');
   const daemon = await startDaemon({
     config: config as Config,
+    layers: sources,
     logger,
     clock,
     ids: sequentialIds(clock),

@@ -1,0 +1,115 @@
+// Agents and shared agents (SPEC §8): create (root), list (paginated), and their attachments.
+import { z } from 'zod';
+import type { AppDeps } from '../../app-deps.js';
+import { createAgent, listAgents } from '../../extension/agents.js';
+import { listAttachments } from '../../extension/attachments.js';
+import type { AgentKind } from '../../store/tables.js';
+import { type ApiRouter, paginationQuery } from '../api-router.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+
+export const agentSchema = z.object({
+  id: z.number().int(),
+  uuid: z.string(),
+  name: z.string(),
+  kind: z.enum(['private', 'shared']),
+  phone_number_id: z.string().nullable(),
+  created_at: z.string(),
+});
+
+export const attachmentSchema = z.object({
+  id: z.number().int(),
+  agent_id: z.number().int(),
+  offer_id: z.number().int(),
+  offer_name: z.string(),
+  offer_slug: z.string(),
+  status: z.string(),
+  install_mode: z.enum(['trial', 'purchase', 'queued']),
+  billing_model: z.string(),
+  revenue_share_percent: z.number().nullable(),
+  upfront_price: z.number().nullable(),
+  notes: z.string().nullable(),
+  created_at: z.string(),
+  activated_at: z.string().nullable(),
+});
+
+const createBody = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  uuid: z.guid('must be a UUID such as 123e4567-e89b-12d3-a456-426614174000').optional(),
+  phone_number_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the phone number id from Meta (letters, digits, "_" or "-")')
+    .nullable()
+    .optional(),
+});
+
+const KINDS: { kind: AgentKind; base: string; label: string }[] = [
+  { kind: 'private', base: '/api/agents', label: 'private agent' },
+  { kind: 'shared', base: '/api/shared-agents', label: 'shared agent' },
+];
+
+export function mountAgentRoutes(router: ApiRouter, deps: AppDeps): void {
+  for (const { kind, base, label } of KINDS) {
+    router.add(
+      {
+        method: 'get',
+        path: base,
+        tier: 'standard',
+        tag: 'agents',
+        summary: `List ${label}s in creation order.`,
+        query: z.strictObject(paginationQuery),
+        responses: {
+          200: {
+            description: 'a page of agents',
+            schema: z.object({ items: z.array(agentSchema), next_cursor: z.string().nullable() }),
+          },
+        },
+      },
+      async (c, { query }) => {
+        const after = query.cursor ? decodeCursor(query.cursor, ['id']) : undefined;
+        const page = await listAgents(deps.db, {
+          kind,
+          limit: query.limit,
+          afterId: after ? Number(after.id) : undefined,
+        });
+        return c.json({
+          items: page.items,
+          next_cursor: page.more && page.last !== undefined ? encodeCursor({ id: page.last }) : null,
+        });
+      },
+    );
+
+    router.add(
+      {
+        method: 'post',
+        path: base,
+        tier: 'root',
+        tag: 'agents',
+        summary: `Create a ${label}.`,
+        description:
+          'The uuid is generated when absent. An agent with a phone_number_id owns that channel; a channel ' +
+          'has at most one agent (409 otherwise), and uuids are unique across both kinds (409).',
+        body: createBody,
+        responses: {
+          201: { description: 'created', schema: agentSchema },
+          409: { description: 'the uuid or the phone_number_id is taken' },
+        },
+      },
+      async (c, { body }) => c.json(await createAgent(deps, { kind, ...body }), 201),
+    );
+
+    router.add(
+      {
+        method: 'get',
+        path: `${base}/:agent_id/extensions`,
+        tier: 'standard',
+        tag: 'agents',
+        summary: `List the extension attachments of a ${label}.`,
+        responses: {
+          200: { description: 'the attachments, oldest first', schema: z.array(attachmentSchema) },
+          404: { description: `no ${label} with this id` },
+        },
+      },
+      async (c, { params }) => c.json(await listAttachments(deps.db, params.agent_id ?? '', kind)),
+    );
+  }
+}
