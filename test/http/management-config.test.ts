@@ -218,6 +218,18 @@ describe('management config API', () => {
       expect(body.error.details.map((d: Json) => d.path)).toContain(field);
     });
 
+    it.each([99, 0, '1'])('answers 400 for schema_version %j', async (sv) => {
+      const { status, body } = await put({ version: 0, schema_version: sv, escalation: { sla: '20m' } });
+      expect(status).toBe(400);
+      expect(body.error.details[0].path).toBe('schema_version');
+    });
+
+    it('accepts the current schema_version', async () => {
+      const { status, body } = await put({ version: 0, schema_version: 1, escalation: { sla: '20m' } });
+      expect(status).toBe(200);
+      expect(body.escalation.sla).toBe('20m');
+    });
+
     it('answers 400 for a body that is not a JSON object', async () => {
       expect((await put('not json')).status).toBe(400);
       expect((await put([1, 2])).status).toBe(400);
@@ -313,6 +325,7 @@ describe('management config API', () => {
       expect(body.items[0].document.follow_up_rules).toHaveLength(1);
       expect(body.items[0].actor).not.toBe(body.items[1].actor);
       expect((await call('GET', VERSIONS, { token: t.tokens.standard })).status).toBe(403);
+      expect((await call('GET', VERSIONS, { token: null })).status).toBe(401);
     });
 
     it('pages through versions', async () => {
