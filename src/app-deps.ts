@@ -3,10 +3,12 @@ import type { Logger } from 'pino';
 import type { ChannelSecrets } from './auth/bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
+import type { InboxProcessor } from './inbox/processor.js';
 import type { Clock } from './lib/clock.js';
 import type { IdSource, RandomSource } from './lib/ids.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Db, OpenedDatabase } from './store/db.js';
+import type { InboxWriter } from './webhook/inbox-writer.js';
 
 export interface AppDeps {
   /** The effective configuration right now (management PUT can replace it while running). */
@@ -24,4 +26,6 @@ export interface AppDeps {
   version: string;
   /** Set while the daemon is shutting down: readiness fails so load balancers stop sending. */
   state: { shuttingDown: boolean };
+  /** Webhook deliveries: the group-commit writer (ingress) and the processor that applies them. */
+  inbox: { writer: InboxWriter; processor: InboxProcessor };
 }

@@ -9,9 +9,11 @@ import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
 import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
+import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
+import { mountWebhookRoutes } from './http/routes/webhook.js';
 import { AppError } from './lib/app-error.js';
 
 export interface CreatedApp {
@@ -51,6 +53,8 @@ export function createApp(deps: AppDeps): CreatedApp {
 
   const router = new ApiRouter(app, { db: deps.db, clock: deps.clock });
   mountHealthRoutes(router, deps);
+  mountWebhookRoutes(app, router, deps);
+  mountConversationRoutes(router, deps);
   mountAuditRoutes(router, deps);
   mountMarketplaceRoutes(router, deps);
   mountAgentRoutes(router, deps);

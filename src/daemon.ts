@@ -13,12 +13,14 @@ import type { ConfigLayer } from './config/load.js';
 import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { stampCatalog } from './extension/marketplace.js';
+import { createInboxProcessor } from './inbox/processor.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
 import { createMetrics } from './observability/metrics.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 import { VERSION } from './version.js';
+import { createInboxWriter } from './webhook/inbox-writer.js';
 
 /** A background part of the daemon (inbox processor, scheduler, outbound queue). */
 export interface Service {
@@ -126,6 +128,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
 
     const state = { shuttingDown: false };
+    const metrics = createMetrics({ defaultMetrics: options.listen !== false });
+    const inboxProcessor = createInboxProcessor({
+      db: database.db,
+      clock,
+      ids,
+      logger,
+      metrics,
+      config: () => deps.config(),
+    });
+    // Each ingress commit wakes the processor; the processor never runs inside a request.
+    const inboxWriter = createInboxWriter(
+      { db: database.db, logger },
+      { onCommitted: () => inboxProcessor.wake() },
+    );
     const deps: AppDeps = {
       config: () => configStore.current(),
       configStore,
@@ -135,13 +151,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ids,
       random,
       logger,
-      metrics: createMetrics({ defaultMetrics: options.listen !== false }),
+      metrics,
       secrets,
       version: VERSION,
       state,
+      inbox: { writer: inboxWriter, processor: inboxProcessor },
     };
     const app = createApp(deps);
-    const services: Service[] = [];
+    // Stopped in reverse: the processor finishes its slice, then the writer commits what is left.
+    const services: Service[] = [inboxWriter, inboxProcessor];
 
     let port = config.server.port;
     if (options.listen !== false) {

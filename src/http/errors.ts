@@ -8,6 +8,7 @@ import { AppError } from '../lib/app-error.js';
 const STATUS: Record<string, ContentfulStatusCode> = {
   bad_request: 400,
   invalid_json: 400,
+  invalid_webhook: 400,
   validation_failed: 400,
   template_not_found: 400,
   read_only_setting: 400,

@@ -1,0 +1,205 @@
+// The inbox processor: a background service that turns committed deliveries into their effects.
+// Woken after each ingress commit and by a timer (for retries), it takes due pending rows in received
+// order and processes each in its own savepoint; the rows of one time slice share one transaction, so
+// a burst costs one fsync per slice instead of one per delivery. A row that fails is retried with
+// backoff and finally parked as dead; unprocessed rows are picked up again on start.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Service } from '../daemon.js';
+import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Db } from '../store/db.js';
+import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
+import { withSavepoint, withTransaction } from '../store/transactions.js';
+import { PermanentDeliveryError } from './delivery-errors.js';
+import { type DeliverySummary, processDelivery } from './process-delivery.js';
+import { nextAttempt } from './retry-policy.js';
+
+export interface InboxProcessorDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  metrics: Metrics;
+  config: () => Config;
+}
+
+export interface InboxProcessorOptions {
+  /**
+   * How long one transaction may keep processing before it commits and lets the event loop serve
+   * requests (SQLite work is synchronous: a long slice would delay webhook answers).
+   */
+  sliceMs?: number;
+  /** How often the timer looks for retries that became due. */
+  pollMs?: number;
+}
+
+export interface InboxProcessor extends Service {
+  /** Something was committed to the inbox: process it soon. Cheap; calls coalesce. */
+  wake(): void;
+  /** Processes until no pending row is due (for tests, tools and shutdown). */
+  drain(): Promise<void>;
+}
+
+type Outcome =
+  | { row: InboxRow; kind: 'processed'; summary: DeliverySummary }
+  | { row: InboxRow; kind: 'retry'; error: string; attempts: number; at: number }
+  | { row: InboxRow; kind: 'dead'; error: string; attempts: number };
+
+export function createInboxProcessor(
+  deps: InboxProcessorDeps,
+  options: InboxProcessorOptions = {},
+): InboxProcessor {
+  const log = deps.logger.child({ module: 'inbox' });
+  const sliceMs = options.sliceMs ?? 5;
+  const processedTotal = deps.metrics.counter(
+    'nwa_inbox_processed_total',
+    'Inbox rows processed, by outcome (processed, retry, dead)',
+    ['outcome'],
+  );
+  deps.metrics.gauge('nwa_inbox_backlog', 'Inbox rows waiting to be processed', [], async (g) => {
+    g.set(await inboxRepo.countInState(deps.db, 'pending'));
+  });
+  deps.metrics.gauge('nwa_inbox_dead_letters', 'Inbox rows parked as dead letters', [], async (g) => {
+    g.set(await inboxRepo.countInState(deps.db, 'dead'));
+  });
+
+  let started = false;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  function wake(): void {
+    if (started) kick();
+  }
+
+  function kick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await runUntilIdle();
+      } while (again && !stopped);
+    })()
+      .catch((err) => log.error({ event: 'inbox.run_failed', err }, 'inbox processing failed; will retry'))
+      .finally(() => {
+        running = undefined;
+      });
+  }
+
+  async function runUntilIdle(): Promise<void> {
+    while (!stopped) {
+      const config = deps.config();
+      const rows = await inboxRepo.listDue(deps.db, deps.clock.now(), config.inbox.batch_size);
+      if (rows.length === 0) return;
+      const outcomes = await processSlice(rows, config);
+      report(outcomes);
+      // Let queued requests (and their ingress commits) run between slices.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async function processSlice(rows: InboxRow[], config: Config): Promise<Outcome[]> {
+    return withTransaction(deps.db, async (trx) => {
+      const outcomes: Outcome[] = [];
+      const sliceStart = performance.now();
+      for (const row of rows) {
+        outcomes.push(await processRow(trx, row, config));
+        if (stopped || performance.now() - sliceStart >= sliceMs) break;
+      }
+      return outcomes;
+    });
+  }
+
+  async function processRow(trx: Db, row: InboxRow, config: Config): Promise<Outcome> {
+    const now = deps.clock.now();
+    try {
+      const summary = await withSavepoint(trx, 'inbox_row', async (sp) => {
+        const s = await processDelivery(sp, row, { ids: deps.ids, now, config, logger: log });
+        await inboxRepo.markProcessed(sp, row.id, now);
+        return s;
+      });
+      return { row, kind: 'processed', summary };
+    } catch (err) {
+      const attempts = row.attempts + 1;
+      const error = errorText(err);
+      const decision =
+        err instanceof PermanentDeliveryError
+          ? ({ kind: 'dead' } as const)
+          : nextAttempt(attempts, now, config.inbox);
+      if (decision.kind === 'dead') {
+        await inboxRepo.markDead(trx, row.id, attempts, error, now);
+        return { row, kind: 'dead', error, attempts };
+      }
+      await inboxRepo.markRetry(trx, row.id, attempts, decision.at, error);
+      return { row, kind: 'retry', error, attempts, at: decision.at };
+    }
+  }
+
+  function report(outcomes: Outcome[]): void {
+    for (const o of outcomes) {
+      processedTotal.inc({ outcome: o.kind });
+      if (o.kind === 'processed') {
+        log.debug({ event: 'inbox.processed', inbox_id: o.row.id, ...o.summary }, 'delivery processed');
+      } else if (o.kind === 'retry') {
+        log.warn(
+          {
+            event: 'inbox.retry',
+            inbox_id: o.row.id,
+            attempts: o.attempts,
+            next_attempt_at: new Date(o.at).toISOString(),
+            error: o.error,
+          },
+          `delivery ${o.row.id} failed (attempt ${o.attempts}); will retry`,
+        );
+      } else {
+        log.error(
+          { event: 'inbox.dead', inbox_id: o.row.id, attempts: o.attempts, error: o.error },
+          `delivery ${o.row.id} parked as a dead letter after ${o.attempts} attempt(s); replay it with the recovery action replay_dead_letters`,
+        );
+      }
+    }
+  }
+
+  return {
+    name: 'inbox-processor',
+    wake,
+    start() {
+      started = true;
+      stopped = false;
+      const pollMs = options.pollMs ?? Math.min(1000, deps.config().inbox.retry_base_delay);
+      timer = setInterval(wake, pollMs);
+      timer.unref();
+      // Rows left pending by a crash or a stop are processed now.
+      wake();
+    },
+    async drain() {
+      for (;;) {
+        kick();
+        while (running) await running;
+        if (stopped || (await inboxRepo.countDue(deps.db, deps.clock.now())) === 0) return;
+      }
+    },
+    async stop(deadline) {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (!running) return;
+      // The current slice commits (or rolls back) as a whole; wait for it within the deadline.
+      await Promise.race([
+        running,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    },
+  };
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
+}

@@ -1,0 +1,73 @@
+// Status events: stored once each, and applied to their message as soon as it exists. The outbound
+// side calls applyPendingStatuses when it records a wamid the Cloud API returned, because Meta's
+// `sent` (even `delivered`) can arrive before our send call has returned.
+import type { IdSource } from '../lib/ids.js';
+import type { Db } from '../store/db.js';
+import { messagesRepo } from '../store/messages-repo.js';
+import { statusEventsRepo } from '../store/status-events-repo.js';
+import type { StatusObject } from '../webhook/payload.js';
+import { nextStatus, statusRank } from './status-progress.js';
+
+export async function recordStatus(
+  trx: Db,
+  status: StatusObject,
+  raw: unknown,
+  ctx: { ids: IdSource; now: number; inboxId: string | null },
+): Promise<'new' | 'duplicate'> {
+  const error = status.errors?.[0];
+  const inserted = await statusEventsRepo.insertIfNew(trx, {
+    id: ctx.ids.next(),
+    inbox_id: ctx.inboxId,
+    wamid: status.id,
+    status: status.status,
+    timestamp: status.timestamp,
+    recipient_id: status.recipient_id ?? null,
+    recipient_user_id: status.recipient_user_id ?? null,
+    error_code: error?.code ?? null,
+    error_title: error?.title ?? error?.message ?? null,
+    biz_opaque_callback_data: status.biz_opaque_callback_data ?? null,
+    payload: JSON.stringify(raw),
+    created_at: ctx.now,
+    applied_at: null,
+  });
+  if (!inserted) return 'duplicate';
+  await applyPendingStatuses(trx, status.id, ctx.now);
+  return 'new';
+}
+
+/**
+ * Applies every not yet applied status event of `wamid` to its message, in time order, moving the
+ * status only forward. Does nothing while no message with that wamid exists. Returns the message's
+ * status afterwards (undefined when there is no message).
+ */
+export async function applyPendingStatuses(
+  trx: Db,
+  wamid: string,
+  now: number,
+): Promise<string | null | undefined> {
+  const message = await messagesRepo.findByWamid(trx, wamid);
+  if (!message) return undefined;
+  const events = await statusEventsRepo.listUnapplied(trx, wamid);
+  if (events.length === 0) return message.status;
+  events.sort((a, b) => a.timestamp - b.timestamp || statusRank(a.status) - statusRank(b.status));
+  let status = message.status;
+  let error: { code: number | null; title: string | null } | undefined;
+  for (const e of events) {
+    const next = nextStatus(status, e.status);
+    if (next === null) continue;
+    status = next;
+    if (next === 'failed') error = { code: e.error_code, title: e.error_title };
+  }
+  if (status !== message.status) {
+    await messagesRepo.setStatus(trx, wamid, {
+      status,
+      ...(error ? { error_code: error.code, error_title: error.title } : {}),
+    });
+  }
+  await statusEventsRepo.markApplied(
+    trx,
+    events.map((e) => e.id),
+    now,
+  );
+  return status;
+}

@@ -1,0 +1,132 @@
+// Conversations: one customer on one business number; at most one not closed at a time (partial
+// unique index). Reads join the contact so the API can show who it is.
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Db } from './db.js';
+import type { ConversationsTable } from './tables.js';
+
+export type ConversationRow = Selectable<ConversationsTable>;
+export type NewConversation = Insertable<ConversationsTable>;
+export type ConversationPatch = Updateable<ConversationsTable>;
+
+/** A conversation with what the API shows about its customer and agent. */
+export interface ConversationView extends ConversationRow {
+  wa_id: string | null;
+  user_id: string | null;
+  username: string | null;
+  profile_name: string | null;
+  agent_uuid: string | null;
+}
+
+export interface ConversationFilters {
+  queue_state?: string;
+  assigned_route?: string;
+  agent_uuid?: string;
+  /** Any number the customer has had (old numbers included). */
+  wa_id?: string;
+}
+
+/** Keyset position: conversations strictly after this one in (last_message_at desc, id desc) order. */
+export interface ActivityKey {
+  last_message_at: number;
+  id: string;
+}
+
+function viewQuery(db: Db) {
+  return db
+    .selectFrom('conversations')
+    .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+    .selectAll('conversations')
+    .select([
+      'contacts.wa_id',
+      'contacts.user_id',
+      'contacts.username',
+      'contacts.profile_name',
+      // No agents table yet (the extension API adds it): no conversation has an agent.
+      (eb) => eb.val<string | null>(null).as('agent_uuid'),
+    ]);
+}
+
+export const conversationsRepo = Object.freeze({
+  async get(db: Db, id: string): Promise<ConversationRow | undefined> {
+    return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** The conversation that is not closed, if any. */
+  async findActive(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
+    return db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('phone_number_id', '=', phoneNumberId)
+      .where('contact_id', '=', contactId)
+      .where('closed_at', 'is', null)
+      .executeTakeFirst();
+  },
+
+  /** The most recently opened conversation in any state. */
+  async findLatest(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
+    return db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('phone_number_id', '=', phoneNumberId)
+      .orderBy('opened_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
+  async insert(db: Db, row: NewConversation): Promise<void> {
+    await db.insertInto('conversations').values(row).execute();
+  },
+
+  async update(db: Db, id: string, patch: ConversationPatch): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
+    await db.updateTable('conversations').set(patch).where('id', '=', id).execute();
+  },
+
+  async getView(db: Db, id: string): Promise<ConversationView | undefined> {
+    return viewQuery(db).where('conversations.id', '=', id).executeTakeFirst();
+  },
+
+  /** Newest activity first; `after` continues a previous page. */
+  async listViews(
+    db: Db,
+    filters: ConversationFilters,
+    limit: number,
+    after?: ActivityKey,
+  ): Promise<ConversationView[]> {
+    // Until agents exist no conversation belongs to one, so an agent filter matches nothing.
+    if (filters.agent_uuid !== undefined) return [];
+    let q = viewQuery(db);
+    if (filters.queue_state) q = q.where('conversations.queue_state', '=', filters.queue_state as never);
+    if (filters.assigned_route) {
+      q = q.where('conversations.assigned_route', '=', filters.assigned_route as never);
+    }
+    if (filters.wa_id) {
+      const waId = filters.wa_id;
+      q = q.where('conversations.contact_id', 'in', (eb) =>
+        eb
+          .selectFrom('contact_identities')
+          .select('contact_identities.contact_id')
+          .where('contact_identities.kind', '=', 'wa_id')
+          .where('contact_identities.value', '=', waId),
+      );
+    }
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('conversations.last_message_at', '<', after.last_message_at),
+          eb.and([
+            eb('conversations.last_message_at', '=', after.last_message_at),
+            eb('conversations.id', '<', after.id),
+          ]),
+        ]),
+      );
+    }
+    return q
+      .orderBy('conversations.last_message_at', 'desc')
+      .orderBy('conversations.id', 'desc')
+      .limit(limit)
+      .execute();
+  },
+});

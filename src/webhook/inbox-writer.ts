@@ -1,0 +1,112 @@
+// Group commit for the inbox. Every accepted delivery must be durable before its 200, and with
+// synchronous=FULL each commit costs an fsync (about half a millisecond on a plain disk, during
+// which SQLite blocks the event loop). So deliveries arriving together are written together: the
+// first append schedules a flush for the next turn of the event loop, every append until then joins
+// it, and all of them are answered after that one commit. While a flush runs, new arrivals gather for
+// the next one. Bounded: past `maxQueuedBytes` waiting, appends are refused with 503 + Retry-After.
+import type { Logger } from 'pino';
+import type { Service } from '../daemon.js';
+import { AppError } from '../lib/app-error.js';
+import type { Db } from '../store/db.js';
+import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
+
+export interface InboxWriterOptions {
+  /** Rows per multi-row insert (SQLite binds 9 parameters per row; keep well under its limit). */
+  maxBatchRows?: number;
+  /** Body bytes allowed to wait for a commit before new deliveries are refused. */
+  maxQueuedBytes?: number;
+  /** Called after each successful commit (wakes the inbox processor). */
+  onCommitted?: () => void;
+}
+
+export interface InboxWriter extends Service {
+  /** Resolves once the row is committed; rejects if the commit failed or the queue is full. */
+  append(row: InboxRow): Promise<void>;
+  /** Rows waiting for a commit right now. */
+  queued(): number;
+}
+
+interface Waiting {
+  row: InboxRow;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export function createInboxWriter(
+  deps: { db: Db; logger: Logger },
+  options: InboxWriterOptions = {},
+): InboxWriter {
+  const log = deps.logger.child({ module: 'ingress' });
+  const maxBatchRows = options.maxBatchRows ?? 256;
+  const maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
+  let queue: Waiting[] = [];
+  let queuedBytes = 0;
+  let scheduled = false;
+  let flushing: Promise<void> | undefined;
+
+  function schedule(): void {
+    if (scheduled || flushing) return;
+    scheduled = true;
+    // setImmediate runs after the current I/O phase: every request whose body arrived in this
+    // phase has appended by then and shares the commit.
+    setImmediate(() => {
+      scheduled = false;
+      flushing = flush().finally(() => {
+        flushing = undefined;
+        if (queue.length > 0) schedule();
+      });
+    });
+  }
+
+  async function flush(): Promise<void> {
+    const batch = queue.slice(0, maxBatchRows);
+    queue = queue.slice(batch.length);
+    try {
+      await inboxRepo.insertMany(
+        deps.db,
+        batch.map((w) => w.row),
+      );
+    } catch (err) {
+      log.error(
+        { event: 'ingress.commit_failed', err, rows: batch.length },
+        'could not commit deliveries to the inbox',
+      );
+      for (const w of batch) w.reject(err);
+      return;
+    } finally {
+      for (const w of batch) queuedBytes -= w.row.body.length;
+    }
+    for (const w of batch) w.resolve();
+    options.onCommitted?.();
+  }
+
+  return {
+    name: 'inbox-writer',
+    append(row) {
+      if (queuedBytes + row.body.length > maxQueuedBytes && queue.length > 0) {
+        return Promise.reject(
+          new AppError(
+            'overloaded',
+            'too many deliveries are waiting to be stored; retry shortly',
+            undefined,
+            { 'Retry-After': '1' },
+          ),
+        );
+      }
+      queuedBytes += row.body.length;
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ row, resolve, reject });
+        schedule();
+      });
+    },
+    queued: () => queue.length,
+    start() {},
+    async stop() {
+      // Requests still waiting for their commit get it: the server stops first and waits for them.
+      while (flushing || scheduled || queue.length > 0) {
+        if (flushing) await flushing;
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+  };
+}

@@ -1,0 +1,165 @@
+// The inbox processor as a service: retries with backoff, dead letters and their replay, a failing
+// row that does not hold up the others, rows left pending across a restart, and its metrics.
+// Failures are real database failures (a trigger that aborts an insert), not mocks.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { inboxRepo } from '../../src/store/inbox-repo.js';
+import { waitFor } from '../helpers/daemon-process.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { deliver, deliveryOf, fixture, messagesChange, post, signed } from '../webhook/deliveries.js';
+import { conversations, messages, one, rows } from './db-view.js';
+
+const apps: TestApp[] = [];
+async function app(config: Record<string, unknown> = {}, start?: string): Promise<TestApp> {
+  // A reopened database needs a later clock: ids are sequential per app.
+  const t = await createTestApp({ config, ...(start ? { start } : {}) });
+  apps.push(t);
+  return t;
+}
+afterEach(async () => {
+  for (const t of apps.splice(0)) await t.close().catch(() => undefined);
+});
+
+const T0 = 1767600000;
+
+const text = (from: string, body: string, ts = T0) =>
+  signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: ts, body }])]));
+
+/** Makes inserting a message with this text fail, like a database fault would. */
+function failOn(t: TestApp, body: string): () => void {
+  t.deps.database.sqlite.exec(
+    `create temp trigger fail_${body} before insert on messages when new.text = '${body}' begin select raise(abort, 'injected fault on ${body}'); end`,
+  );
+  return () => t.deps.database.sqlite.exec(`drop trigger fail_${body}`);
+}
+
+type InboxView = {
+  id: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+};
+const inboxRows = (t: TestApp) => rows<InboxView>(t, 'select * from inbox order by id');
+
+describe('a delivery whose processing fails', () => {
+  it('is retried with exponential backoff, then parked as dead', async () => {
+    const t = await app({ inbox: { max_attempts: 4, retry_base_delay: '2s' } });
+    failOn(t, 'boom');
+    await deliver(t, text('4917000000201', 'boom'));
+    const delays: number[] = [];
+    for (let attempt = 1; attempt < 4; attempt++) {
+      const row = inboxRows(t)[0] as InboxView;
+      expect(row).toMatchObject({ state: 'pending', attempts: attempt });
+      expect(row.last_error).toContain('injected fault on boom');
+      delays.push(row.next_attempt_at - t.clock.now());
+      // Not due yet: nothing happens.
+      t.clock.advance(row.next_attempt_at - t.clock.now() - 1);
+      await t.deps.inbox.processor.drain();
+      expect(inboxRows(t)[0]?.attempts).toBe(attempt);
+      t.clock.advance(1);
+      await t.deps.inbox.processor.drain();
+    }
+    expect(delays).toEqual([2000, 4000, 8000]);
+    expect(inboxRows(t)[0]).toMatchObject({ state: 'dead', attempts: 4 });
+    expect(t.logs().some((l) => l.event === 'inbox.dead')).toBe(true);
+  });
+
+  it('leaves no partial effects behind (its savepoint is rolled back)', async () => {
+    const t = await app();
+    failOn(t, 'boom');
+    await deliver(t, text('4917000000202', 'boom'));
+    expect(rows(t, 'select * from contacts')).toHaveLength(0);
+    expect(conversations(t)).toHaveLength(0);
+  });
+
+  it('does not hold up the deliveries after it', async () => {
+    const t = await app();
+    failOn(t, 'boom');
+    await post(t, text('4917000000203', 'before', T0 - 1));
+    await post(t, text('4917000000204', 'boom'));
+    await post(t, text('4917000000205', 'after', T0 + 1));
+    await t.deps.inbox.processor.drain();
+    expect(messages(t).map((m) => m.text)).toEqual(['before', 'after']);
+    expect(inboxRows(t).map((r) => r.state)).toEqual(['processed', 'pending', 'processed']);
+  });
+
+  it('is processed once after the fault is gone and dead letters are replayed', async () => {
+    const t = await app({ inbox: { max_attempts: 1 } });
+    const heal = failOn(t, 'boom');
+    await deliver(t, text('4917000000206', 'boom'));
+    expect(inboxRows(t)[0]?.state).toBe('dead');
+    heal();
+    expect(await inboxRepo.replayDeadLetters(t.deps.db, t.clock.now())).toBe(1);
+    await t.deps.inbox.processor.drain();
+    expect(inboxRows(t)[0]).toMatchObject({ state: 'processed', attempts: 0, last_error: null });
+    expect(messages(t).map((m) => m.text)).toEqual(['boom']);
+    expect(await inboxRepo.replayDeadLetters(t.deps.db, t.clock.now())).toBe(0);
+  });
+
+  it('whose body can never parse is parked at once, without retries', async () => {
+    const t = await app();
+    await inboxRepo.insertMany(t.deps.db, [
+      {
+        id: t.deps.ids.next(),
+        received_at: t.clock.now(),
+        body: '{"object":"whatsapp_business_account","entry":[',
+        delivery_hash: 'x',
+        state: 'pending',
+        attempts: 0,
+        next_attempt_at: t.clock.now(),
+        last_error: null,
+        processed_at: null,
+      },
+    ]);
+    await t.deps.inbox.processor.drain();
+    expect(inboxRows(t)[0]).toMatchObject({ state: 'dead', attempts: 1 });
+  });
+});
+
+describe('restarts', () => {
+  it('deliveries stored while the processor was stopped are processed on the next start', async () => {
+    const first = await app();
+    const file = path.join(first.dir, 'test.db');
+    await first.deps.inbox.processor.stop(Date.now() + 1000);
+    for (let i = 0; i < 20; i++)
+      expect((await post(first, text(`49170000003${String(i).padStart(2, '0')}`, `m${i}`))).status).toBe(200);
+    expect(inboxRows(first).every((r) => r.state === 'pending')).toBe(true);
+    await first.daemon.stop();
+
+    const second = await app({ database: { path: file } }, '2026-01-05T09:00:00Z');
+    // No drain(): the service picks the rows up by itself when it starts.
+    await waitFor(
+      () => one<{ n: number }>(second, "select count(*) n from inbox where state = 'pending'").n === 0,
+    );
+    expect(messages(second)).toHaveLength(20);
+  });
+});
+
+describe('batching', () => {
+  it('processes a backlog larger than one batch, every row once', async () => {
+    const t = await app({ inbox: { batch_size: 7 } });
+    await t.deps.inbox.processor.stop(Date.now() + 1000);
+    for (let i = 0; i < 40; i++)
+      await post(t, text(`49170000004${String(i).padStart(2, '0')}`, `b${i}`, T0 + i));
+    const fresh = await app(
+      { database: { path: path.join(t.dir, 'test.db') }, inbox: { batch_size: 7 } },
+      '2026-01-05T09:00:00Z',
+    );
+    await fresh.deps.inbox.processor.drain();
+    expect(messages(fresh).map((m) => m.text)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`));
+  });
+});
+
+describe('metrics', () => {
+  it('counts outcomes and exposes the backlog and dead letters', async () => {
+    const t = await app({ inbox: { max_attempts: 1 } });
+    failOn(t, 'boom');
+    await deliver(t, fixture('msg_text_plain.json'), text('4917000000501', 'boom'));
+    const text_ = await t.deps.metrics.render();
+    expect(text_).toContain('nwa_inbox_processed_total{outcome="processed"} 1');
+    expect(text_).toContain('nwa_inbox_processed_total{outcome="dead"} 1');
+    expect(text_).toContain('nwa_inbox_backlog 0');
+    expect(text_).toContain('nwa_inbox_dead_letters 1');
+  });
+});
