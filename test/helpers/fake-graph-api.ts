@@ -1,0 +1,154 @@
+// A fake WhatsApp Cloud API: a real HTTP server on 127.0.0.1:0 that records every request and answers
+// each call as scripted: accept with a wamid, answer any Cloud API error code with Meta's HTTP status
+// and Graph error body, be slow, drop the connection, or send a raw answer. Unscripted calls get the
+// default behaviour (accept). Used by transport tests and the outbound integration.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lookupErrorCode } from '../../src/outbound/error-codes.js';
+
+export type FakeBehaviour =
+  | { accept: true; wamid?: string; messageStatus?: string }
+  | { error: number; httpStatus?: number; message?: string; details?: string }
+  | { drop: true }
+  | { raw: { status: number; body: string; contentType?: string } };
+
+/** A behaviour, optionally after a delay (the answer starts `delayMs` after the request arrived). */
+export type FakeStep = FakeBehaviour & { delayMs?: number };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  /** Parsed JSON body, or the raw text when it is not JSON. */
+  body: unknown;
+  /** Wall-clock ms with sub-ms precision (performance.timeOrigin + now) when the headers arrived. */
+  receivedAt: number;
+  /** What the server did. */
+  answered: FakeBehaviour;
+}
+
+export interface FakeGraphApi {
+  /** e.g. http://127.0.0.1:40123, to use as WHATSAPP_API_BASE_URL. */
+  url: string;
+  requests: RecordedRequest[];
+  /** Script the next calls, in order; each call takes one step. */
+  next(...steps: FakeStep[]): void;
+  /** What calls get once the script is used up. */
+  setDefault(step: FakeStep): void;
+  /** Answer 401 / code 190 to any request whose bearer token is not this one (null: accept any). */
+  requireToken(token: string | null): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeGraphApi(): Promise<FakeGraphApi> {
+  const requests: RecordedRequest[] = [];
+  const script: FakeStep[] = [];
+  let fallback: FakeStep = { accept: true };
+  let token: string | null = null;
+  let counter = 0;
+
+  const server: Server = createServer((req, res) => {
+    const receivedAt = performance.timeOrigin + performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // kept as text
+      }
+      // A bad token is answered as Meta does (and echoed back, as Graph does for a malformed token),
+      // without using up a scripted step.
+      const step: FakeStep =
+        token !== null && req.headers.authorization !== `Bearer ${token}`
+          ? {
+              error: 190,
+              message: `Malformed access token ${String(req.headers.authorization).replace(/^Bearer /, '')}`,
+            }
+          : (script.shift() ?? fallback);
+      const { delayMs, ...behaviour } = step;
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+        body,
+        receivedAt,
+        answered: behaviour,
+      });
+      const act = () =>
+        answer(behaviour, req, res, body, () => `wamid.FAKE${String(++counter).padStart(8, '0')}`);
+      if (delayMs) setTimeout(act, delayMs);
+      else act();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    next: (...steps) => script.push(...steps),
+    setDefault: (step) => {
+      fallback = step;
+    },
+    requireToken: (t) => {
+      token = t;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function answer(
+  behaviour: FakeBehaviour,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  nextWamid: () => string,
+): void {
+  if ('drop' in behaviour) {
+    req.socket.destroy();
+    return;
+  }
+  if ('raw' in behaviour) {
+    res.writeHead(behaviour.raw.status, { 'content-type': behaviour.raw.contentType ?? 'text/plain' });
+    res.end(behaviour.raw.body);
+    return;
+  }
+  if ('error' in behaviour) {
+    const known = lookupErrorCode(behaviour.error);
+    const status = behaviour.httpStatus ?? known?.httpStatus ?? 400;
+    const title = known?.title ?? 'Error';
+    json(res, status, {
+      error: {
+        message: behaviour.message ?? `(#${behaviour.error}) ${title}`,
+        type: 'OAuthException',
+        code: behaviour.error,
+        error_data: { messaging_product: 'whatsapp', details: behaviour.details ?? `${title} (fake)` },
+        fbtrace_id: 'AfakeTraceId',
+      },
+    });
+    return;
+  }
+  const b = body as { status?: string; to?: string; recipient?: string } | undefined;
+  if (b?.status === 'read') {
+    json(res, 200, { success: true });
+    return;
+  }
+  json(res, 200, {
+    messaging_product: 'whatsapp',
+    contacts: [{ input: b?.to ?? b?.recipient ?? '', wa_id: b?.to ?? '' }],
+    messages: [{ id: behaviour.wamid ?? nextWamid(), message_status: behaviour.messageStatus ?? 'accepted' }],
+  });
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
