@@ -1,8 +1,8 @@
 // The paced send queue of one business phone number (SPEC §5): a p-queue for the concurrency cap and
 // priorities (high > normal > low > bulk: replies before campaign sends), our own sliding-window
-// limiter for `rate_per_second` (never exceeded in any window, starts spread evenly over it, timed by
-// the injected clock), and the per-recipient pacing guard. It holds a bounded number of tasks: the database is the real queue,
-// callers claim rows in batches and feed them while `free` > 0.
+// limiter for `rate_per_second` (never exceeded in any window, starts spread evenly over it, timed
+// by the injected clock), and the per-recipient pacing guard. It holds a bounded number of tasks:
+// the database is the real queue; callers claim rows in batches and feed them while `free` > 0.
 import PQueue from 'p-queue';
 import type { Clock } from '../lib/clock.js';
 import { RecipientPacer, SlidingWindowLimiter, windowForRate } from './rate-limiter.js';
