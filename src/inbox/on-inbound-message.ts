@@ -2,6 +2,7 @@
 // the customer's conversation on that business number, reopening a recently closed one or starting a
 // new one. The conversation engine takes this event over for states, routing and escalation.
 import type { IdSource } from '../lib/ids.js';
+import { agentsRepo } from '../store/agents-repo.js';
 import type { ContactRow } from '../store/contacts-repo.js';
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
@@ -56,11 +57,13 @@ export async function onInboundMessage(
     return { conversation_id: latest.id, effect: 'reopened' };
   }
   const id = ctx.ids.next();
+  // The agent attached to the business number owns the conversation from its start.
+  const owner = await agentsRepo.findByPhoneNumberId(trx, pnid);
   await conversationsRepo.insert(trx, {
     id,
     phone_number_id: pnid,
     contact_id: contact.id,
-    agent_id: null,
+    agent_id: owner?.id ?? null,
     escalation_reason: null,
     closed_reason: null,
     campaign_id: null,

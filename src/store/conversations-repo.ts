@@ -31,18 +31,21 @@ export interface ActivityKey {
   id: string;
 }
 
+// The owning agent: the one assigned to the conversation, else the one that owns its channel (for
+// conversations that began before an agent was attached to the number).
 function viewQuery(db: Db) {
   return db
     .selectFrom('conversations')
     .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+    .leftJoin('agents as assigned', 'assigned.id', 'conversations.agent_id')
+    .leftJoin('agents as owner', 'owner.phone_number_id', 'conversations.phone_number_id')
     .selectAll('conversations')
-    .select([
+    .select((eb) => [
       'contacts.wa_id',
       'contacts.user_id',
       'contacts.username',
       'contacts.profile_name',
-      // No agents table yet (the extension API adds it): no conversation has an agent.
-      (eb) => eb.val<string | null>(null).as('agent_uuid'),
+      eb.fn.coalesce('assigned.uuid', 'owner.uuid').as('agent_uuid'),
     ]);
 }
 
@@ -95,9 +98,16 @@ export const conversationsRepo = Object.freeze({
     limit: number,
     after?: ActivityKey,
   ): Promise<ConversationView[]> {
-    // Until agents exist no conversation belongs to one, so an agent filter matches nothing.
-    if (filters.agent_uuid !== undefined) return [];
     let q = viewQuery(db);
+    if (filters.agent_uuid !== undefined) {
+      const uuid = filters.agent_uuid;
+      q = q.where((eb) =>
+        eb.or([
+          eb('assigned.uuid', '=', uuid),
+          eb.and([eb('conversations.agent_id', 'is', null), eb('owner.uuid', '=', uuid)]),
+        ]),
+      );
+    }
     if (filters.queue_state) q = q.where('conversations.queue_state', '=', filters.queue_state as never);
     if (filters.assigned_route) {
       q = q.where('conversations.assigned_route', '=', filters.assigned_route as never);

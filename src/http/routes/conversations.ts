@@ -25,7 +25,7 @@ const listQuery = z.strictObject({
     .min(1)
     .max(100)
     .optional()
-    .describe('conversations of the agent that owns the channel'),
+    .describe('conversations owned by this agent (assigned, or the agent of their business number)'),
   wa_id: z
     .string()
     .regex(/^\d{5,20}$/, 'must be a phone number in digits (wa_id)')
