@@ -1,7 +1,9 @@
 // The daemon as a process: first start, secrets in logs, signals.
+import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startDaemonProcess } from '../helpers/daemon-process.js';
 
@@ -70,30 +72,38 @@ describe('daemon process', () => {
     expect(await daemon.exited).toBe(0);
   });
 
-  it('finishes an in-flight request on SIGTERM, refuses new connections, and exits 0', async () => {
-    const daemon = await startDaemonProcess({ DATABASE_PATH: dbPath() });
-    // A slow upload: the request is in flight when the signal arrives.
+  it('finishes an in-flight webhook on SIGTERM, keeps it, refuses new connections, and exits 0', async () => {
+    const DATABASE_PATH = dbPath();
+    const secret = 'in-flight-secret-0123456789';
+    const daemon = await startDaemonProcess({ DATABASE_PATH, WHATSAPP_APP_SECRET: secret });
+    const payload = JSON.stringify({ object: 'whatsapp_business_account', entry: [] });
+    const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+    // A slow upload: the delivery is in flight when the signal arrives.
+    const bytes = new TextEncoder().encode(payload);
     const body = new ReadableStream({
       async start(controller) {
-        controller.enqueue(new TextEncoder().encode('{"object":'));
+        controller.enqueue(bytes.slice(0, 10));
         await new Promise((r) => setTimeout(r, 300));
-        controller.enqueue(new TextEncoder().encode('"x"}'));
+        controller.enqueue(bytes.slice(10));
         controller.close();
       },
     });
-    const inFlight = fetch(`${daemon.url}/api/anything`, {
+    const inFlight = fetch(`${daemon.url}/webhooks/whatsapp`, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
       duplex: 'half',
     } as RequestInit);
     await new Promise((r) => setTimeout(r, 100));
     daemon.child.kill('SIGTERM');
     const res = await inFlight;
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(200);
     expect(await daemon.exited).toBe(0);
     await expect(fetch(`${daemon.url}/healthz`)).rejects.toThrow();
     expect(daemon.stdout()).toMatch(/"event":"daemon.stopped"/);
+    const db = new Database(DATABASE_PATH, { readonly: true });
+    expect(db.prepare('select count(*) from inbox').pluck().get()).toBe(1);
+    db.close();
   });
 
   it('exits 1 with the address when the port is taken', async () => {
