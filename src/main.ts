@@ -5,6 +5,7 @@ import { checkConfigCommand } from './cli/check-config.js';
 import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context.js';
 import { migrateCommand } from './cli/migrate.js';
 import { serveCommand } from './cli/serve.js';
+import { simulateCommand } from './cli/simulate.js';
 import { tokenCommand } from './cli/token.js';
 import { MAIN_USAGE, USAGE } from './cli/usage.js';
 
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (ctx: CliContext) => Promise<number>> = {
   'check-config': checkConfigCommand,
   token: tokenCommand,
   backup: backupCommand,
+  simulate: simulateCommand,
 };
 
 export async function runCli(argv: string[], io: Omit<CliContext, 'args'>): Promise<number> {

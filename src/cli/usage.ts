@@ -40,6 +40,16 @@ secrets redacted. Exit 2 with every problem listed when it is invalid.
   token list [--json]                               list tokens (never their values)
   token revoke ID                                   revoke a token by id
 `,
+  simulate: `Usage: native-whatsapp simulate [--scenario NAME] [--url URL] [--list]
+
+Signs built-in sample webhook deliveries with the app secret (WHATSAPP_APP_SECRET, else the one the
+daemon generated in its database) and posts them to a running daemon, printing each status code.
+Run it with the same configuration (environment, CONFIG_PATH) as the daemon.
+  --scenario NAME  which samples to send (default "default"; see --list)
+  --url URL        the daemon's base URL (default http://HOST:PORT from the configuration)
+  --list           list the scenarios and exit
+Exit 0 when every delivery got 200, 1 otherwise.
+`,
   backup: `Usage: native-whatsapp backup FILE [--force]
 
 Writes an online, consistent copy of the database to FILE while the daemon keeps running.
