@@ -3,10 +3,14 @@ import type { Logger } from 'pino';
 import type { ChannelSecrets } from './auth/bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
+import type { ResponderWorker } from './conversations/responder-worker.js';
+import type { RuntimeHealth } from './extension/runtime-health.js';
 import type { InboxProcessor } from './inbox/processor.js';
 import type { Clock } from './lib/clock.js';
 import type { IdSource, RandomSource } from './lib/ids.js';
 import type { Metrics } from './observability/metrics.js';
+import type { Sender } from './outbound/sender.js';
+import type { Scheduler } from './scheduler/tick.js';
 import type { Db, OpenedDatabase } from './store/db.js';
 import type { InboxWriter } from './webhook/inbox-writer.js';
 
@@ -28,4 +32,8 @@ export interface AppDeps {
   state: { shuttingDown: boolean };
   /** Webhook deliveries: the group-commit writer (ingress) and the processor that applies them. */
   inbox: { writer: InboxWriter; processor: InboxProcessor };
+  /** What makes the runtime `degraded` now (stopped channels, failing responder). */
+  runtime: RuntimeHealth;
+  /** Outbound: the sender (outbox → paced queues → transport), the follow-up scheduler, the responder worker. */
+  outbound: { sender: Sender; scheduler: Scheduler; responder: ResponderWorker };
 }

@@ -12,11 +12,15 @@ import { configToDocument } from './config/display.js';
 import type { ConfigLayer } from './config/load.js';
 import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
+import { createResponderWorker } from './conversations/responder-worker.js';
 import { stampCatalog } from './extension/marketplace.js';
+import { createRuntimeHealth } from './extension/runtime-health.js';
 import { createInboxProcessor } from './inbox/processor.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
 import { createMetrics } from './observability/metrics.js';
+import { createSender } from './outbound/sender.js';
+import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 import { VERSION } from './version.js';
@@ -41,6 +45,8 @@ export interface DaemonOptions {
   /** API tokens from the environment, stored hashed on start. */
   bootstrap?: { rootToken?: string; standardToken?: string };
   clock?: Clock;
+  /** The clock outbound rate caps are measured on (default: the system clock; see outbound/sender.ts). */
+  pacingClock?: Clock;
   random?: RandomSource;
   ids?: IdSource;
   /** Called with secret values that must be scrubbed from logs once they are known. */
@@ -142,6 +148,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       { db: database.db, logger },
       { onCommitted: () => inboxProcessor.wake() },
     );
+    const runtime = createRuntimeHealth();
+    const serviceDeps = { db: database.db, clock, ids, logger, config: () => configStore.current() };
+    const sender = createSender({
+      ...serviceDeps,
+      pacingClock: options.pacingClock ?? systemClock,
+      random,
+      metrics,
+      health: runtime,
+    });
+    const scheduler = createScheduler({ ...serviceDeps, onEnqueued: () => sender.wake() });
+    const responderWorker = createResponderWorker({
+      ...serviceDeps,
+      health: runtime,
+      onEnqueued: () => sender.wake(),
+    });
+    let previousConfig = configStore.current();
+    configStore.subscribe((next) => {
+      const before = previousConfig;
+      previousConfig = next;
+      sender.configChanged(next, before);
+      scheduler.configChanged(next, before);
+    });
     const deps: AppDeps = {
       config: () => configStore.current(),
       configStore,
@@ -156,10 +184,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       version: VERSION,
       state,
       inbox: { writer: inboxWriter, processor: inboxProcessor },
+      runtime,
+      outbound: { sender, scheduler, responder: responderWorker },
     };
     const app = createApp(deps);
-    // Stopped in reverse: the processor finishes its slice, then the writer commits what is left.
-    const services: Service[] = [inboxWriter, inboxProcessor];
+    // Stopped in reverse: ticks stop first, the sender drains or parks its queue, the responder
+    // finishes its job, then the processor finishes its slice and the writer commits what is left.
+    const services: Service[] = [inboxWriter, inboxProcessor, responderWorker, sender, scheduler];
 
     let port = config.server.port;
     if (options.listen !== false) {

@@ -263,6 +263,97 @@ export interface ExtensionTables {
   config_versions: ConfigVersionsTable;
 }
 
-export type Database = FoundationTables & IngressTables & ExtensionTables;
+// Conversation engine and outbound (migrations/0004_outbound.ts, SPEC §4-§6).
+export interface ConversationTransitionsTable {
+  id: string;
+  conversation_id: string;
+  from_state: string | null;
+  to_state: string;
+  reason: string;
+  actor: string;
+  at: number;
+}
+
+export interface DraftsTable {
+  id: string;
+  conversation_id: string;
+  text: string;
+  /** Which responder wrote it. */
+  source: string;
+  state: 'pending' | 'sent' | 'discarded';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ResponderJobsTable {
+  id: string;
+  conversation_id: string;
+  /** reply: route ai, send it; draft: route hybrid, store it for a human. */
+  mode: 'reply' | 'draft';
+  state: 'pending' | 'done';
+  attempts: number;
+  outcome: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type OutboxKind = 'reply' | 'follow_up' | 'campaign' | 'manual';
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'failed' | 'dead' | 'cancelled';
+
+export interface OutboxTable {
+  id: string;
+  conversation_id: string | null;
+  contact_id: string | null;
+  phone_number_id: string;
+  /** The recipient's wa_id (or `user:<bsuid>`), as transports/transport.ts recipientKey. */
+  to: string;
+  kind: OutboxKind;
+  /** 3 high, 2 normal, 1 low (follow-ups), 0 bulk (campaign sends). */
+  priority: number;
+  /** The OutboundMessage as JSON. */
+  payload: string;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  wamid: string | null;
+  error_code: number | null;
+  error_title: string | null;
+  follow_up_id: string | null;
+  campaign_recipient_id: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+export type FollowUpState = 'scheduled' | 'claimed' | 'sent' | 'skipped' | 'cancelled' | 'failed';
+
+export interface FollowUpsTable {
+  id: string;
+  conversation_id: string;
+  rule_id: string;
+  /** When the business message this follow-up answers the silence of went out. */
+  silence_from: number;
+  /** Position in this silence's sequence (0 = first rule planned). */
+  sequence: number;
+  due_at: number;
+  state: FollowUpState;
+  lease_until: number | null;
+  outbox_id: string | null;
+  sent_wamid: string | null;
+  skip_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OutboundTables {
+  conversation_transitions: ConversationTransitionsTable;
+  drafts: DraftsTable;
+  responder_jobs: ResponderJobsTable;
+  outbox: OutboxTable;
+  follow_ups: FollowUpsTable;
+}
+
+export type Database = FoundationTables & IngressTables & ExtensionTables & OutboundTables;
 
 export type { Generated };

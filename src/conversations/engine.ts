@@ -1,0 +1,213 @@
+// The conversation engine as a service (SPEC §4): the only place that maps stored rows to the state
+// machine's facts and back, records transitions, and carries out effects (follow-ups, responder
+// jobs, opt-out, cancelling sends). Runs inside the caller's transaction and never calls the network:
+// a reply is left as a responder job for the worker (conversations/responder-worker.ts).
+import type { Config } from '../config/schema.js';
+import { AppError } from '../lib/app-error.js';
+import type { IdSource } from '../lib/ids.js';
+import { startSilence } from '../scheduler/follow-ups.js';
+import { agentsRepo } from '../store/agents-repo.js';
+import type { ContactRow } from '../store/contacts-repo.js';
+import { contactsRepo } from '../store/contacts-repo.js';
+import { conversationLogRepo } from '../store/conversation-log-repo.js';
+import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { followUpsRepo } from '../store/follow-ups-repo.js';
+import { outboxRepo } from '../store/outbox-repo.js';
+import type { CloseReason, ConversationFacts } from './conversation.js';
+import { type ConversationEvent, type Effect, type TransitionResult, transition } from './state-machine.js';
+import { windowExpiresAt } from './window.js';
+
+export interface EngineContext {
+  ids: IdSource;
+  now: number;
+  config: Config;
+}
+
+export interface EngineInput {
+  /** The customer's latest conversation on this channel (any state), or null when there is none. */
+  conversation: ConversationRow | null;
+  contact: ContactRow;
+  phone_number_id: string;
+  event: ConversationEvent;
+}
+
+export interface EngineOutcome {
+  conversation_id: string;
+  started_new: boolean;
+  result: Extract<TransitionResult, { ok: true }>;
+  /** What the caller should wake after its commit. */
+  wake: { responder: boolean; sender: boolean };
+}
+
+export function toFacts(row: ConversationRow, contact: Pick<ContactRow, 'opted_out_at'>): ConversationFacts {
+  return {
+    queue_state: row.queue_state,
+    assigned_route: row.assigned_route,
+    conversation_class: row.conversation_class,
+    priority: row.priority,
+    opted_out: contact.opted_out_at !== null,
+    opened_at: row.opened_at,
+    last_customer_message_at: row.last_customer_message_at,
+    last_business_message_at: row.last_business_message_at,
+    closed_at: row.closed_at,
+    closed_reason: row.closed_reason as CloseReason | null,
+    escalation_reason: row.escalation_reason,
+    turns_total: row.turns_total,
+    turns_answered: row.turns_answered,
+    unanswered_count: row.unanswered_count,
+  };
+}
+
+/** The columns a state-machine result sets (opted_out lives on the contact). */
+function factColumns(f: ConversationFacts) {
+  return {
+    queue_state: f.queue_state,
+    assigned_route: f.assigned_route,
+    conversation_class: f.conversation_class,
+    priority: f.priority,
+    opened_at: f.opened_at,
+    last_customer_message_at: f.last_customer_message_at,
+    last_business_message_at: f.last_business_message_at,
+    closed_at: f.closed_at,
+    closed_reason: f.closed_reason,
+    escalation_reason: f.escalation_reason,
+    turns_total: f.turns_total,
+    turns_answered: f.turns_answered,
+    unanswered_count: f.unanswered_count,
+    window_expires_at: windowExpiresAt(f),
+  };
+}
+
+function eventTime(event: ConversationEvent): number | null {
+  return event.type === 'customer_message' || event.type === 'business_message_sent' ? event.at : null;
+}
+
+/**
+ * Applies one event to a customer's conversation: state machine, row, transition log, effects.
+ * Throws AppError `invalid_state` (409) when the state machine refuses the event; nothing changes then.
+ */
+export async function applyConversationEvent(
+  trx: Db,
+  input: EngineInput,
+  ctx: EngineContext,
+): Promise<EngineOutcome> {
+  const { contact, event } = input;
+  const before = input.conversation;
+  const r = transition(before ? toFacts(before, contact) : null, event, ctx.now, ctx.config);
+  if (!r.ok) throw new AppError('invalid_state', r.message);
+
+  const at = eventTime(event);
+  const score = r.analysis.score;
+  let id: string;
+  let row: ConversationRow;
+  if (r.started_new || before === null) {
+    id = ctx.ids.next();
+    // The agent whose channel this is owns the conversation from its start (SPEC §4).
+    const owner = await agentsRepo.findByPhoneNumberId(trx, input.phone_number_id);
+    row = {
+      id,
+      phone_number_id: input.phone_number_id,
+      contact_id: contact.id,
+      agent_id: owner?.id ?? null,
+      campaign_id: null,
+      intent: score?.intent ?? null,
+      sentiment: score?.sentiment ?? null,
+      updated_at: ctx.now,
+      last_message_at: at ?? ctx.now,
+      pending_outbound: 0,
+      ...factColumns(r.next),
+    };
+    await conversationsRepo.insert(trx, row);
+  } else {
+    id = before.id;
+    const patch = {
+      ...factColumns(r.next),
+      updated_at: ctx.now,
+      ...(at !== null ? { last_message_at: Math.max(before.last_message_at, at) } : {}),
+      ...(score ? { intent: score.intent, sentiment: score.sentiment } : {}),
+    };
+    await conversationsRepo.update(trx, id, patch);
+    row = { ...before, ...patch };
+  }
+
+  await conversationLogRepo.addTransitions(
+    trx,
+    r.transitions.map((t) => ({
+      id: ctx.ids.next(),
+      conversation_id: id,
+      from_state: t.from,
+      to_state: t.to,
+      reason: t.reason,
+      actor: t.actor,
+      at: t.at,
+    })),
+  );
+
+  const wake = { responder: false, sender: false };
+  for (const effect of r.effects) await carryOut(trx, effect, row, contact, ctx, wake);
+  return { conversation_id: id, started_new: r.started_new || before === null, result: r, wake };
+}
+
+async function carryOut(
+  trx: Db,
+  effect: Effect,
+  row: ConversationRow,
+  contact: ContactRow,
+  ctx: EngineContext,
+  wake: EngineOutcome['wake'],
+): Promise<void> {
+  switch (effect.kind) {
+    case 'cancel_follow_ups': {
+      const outboxIds = await followUpsRepo.cancelLive(trx, row.id, effect.reason, ctx.now);
+      await outboxRepo.cancelQueued(trx, outboxIds, `follow-up cancelled: ${effect.reason}`, ctx.now);
+      return;
+    }
+    case 'schedule_follow_up':
+      await startSilence(trx, row, effect.silence_from, ctx);
+      return;
+    case 'auto_reply':
+    case 'draft_reply':
+      await conversationLogRepo.addResponderJob(trx, {
+        id: ctx.ids.next(),
+        conversation_id: row.id,
+        mode: effect.kind === 'auto_reply' ? 'reply' : 'draft',
+        state: 'pending',
+        attempts: 0,
+        outcome: null,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+      });
+      wake.responder = true;
+      return;
+    case 'set_opt_out':
+      await contactsRepo.update(
+        trx,
+        contact.id,
+        effect.opted_out
+          ? { opted_out_at: ctx.now, updated_at: ctx.now }
+          : { opted_out_at: null, opted_in_at: ctx.now, updated_at: ctx.now },
+      );
+      return;
+    case 'cancel_campaign_sends':
+      await cancelCampaignSends(trx, contact.id, ctx);
+      return;
+  }
+}
+
+/**
+ * Opt-out (SPEC §4): the contact's queued automated sends stop. Campaign sends are outbox rows of
+ * kind `campaign`; the campaign module marks its recipients `skipped_opted_out` through this hook.
+ */
+export const campaignOptOutHooks: ((trx: Db, contactId: string, now: number) => Promise<void>)[] = [];
+
+async function cancelCampaignSends(trx: Db, contactId: string, ctx: EngineContext): Promise<void> {
+  await outboxRepo.cancelQueuedForContact(
+    trx,
+    contactId,
+    ['campaign', 'follow_up', 'reply'],
+    'opted out',
+    ctx.now,
+  );
+  for (const hook of campaignOptOutHooks) await hook(trx, contactId, ctx.now);
+}

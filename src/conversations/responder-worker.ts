@@ -1,0 +1,225 @@
+// The responder worker (SPEC §4 auto-reply): takes the responder jobs the engine left, asks the
+// responder OUTSIDE any transaction (it may call a chat-completions server), then in one short
+// transaction enqueues the reply (route ai) or stores a draft (route hybrid), if the conversation
+// still waits for one. The responder's health feeds the runtime status (`degraded` while it fails).
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Service } from '../daemon.js';
+import { activeAttachment } from '../extension/attachments.js';
+import type { RuntimeHealth } from '../extension/runtime-health.js';
+import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
+import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
+import { createResponder, type ResponderSetup } from '../responders/responder.js';
+import { agentsRepo } from '../store/agents-repo.js';
+import { contactsRepo } from '../store/contacts-repo.js';
+import { conversationLogRepo, type ResponderJobRow } from '../store/conversation-log-repo.js';
+import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { messagesRepo } from '../store/messages-repo.js';
+import { withTransaction } from '../store/transactions.js';
+
+export interface ResponderWorkerDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  config: () => Config;
+  health: RuntimeHealth;
+  /** Called after a reply was enqueued. */
+  onEnqueued?: () => void;
+  pollMs?: number;
+}
+
+export interface ResponderWorker extends Service {
+  wake(): void;
+  /** Handles every pending job (tests, tools). */
+  drain(): Promise<void>;
+}
+
+const BATCH = 20;
+
+export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorker {
+  const log = deps.logger.child({ module: 'responder' });
+  let setup: ResponderSetup | undefined;
+  let setupFor: Config['responder'] | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  function responder(): ResponderSetup {
+    const config = deps.config().responder;
+    if (!setup || setupFor !== config) {
+      setup = createResponder(config, { clock: deps.clock, logger: log });
+      setupFor = config;
+      deps.health.setResponderHealth(setup.health);
+    }
+    return setup;
+  }
+
+  /** Why the conversation no longer wants this job's reply, or null when it still does. */
+  async function unwanted(
+    db: Db,
+    job: ResponderJobRow,
+    conv: ConversationRow | undefined,
+  ): Promise<string | null> {
+    if (!conv) return 'conversation not found';
+    if (conv.queue_state !== 'open') return `conversation is ${conv.queue_state}`;
+    if (conv.unanswered_count === 0) return 'already answered';
+    const route = job.mode === 'reply' ? 'ai' : 'hybrid';
+    if (conv.assigned_route !== route) return `conversation is routed ${conv.assigned_route}`;
+    const contact = await contactsRepo.get(db, conv.contact_id);
+    if (!contact || contact.opted_out_at !== null) return 'contact opted out';
+    if (job.mode === 'reply') {
+      const agentId = conv.agent_id ?? (await agentsRepo.findByPhoneNumberId(db, conv.phone_number_id))?.id;
+      if (agentId === undefined || !(await activeAttachment(db, agentId))) {
+        return 'no agent with an active attachment on this channel';
+      }
+    }
+    return null;
+  }
+
+  async function handle(job: ResponderJobRow): Promise<void> {
+    const conv = await conversationsRepo.get(deps.db, job.conversation_id);
+    const before = await unwanted(deps.db, job, conv);
+    if (before !== null || !conv) {
+      await withTransaction(deps.db, (trx) =>
+        conversationLogRepo.finishResponderJob(trx, job.id, `skipped: ${before}`, deps.clock.now()),
+      );
+      return;
+    }
+    const cfg = deps.config().responder.openai;
+    const recent = await messagesRepo.listForConversation(deps.db, conv.id, cfg.max_context_messages);
+    const { responder: r } = responder();
+    // The network call: outside any transaction.
+    const reply = await r.reply({
+      conversation: {
+        id: conv.id,
+        conversation_class: conv.conversation_class,
+        assigned_route: conv.assigned_route,
+      },
+      recentMessages: recent.map((m) => ({ direction: m.direction, text: m.text, at: m.timestamp })),
+      classification: { class: conv.conversation_class, ...(conv.intent ? { intent: conv.intent } : {}) },
+    });
+    let enqueued = false;
+    await withTransaction(deps.db, async (trx) => {
+      const now = deps.clock.now();
+      const current = await conversationsRepo.get(trx, job.conversation_id);
+      const why = await unwanted(trx, job, current);
+      if (why !== null || !current) {
+        await conversationLogRepo.finishResponderJob(trx, job.id, `skipped: ${why}`, now);
+        return;
+      }
+      if (reply.kind === 'none') {
+        await conversationLogRepo.finishResponderJob(trx, job.id, `no reply: ${reply.reason}`, now);
+        return;
+      }
+      if (job.mode === 'draft') {
+        await conversationLogRepo.addDraft(trx, {
+          id: deps.ids.next(),
+          conversation_id: current.id,
+          text: reply.text,
+          source: reply.source,
+          state: 'pending',
+          created_at: now,
+          updated_at: now,
+        });
+        await conversationLogRepo.finishResponderJob(trx, job.id, 'drafted', now);
+        return;
+      }
+      const contact = await contactsRepo.get(trx, current.contact_id);
+      const to = contact ? recipientOf(contact) : null;
+      if (!to) {
+        await conversationLogRepo.finishResponderJob(trx, job.id, 'skipped: no recipient', now);
+        return;
+      }
+      const lastInbound = [...recent].reverse().find((m) => m.direction === 'inbound');
+      await enqueueOutbound(
+        trx,
+        {
+          kind: 'reply',
+          phone_number_id: current.phone_number_id,
+          to,
+          content: { type: 'text', text: reply.text },
+          conversation_id: current.id,
+          contact_id: current.contact_id,
+          priority: current.priority,
+          ...(lastInbound ? { reply_to: lastInbound.wamid } : {}),
+        },
+        { ids: deps.ids, now },
+      );
+      await conversationLogRepo.finishResponderJob(trx, job.id, `replied (${reply.source})`, now);
+      enqueued = true;
+    });
+    if (enqueued) deps.onEnqueued?.();
+  }
+
+  async function runUntilIdle(): Promise<void> {
+    while (!stopped) {
+      const jobs = await conversationLogRepo.pendingResponderJobs(deps.db, BATCH);
+      if (jobs.length === 0) return;
+      for (const job of jobs) {
+        if (stopped) return;
+        try {
+          await handle(job);
+        } catch (err) {
+          log.error(
+            { event: 'responder.job_failed', err, conversation_id: job.conversation_id },
+            'responder job failed',
+          );
+          await withTransaction(deps.db, (trx) =>
+            conversationLogRepo.finishResponderJob(trx, job.id, 'error', deps.clock.now()),
+          );
+        }
+      }
+    }
+  }
+
+  function wake(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await runUntilIdle();
+      } while (again && !stopped);
+    })()
+      .catch((err) => log.error({ event: 'responder.run_failed', err }, 'responder worker failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  }
+
+  return {
+    name: 'responder-worker',
+    wake,
+    async drain() {
+      wake();
+      while (running) await running;
+    },
+    start() {
+      stopped = false;
+      try {
+        responder();
+      } catch (err) {
+        log.error({ event: 'responder.unusable', err }, 'the configured responder cannot be used');
+      }
+      timer = setInterval(wake, deps.pollMs ?? 1000);
+      timer.unref();
+      wake();
+    },
+    async stop(deadline) {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (!running) return;
+      await Promise.race([
+        running,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    },
+  };
+}

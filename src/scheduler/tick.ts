@@ -1,0 +1,284 @@
+// The scheduler (SPEC §6): a croner tick every `scheduler.tick_every` that claims due follow-ups in due
+// order and in bounded batches, decides each (state, opt-out, attachment, quiet hours, max, window)
+// and writes its outbox row in the same transaction; then housekeeping: SLA escalation, idle close,
+// retention purge. Ticks never overlap within the process; across processes the claim's state check
+// and lease keep a follow-up from being taken twice. Tests call tick() with a fake clock.
+import { Cron } from 'croner';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { applyConversationEvent } from '../conversations/engine.js';
+import type { ConversationEvent } from '../conversations/state-machine.js';
+import type { Service } from '../daemon.js';
+import { activeAttachment } from '../extension/attachments.js';
+import { AppError } from '../lib/app-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
+import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
+import { agentsRepo } from '../store/agents-repo.js';
+import { contactsRepo } from '../store/contacts-repo.js';
+import type { ConversationRow } from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { type DueFollowUp, followUpsRepo } from '../store/follow-ups-repo.js';
+import { housekeepingRepo } from '../store/housekeeping-repo.js';
+import { withTransaction } from '../store/transactions.js';
+import { kindAt } from './follow-up-plan.js';
+import { planNext } from './follow-ups.js';
+import { isQuiet, nextAllowedTime } from './quiet-hours.js';
+
+export interface SchedulerDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  config: () => Config;
+  /** Called after a tick wrote outbox rows. */
+  onEnqueued?: () => void;
+}
+
+export interface TickReport {
+  claimed: number;
+  enqueued: number;
+  skipped: number;
+  deferred: number;
+  cancelled: number;
+  batches: number;
+  escalated: number;
+  closed: number;
+  purged: number;
+}
+
+export interface Scheduler extends Service {
+  /** One tick now (after the running one, if any). */
+  tick(): Promise<TickReport>;
+  /** A new tick interval takes effect. */
+  configChanged(next: Config, previous: Config): void;
+}
+
+type Decision = 'enqueued' | 'skipped' | 'deferred' | 'cancelled';
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const log = deps.logger.child({ module: 'scheduler' });
+  let job: Cron | undefined;
+  let running: Promise<TickReport> | undefined;
+  let stopped = false;
+
+  async function decide(
+    trx: Db,
+    f: DueFollowUp,
+    now: number,
+    config: Config,
+    active: Map<number | string, boolean>,
+  ): Promise<Decision> {
+    const skip = async (reason: string): Promise<Decision> => {
+      await followUpsRepo.update(trx, f.id, {
+        state: 'skipped',
+        skip_reason: reason,
+        lease_until: null,
+        updated_at: now,
+      });
+      await planNext(
+        trx,
+        {
+          id: f.conversation_id,
+          conversation_class: f.conversation_class,
+          window_expires_at: f.window_expires_at,
+        },
+        f.silence_from,
+        { ids: deps.ids, now, config },
+      );
+      return 'skipped';
+    };
+    if (f.queue_state !== 'pending') {
+      await followUpsRepo.update(trx, f.id, {
+        state: 'cancelled',
+        skip_reason: `conversation is ${f.queue_state}`,
+        lease_until: null,
+        updated_at: now,
+      });
+      return 'cancelled';
+    }
+    const rule = config.follow_up_rules.find((r) => r.id === f.rule_id);
+    if (!rule) return skip('rule_removed');
+    if (f.opted_out_at !== null) return skip('opted_out');
+    if (!(await agentActive(trx, f, active))) return skip('extension_not_active');
+    if (config.quiet_hours && isQuiet(now, config.quiet_hours)) {
+      await followUpsRepo.update(trx, f.id, {
+        state: 'scheduled',
+        due_at: nextAllowedTime(now, config.quiet_hours),
+        lease_until: null,
+        updated_at: now,
+      });
+      return 'deferred';
+    }
+    const sent = (await followUpsRepo.sentCounts(trx, f.conversation_id))[rule.id] ?? 0;
+    if (sent >= rule.max_per_conversation) return skip('max_reached');
+    const kind = kindAt(rule, now, f.window_expires_at, 0);
+    if (kind === null) return skip('window_closed_no_template');
+    const to = recipientOf(f);
+    if (!to) return skip('no_recipient');
+    const row = await enqueueOutbound(
+      trx,
+      {
+        kind: 'follow_up',
+        phone_number_id: f.phone_number_id,
+        to,
+        content:
+          kind === 'text'
+            ? { type: 'text', text: rule.text as string }
+            : { type: 'template', template: rule.template as NonNullable<typeof rule.template> },
+        conversation_id: f.conversation_id,
+        contact_id: f.contact_id,
+        follow_up_id: f.id,
+      },
+      { ids: deps.ids, now },
+    );
+    await followUpsRepo.update(trx, f.id, { outbox_id: row.id, lease_until: null, updated_at: now });
+    return 'enqueued';
+  }
+
+  /**
+   * Automatic sends need the channel's agent with an active attachment (SPEC §1). With no agent for
+   * the channel at all nothing is sent automatically either: installing the extension is the consent.
+   */
+  async function agentActive(
+    trx: Db,
+    f: DueFollowUp,
+    cache: Map<number | string, boolean>,
+  ): Promise<boolean> {
+    const key = f.agent_id ?? `pnid:${f.phone_number_id}`;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const agentId = f.agent_id ?? (await agentsRepo.findByPhoneNumberId(trx, f.phone_number_id))?.id;
+    const ok = agentId !== undefined && (await activeAttachment(trx, agentId)) !== undefined;
+    cache.set(key, ok);
+    return ok;
+  }
+
+  async function followUps(report: TickReport, config: Config): Promise<void> {
+    const active = new Map<number | string, boolean>();
+    for (;;) {
+      if (stopped) return;
+      const now = deps.clock.now();
+      const n = await withTransaction(deps.db, async (trx) => {
+        const due = await followUpsRepo.claimDue(
+          trx,
+          now,
+          now + config.scheduler.lease,
+          config.scheduler.batch_size,
+        );
+        for (const f of due) report[await decide(trx, f, now, config, active)] += 1;
+        return due.length;
+      });
+      report.claimed += n;
+      if (n > 0) report.batches += 1;
+      if (report.enqueued > 0) deps.onEnqueued?.();
+      if (n < config.scheduler.batch_size) return;
+      // Let requests and sends run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async function engineEvent(
+    conv: ConversationRow,
+    event: ConversationEvent,
+    config: Config,
+  ): Promise<boolean> {
+    return withTransaction(deps.db, async (trx) => {
+      const contact = await contactsRepo.get(trx, conv.contact_id);
+      if (!contact) return false;
+      try {
+        await applyConversationEvent(
+          trx,
+          { conversation: conv, contact, phone_number_id: conv.phone_number_id, event },
+          { ids: deps.ids, now: deps.clock.now(), config },
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'invalid_state') return false;
+        throw err;
+      }
+    });
+  }
+
+  async function housekeeping(report: TickReport, config: Config): Promise<void> {
+    const now = deps.clock.now();
+    const limit = config.scheduler.batch_size;
+    if (config.escalation.sla !== null) {
+      for (const conv of await housekeepingRepo.slaCandidates(deps.db, now - config.escalation.sla, limit)) {
+        if (await engineEvent(conv, { type: 'sla_breach' }, config)) report.escalated += 1;
+      }
+    }
+    for (const conv of await housekeepingRepo.idleCandidates(
+      deps.db,
+      now - config.conversations.close_after,
+      limit,
+    )) {
+      if (await engineEvent(conv, { type: 'close', reason: 'idle', actor: 'scheduler' }, config))
+        report.closed += 1;
+    }
+    report.purged = await withTransaction(deps.db, (trx) =>
+      housekeepingRepo.purgeProcessedInbox(trx, now - config.retention.raw_webhooks, limit),
+    );
+  }
+
+  async function runTick(): Promise<TickReport> {
+    const report: TickReport = {
+      claimed: 0,
+      enqueued: 0,
+      skipped: 0,
+      deferred: 0,
+      cancelled: 0,
+      batches: 0,
+      escalated: 0,
+      closed: 0,
+      purged: 0,
+    };
+    const config = deps.config();
+    await followUps(report, config);
+    if (!stopped) await housekeeping(report, config);
+    if (report.claimed + report.escalated + report.closed + report.purged > 0) {
+      log.info({ event: 'scheduler.tick', ...report }, 'scheduler tick');
+    }
+    return report;
+  }
+
+  function tick(): Promise<TickReport> {
+    // Never two at once in this process: a second caller waits for the running tick, then runs its own.
+    if (running) return running.catch(() => undefined).then(() => tick());
+    running = runTick().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(config: Config): void {
+    job?.stop();
+    const seconds = Math.max(1, Math.round(config.scheduler.tick_every / 1000));
+    job = new Cron('* * * * * *', { interval: seconds, protect: true, unref: true }, async () => {
+      await tick().catch((err) =>
+        log.error({ event: 'scheduler.tick_failed', err }, 'scheduler tick failed'),
+      );
+    });
+  }
+
+  return {
+    name: 'scheduler',
+    tick,
+    configChanged(next, previous) {
+      if (job && next.scheduler.tick_every !== previous.scheduler.tick_every) schedule(next);
+    },
+    start() {
+      stopped = false;
+      schedule(deps.config());
+    },
+    async stop(deadline) {
+      stopped = true;
+      job?.stop();
+      if (!running) return;
+      await Promise.race([
+        running.catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The engine's records beside a conversation: its transitions (from, to, reason, actor, time), the
+// drafts a responder wrote for a human (route hybrid), and responder jobs (the responder's network
+// call runs outside any transaction, so the engine leaves a job row for the worker).
+import type { Db } from './db.js';
+import type { ConversationTransitionsTable, DraftsTable, ResponderJobsTable } from './tables.js';
+
+export type TransitionRow = ConversationTransitionsTable;
+export type DraftRow = DraftsTable;
+export type ResponderJobRow = ResponderJobsTable;
+
+export const conversationLogRepo = Object.freeze({
+  async addTransitions(db: Db, rows: TransitionRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await db.insertInto('conversation_transitions').values(rows).execute();
+  },
+
+  async transitions(db: Db, conversationId: string, limit = 500): Promise<TransitionRow[]> {
+    return db
+      .selectFrom('conversation_transitions')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  },
+
+  async addDraft(db: Db, row: DraftRow): Promise<void> {
+    await db.insertInto('drafts').values(row).execute();
+  },
+
+  async drafts(db: Db, conversationId: string): Promise<DraftRow[]> {
+    return db
+      .selectFrom('drafts')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id')
+      .execute();
+  },
+
+  async addResponderJob(db: Db, row: ResponderJobRow): Promise<void> {
+    await db.insertInto('responder_jobs').values(row).execute();
+  },
+
+  async pendingResponderJobs(db: Db, limit: number): Promise<ResponderJobRow[]> {
+    return db
+      .selectFrom('responder_jobs')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  },
+
+  async finishResponderJob(db: Db, id: string, outcome: string, now: number): Promise<void> {
+    await db
+      .updateTable('responder_jobs')
+      .set((eb) => ({ state: 'done', outcome, attempts: eb('attempts', '+', 1), updated_at: now }))
+      .where('id', '=', id)
+      .execute();
+  },
+});

@@ -1,0 +1,164 @@
+// Follow-up jobs (SPEC §6): one row per planned follow-up with its due time and state. The unique key
+// (conversation_id, rule_id, silence_from) makes "once per silence" a database fact; the tick claims
+// due rows in due order with a lease (on PostgreSQL: FOR UPDATE SKIP LOCKED, SPEC §10).
+import type { Db } from './db.js';
+import type { FollowUpState, FollowUpsTable } from './tables.js';
+
+export type FollowUpRow = FollowUpsTable;
+
+/** A claimed follow-up with what the tick needs to decide about it, read in the same query. */
+export interface DueFollowUp extends FollowUpRow {
+  queue_state: string;
+  conversation_class: string;
+  phone_number_id: string;
+  contact_id: string;
+  agent_id: number | null;
+  last_customer_message_at: number | null;
+  window_expires_at: number | null;
+  wa_id: string | null;
+  user_id: string | null;
+  opted_out_at: number | null;
+}
+
+/** States in which a follow-up may still go out. */
+const LIVE: FollowUpState[] = ['scheduled', 'claimed'];
+
+export const followUpsRepo = Object.freeze({
+  /** Inserts unless this rule already has a row for this silence. True when inserted. */
+  async insertIfNew(db: Db, row: FollowUpRow): Promise<boolean> {
+    const res = await db
+      .insertInto('follow_ups')
+      .values(row)
+      .onConflict((oc) => oc.columns(['conversation_id', 'rule_id', 'silence_from']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  },
+
+  async get(db: Db, id: string): Promise<FollowUpRow | undefined> {
+    return db.selectFrom('follow_ups').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /**
+   * Claims up to `limit` scheduled follow-ups due at `now`, in due order, leasing them until
+   * `leaseUntil`, and returns them joined with their conversation and contact.
+   */
+  async claimDue(db: Db, now: number, leaseUntil: number, limit: number): Promise<DueFollowUp[]> {
+    const ids = (
+      await db
+        .selectFrom('follow_ups')
+        .select('id')
+        .where('state', '=', 'scheduled')
+        .where('due_at', '<=', now)
+        .orderBy('due_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+    ).map((r) => r.id);
+    if (ids.length === 0) return [];
+    await db
+      .updateTable('follow_ups')
+      .set({ state: 'claimed', lease_until: leaseUntil, updated_at: now })
+      .where('id', 'in', ids)
+      .where('state', '=', 'scheduled')
+      .execute();
+    return db
+      .selectFrom('follow_ups as f')
+      .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
+      .innerJoin('contacts as k', 'k.id', 'c.contact_id')
+      .selectAll('f')
+      .select([
+        'c.queue_state',
+        'c.conversation_class',
+        'c.phone_number_id',
+        'c.contact_id',
+        'c.agent_id',
+        'c.last_customer_message_at',
+        'c.window_expires_at',
+        'k.wa_id',
+        'k.user_id',
+        'k.opted_out_at',
+      ])
+      .where('f.id', 'in', ids)
+      .where('f.state', '=', 'claimed')
+      .orderBy('f.due_at')
+      .orderBy('f.id')
+      .execute() as Promise<DueFollowUp[]>;
+  },
+
+  async update(
+    db: Db,
+    id: string,
+    patch: Partial<Omit<FollowUpRow, 'id' | 'conversation_id' | 'rule_id' | 'silence_from'>>,
+  ): Promise<void> {
+    await db.updateTable('follow_ups').set(patch).where('id', '=', id).execute();
+  },
+
+  /**
+   * Cancels every follow-up of the conversation that could still go out; returns the outbox ids of
+   * those already handed to the outbox, so the caller can cancel them there while still queued.
+   */
+  async cancelLive(db: Db, conversationId: string, reason: string, now: number): Promise<string[]> {
+    const live = await db
+      .selectFrom('follow_ups')
+      .select(['id', 'outbox_id'])
+      .where('conversation_id', '=', conversationId)
+      .where('state', 'in', LIVE)
+      .execute();
+    if (live.length === 0) return [];
+    await db
+      .updateTable('follow_ups')
+      .set({ state: 'cancelled', skip_reason: reason, lease_until: null, updated_at: now })
+      .where(
+        'id',
+        'in',
+        live.map((r) => r.id),
+      )
+      .execute();
+    return live.flatMap((r) => (r.outbox_id ? [r.outbox_id] : []));
+  },
+
+  /** How often each rule was sent to this conversation (all silences). */
+  async sentCounts(db: Db, conversationId: string): Promise<Record<string, number>> {
+    const rows = await db
+      .selectFrom('follow_ups')
+      .select(['rule_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('conversation_id', '=', conversationId)
+      .where('state', '=', 'sent')
+      .groupBy('rule_id')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.rule_id, Number(r.n)]));
+  },
+
+  /** Rows of one silence (any state), in sequence order. */
+  async ofSilence(db: Db, conversationId: string, silenceFrom: number): Promise<FollowUpRow[]> {
+    return db
+      .selectFrom('follow_ups')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('silence_from', '=', silenceFrom)
+      .orderBy('sequence')
+      .execute();
+  },
+
+  async hasLive(db: Db, conversationId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('follow_ups')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('state', 'in', LIVE)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  async listForConversation(db: Db, conversationId: string, limit = 200): Promise<FollowUpRow[]> {
+    return db
+      .selectFrom('follow_ups')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('due_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  },
+});

@@ -1,0 +1,60 @@
+// Reads and deletes for the scheduler's housekeeping (SPEC §6): conversations past their SLA, idle
+// pending conversations, and processed raw webhooks past retention. Each is bounded and walks an
+// index, so a tick's cost follows the rows it acts on, not the size of the tables.
+
+import type { ConversationRow } from './conversations-repo.js';
+import type { Db } from './db.js';
+
+export const housekeepingRepo = Object.freeze({
+  /** Open human/hybrid conversations whose customer has waited since before `cutoff`. */
+  async slaCandidates(db: Db, cutoff: number, limit: number): Promise<ConversationRow[]> {
+    return db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('queue_state', '=', 'open')
+      .where('last_customer_message_at', '<=', cutoff)
+      .where('assigned_route', 'in', ['human', 'hybrid'])
+      .orderBy('last_customer_message_at')
+      .limit(limit)
+      .execute();
+  },
+
+  /** Pending conversations with no activity since `cutoff` and no follow-up still to go out. */
+  async idleCandidates(db: Db, cutoff: number, limit: number): Promise<ConversationRow[]> {
+    return db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('queue_state', '=', 'pending')
+      .where('last_message_at', '<=', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('follow_ups')
+              .select('follow_ups.id')
+              .whereRef('follow_ups.conversation_id', '=', 'conversations.id')
+              .where('follow_ups.state', 'in', ['scheduled', 'claimed']),
+          ),
+        ),
+      )
+      .orderBy('last_message_at')
+      .limit(limit)
+      .execute();
+  },
+
+  /** Deletes up to `limit` processed inbox rows received before `cutoff`; returns how many. */
+  async purgeProcessedInbox(db: Db, cutoff: number, limit: number): Promise<number> {
+    const ids = (
+      await db
+        .selectFrom('inbox')
+        .select('id')
+        .where('received_at', '<', cutoff)
+        .where('state', '=', 'processed')
+        .orderBy('received_at')
+        .limit(limit)
+        .execute()
+    ).map((r) => r.id);
+    if (ids.length === 0) return 0;
+    const res = await db.deleteFrom('inbox').where('id', 'in', ids).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  },
+});
