@@ -5,6 +5,7 @@ import { ApiRouter } from './http/api-router.js';
 import type { AppEnv } from './http/env.js';
 import { errorBody, renderError } from './http/errors.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
+import { loadShedding } from './http/middleware/load-shedding.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
 import { mountAgentRoutes } from './http/routes/agents.js';
@@ -13,7 +14,8 @@ import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
-import { mountWebhookRoutes } from './http/routes/webhook.js';
+import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
+import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
 
 export interface CreatedApp {
@@ -29,6 +31,13 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.use(
     '*',
     requestContext({ logger: deps.logger, ids: deps.ids, clock: deps.clock, metrics: deps.metrics }),
+  );
+  // Shedding comes before anything reads a body, so a refused request costs next to nothing.
+  const shedDeps = { config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics };
+  app.use('/api/*', loadShedding('api', shedDeps));
+  app.use(
+    WEBHOOK_PATH,
+    loadShedding('webhook', { ...shedDeps, backlog: createBacklogProbe({ db: deps.db, clock: deps.clock }) }),
   );
   app.use('/api/*', bodyLimit(config.server.api_body_limit_bytes));
 

@@ -272,6 +272,17 @@ export const configSchema = z.strictObject({
       batch_size: z.number().int().min(1).max(5000).default(200),
     })
     .prefault({}),
+  // Load shedding (SPEC §9): past these bounds a request is answered at once with 429 (API) or 503
+  // (webhook) and Retry-After instead of waiting in an unbounded queue. Meta retries a shed delivery.
+  load: z
+    .strictObject({
+      webhook_max_in_flight: z.number().int().min(1).max(1_000_000).default(1024),
+      api_max_in_flight: z.number().int().min(1).max(1_000_000).default(256),
+      // Webhooks are shed while more than inbox.backlog_threshold × this many rows wait to be processed.
+      backlog_shed_factor: z.number().min(1).max(1000).default(4),
+      retry_after: duration.prefault('1s'),
+    })
+    .prefault({}),
   retention: z
     .strictObject({
       raw_webhooks: duration.prefault('30d'),

@@ -29,6 +29,7 @@ const RULES: ReadonlyArray<readonly [string, KeyAccess]> = [
   ['outbound', 'root'],
   ['scheduler', 'root'],
   ['inbox', 'root'],
+  ['load', 'root'],
   ['campaigns', 'root'],
   ['templates', 'root'],
   ['retention', 'root'],

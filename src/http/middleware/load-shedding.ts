@@ -1,0 +1,80 @@
+// Load shedding (SPEC §9): past its capacity the daemon answers at once with 429 (API) or 503
+// (webhook) and Retry-After rather than letting requests pile up in memory. Two bounds: requests in
+// flight per surface, and for the webhook the inbox backlog (deliveries stored but not yet
+// processed). A shed webhook loses nothing: Meta redelivers anything that did not get a 200.
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { BacklogProbe } from '../../inbox/backlog-probe.js';
+import { AppError } from '../../lib/app-error.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { AppEnv } from '../env.js';
+
+export type Surface = 'api' | 'webhook';
+
+export interface LoadSheddingDeps {
+  config: () => Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Webhook only: the inbox backlog, checked on POST deliveries. */
+  backlog?: BacklogProbe;
+}
+
+export function loadShedding(surface: Surface, deps: LoadSheddingDeps): MiddlewareHandler<AppEnv> {
+  const log = deps.logger.child({ module: 'load' });
+  const shed = deps.metrics.counter(
+    'nwa_http_shed_total',
+    'Requests answered 429/503 by load shedding, by surface and reason',
+    ['surface', 'reason'],
+  );
+  const inFlightGauge = deps.metrics.gauge('nwa_http_in_flight', 'Requests being handled, by surface', [
+    'surface',
+  ]);
+  let inFlight = 0;
+  inFlightGauge.set({ surface }, 0);
+  // Logged on the edges only: one line per shed request would flood the log exactly when it hurts.
+  let shedSince: number | undefined;
+
+  function refuse(reason: 'in_flight' | 'backlog', message: string): never {
+    shed.inc({ surface, reason });
+    if (shedSince === undefined) {
+      shedSince = deps.clock.now();
+      log.warn({ event: 'load.shedding', surface, reason, in_flight: inFlight }, `shedding ${surface} load`);
+    }
+    const config = deps.config();
+    const seconds = String(Math.max(1, Math.ceil(config.load.retry_after / 1000)));
+    const code = surface === 'api' ? 'rate_limited' : 'overloaded';
+    throw new AppError(code, `${message}; retry after ${seconds} s`, { reason }, { 'Retry-After': seconds });
+  }
+
+  return async (c, next) => {
+    const config = deps.config();
+    const max = surface === 'api' ? config.load.api_max_in_flight : config.load.webhook_max_in_flight;
+    if (inFlight >= max) refuse('in_flight', `the daemon is handling its limit of ${max} requests`);
+    inFlight += 1;
+    inFlightGauge.set({ surface }, inFlight);
+    try {
+      if (deps.backlog && c.req.method === 'POST') {
+        const limit = config.inbox.backlog_threshold * config.load.backlog_shed_factor;
+        // A failing count must not refuse deliveries: the insert itself reports a broken database.
+        const pending = await deps.backlog.pending().catch(() => 0);
+        if (pending > limit) {
+          refuse('backlog', `${pending} deliveries are waiting to be processed (limit ${limit})`);
+        }
+      }
+      if (shedSince !== undefined) {
+        log.info(
+          { event: 'load.recovered', surface, shed_ms: deps.clock.now() - shedSince },
+          `${surface} load back under its limits`,
+        );
+        shedSince = undefined;
+      }
+      await next();
+    } finally {
+      inFlight -= 1;
+      inFlightGauge.set({ surface }, inFlight);
+    }
+  };
+}
