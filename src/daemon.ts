@@ -142,6 +142,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       metrics,
       config: () => deps.config(),
+      ingressIdle: () => inboxWriter.idle(),
     });
     // Each ingress commit wakes the processor; the processor never runs inside a request.
     const inboxWriter = createInboxWriter(

@@ -35,10 +35,11 @@ export async function onInboundMessage(
   ctx: { ids: IdSource; now: number; reopenWithin: number },
 ): Promise<InboundOutcome> {
   const { phone_number_id: pnid, contact, timestamp: at } = event;
-  const active = await conversationsRepo.findActive(trx, pnid, contact.id);
+  const latest = await conversationsRepo.findCurrent(trx, pnid, contact.id);
+  const active = latest?.closed_at === null ? latest : undefined;
 
   if (messageRole(event.type) === 'passive') {
-    const target = active ?? (await conversationsRepo.findLatest(trx, pnid, contact.id));
+    const target = latest;
     if (!target) return { conversation_id: null, effect: 'none' };
     await save(trx, target, afterPassiveMessage(figures(target), at), ctx.now);
     return { conversation_id: target.id, effect: 'attached' };
@@ -48,7 +49,6 @@ export async function onInboundMessage(
     await save(trx, active, afterCustomerMessage(figures(active), at), ctx.now);
     return { conversation_id: active.id, effect: 'current' };
   }
-  const latest = await conversationsRepo.findLatest(trx, pnid, contact.id);
   if (latest && chooseConversation(latest, at, ctx.reopenWithin) === 'reopen') {
     await save(trx, latest, afterCustomerMessage(figures(latest), at), ctx.now, {
       closed_at: null,

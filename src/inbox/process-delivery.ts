@@ -75,7 +75,7 @@ interface PendingEvent {
 
 export async function processDelivery(
   trx: Db,
-  row: { id: string; body: string; received_at: number },
+  row: { id: string; body: string; received_at: number; processed_at: number | null },
   ctx: ProcessContext,
 ): Promise<DeliverySummary> {
   let json: unknown;
@@ -150,7 +150,8 @@ export async function processDelivery(
     }
   }
 
-  await webhookLogRepo.clearErrors(trx, row.id);
+  // A row processed before (replayed or reprocessed) replaces its old error records.
+  if (row.processed_at !== null) await webhookLogRepo.clearErrors(trx, row.id);
   await webhookLogRepo.recordErrors(trx, errors);
   summary.errors = errors.length;
   if (errors.length > 0) {

@@ -23,6 +23,11 @@ export interface InboxProcessorDeps {
   logger: Logger;
   metrics: Metrics;
   config: () => Config;
+  /**
+   * Resolves when webhook ingress has nothing waiting to be committed. The processor runs its next
+   * slice only then: a delivery's 200 waits for its own commit, never for a slice of processing.
+   */
+  ingressIdle?: () => Promise<void>;
 }
 
 export interface InboxProcessorOptions {
@@ -95,12 +100,14 @@ export function createInboxProcessor(
 
   async function runUntilIdle(): Promise<void> {
     while (!stopped) {
+      if (deps.ingressIdle) await deps.ingressIdle();
       const config = deps.config();
       const rows = await inboxRepo.listDue(deps.db, deps.clock.now(), config.inbox.batch_size);
       if (rows.length === 0) return;
       const outcomes = await processSlice(rows, config);
       report(outcomes);
-      // Let queued requests (and their ingress commits) run between slices.
+      // A full turn of the event loop between slices: requests that arrived meanwhile are read and
+      // appended to the ingress queue, which the next slice then waits for.
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -113,6 +120,12 @@ export function createInboxProcessor(
         outcomes.push(await processRow(trx, row, config));
         if (stopped || performance.now() - sliceStart >= sliceMs) break;
       }
+      // Marked together, in the same transaction as their effects.
+      await inboxRepo.markProcessed(
+        trx,
+        outcomes.filter((o) => o.kind === 'processed').map((o) => o.row.id),
+        deps.clock.now(),
+      );
       return outcomes;
     });
   }
@@ -120,11 +133,9 @@ export function createInboxProcessor(
   async function processRow(trx: Db, row: InboxRow, config: Config): Promise<Outcome> {
     const now = deps.clock.now();
     try {
-      const summary = await withSavepoint(trx, 'inbox_row', async (sp) => {
-        const s = await processDelivery(sp, row, { ids: deps.ids, now, config, logger: log });
-        await inboxRepo.markProcessed(sp, row.id, now);
-        return s;
-      });
+      const summary = await withSavepoint(trx, 'inbox_row', (sp) =>
+        processDelivery(sp, row, { ids: deps.ids, now, config, logger: log }),
+      );
       return { row, kind: 'processed', summary };
     } catch (err) {
       const attempts = row.attempts + 1;

@@ -1,6 +1,6 @@
 // Conversations: one customer on one business number; at most one not closed at a time (partial
 // unique index). Reads join the contact so the API can show who it is.
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
 import type { ConversationsTable } from './tables.js';
 
@@ -54,24 +54,17 @@ export const conversationsRepo = Object.freeze({
     return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  /** The conversation that is not closed, if any. */
-  async findActive(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
-    return db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('phone_number_id', '=', phoneNumberId)
-      .where('contact_id', '=', contactId)
-      .where('closed_at', 'is', null)
-      .executeTakeFirst();
-  },
-
-  /** The most recently opened conversation in any state. */
-  async findLatest(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
+  /**
+   * The customer's conversation on this number that is not closed, else the most recently opened
+   * one (closed), else undefined. One query: it runs for every inbound message.
+   */
+  async findCurrent(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
     return db
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
       .where('phone_number_id', '=', phoneNumberId)
+      .orderBy(sql`case when closed_at is null then 0 else 1 end`)
       .orderBy('opened_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)

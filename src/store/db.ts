@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import { AppError } from '../lib/app-error.js';
 import type { Database } from './tables.js';
 
@@ -58,7 +58,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
       `cannot open the database at ${path.resolve(file)}: ${(err as Error).message}`,
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     sqlite,
@@ -66,6 +66,28 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
     async close() {
       // Kysely's destroy closes the underlying better-sqlite3 handle.
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely's SQLite driver calls prepare() for every query, and better-sqlite3 compiles the SQL each
+ * time: on the ingress and inbox paths that compile cost more than running the statement. Compiled
+ * statements are reused by SQL text (bounded). Safe because Kysely runs one query at a time on this
+ * one connection, and SQLite re-prepares a cached statement by itself after a schema change.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, stmt);
+      }
+      return stmt;
     },
   };
 }

@@ -47,11 +47,12 @@ export const inboxRepo = Object.freeze({
     return Number(row.n);
   },
 
-  async markProcessed(db: Db, id: string, now: number): Promise<void> {
+  async markProcessed(db: Db, ids: string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
     await db
       .updateTable('inbox')
       .set({ state: 'processed', processed_at: now, last_error: null })
-      .where('id', '=', id)
+      .where('id', 'in', ids)
       .execute();
   },
 
@@ -78,11 +79,14 @@ export const inboxRepo = Object.freeze({
     return q.orderBy('id').limit(limit).execute();
   },
 
-  /** Recovery: every dead letter back to pending with fresh attempts. Returns how many. */
+  /**
+   * Recovery: every dead letter back to pending with fresh attempts. Returns how many. processed_at
+   * stays set: it tells the processor the row was handled before (its old error records go).
+   */
   async replayDeadLetters(db: Db, now: number): Promise<number> {
     const res = await db
       .updateTable('inbox')
-      .set({ state: 'pending', attempts: 0, next_attempt_at: now, processed_at: null })
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now })
       .where('state', '=', 'dead')
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
@@ -95,7 +99,7 @@ export const inboxRepo = Object.freeze({
   async reprocessInboxSince(db: Db, since: number, now: number): Promise<number> {
     const res = await db
       .updateTable('inbox')
-      .set({ state: 'pending', attempts: 0, next_attempt_at: now, processed_at: null })
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now })
       .where('state', 'in', ['processed', 'dead'])
       .where('received_at', '>=', since)
       .executeTakeFirst();

@@ -24,6 +24,8 @@ export interface InboxWriter extends Service {
   append(row: InboxRow): Promise<void>;
   /** Rows waiting for a commit right now. */
   queued(): number;
+  /** Resolves once nothing is waiting for or in a commit (the inbox processor defers to ingress). */
+  idle(): Promise<void>;
 }
 
 interface Waiting {
@@ -43,6 +45,14 @@ export function createInboxWriter(
   let queuedBytes = 0;
   let scheduled = false;
   let flushing: Promise<void> | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  function notifyIfIdle(): void {
+    if (scheduled || flushing || queue.length > 0 || idleWaiters.length === 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
 
   function schedule(): void {
     if (scheduled || flushing) return;
@@ -54,6 +64,7 @@ export function createInboxWriter(
       flushing = flush().finally(() => {
         flushing = undefined;
         if (queue.length > 0) schedule();
+        else notifyIfIdle();
       });
     });
   }
@@ -100,6 +111,10 @@ export function createInboxWriter(
       });
     },
     queued: () => queue.length,
+    idle() {
+      if (!scheduled && !flushing && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
     start() {},
     async stop() {
       // Requests still waiting for their commit get it: the server stops first and waits for them.
