@@ -324,8 +324,15 @@ async function storeInboundMessage(
   }
   const outcome = await onInboundMessage(
     trx,
-    { phone_number_id: m.pnid, contact, type: msg.type, timestamp: msg.timestamp },
-    { ids: ctx.ids, now: ctx.now, reopenWithin: ctx.config.conversations.reopen_within },
+    {
+      phone_number_id: m.pnid,
+      contact,
+      type: msg.type,
+      timestamp: msg.timestamp,
+      text: messageText(msg),
+      referral: msg.referral ?? null,
+    },
+    { ids: ctx.ids, now: ctx.now, config: ctx.config },
   );
   const error = messageError(msg);
   return messagesRepo.insertIfNew(trx, {

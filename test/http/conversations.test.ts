@@ -58,7 +58,8 @@ describe('GET /runtime/conversations', () => {
       platform: 'whatsapp',
       conversation_id: expect.any(String),
       queue_state: 'open',
-      assigned_route: 'ai',
+      // The default automation_mode is `assisted`: new conversations are routed hybrid (SPEC §4).
+      assigned_route: 'hybrid',
       reply_rate: 0,
       queue_pressure: 1,
       last_message_at: '2026-01-05T08:00:00.000Z',
@@ -196,7 +197,7 @@ describe('GET /runtime/conversations', () => {
 });
 
 describe('GET /runtime/conversations/:conversation_id', () => {
-  it('returns the snapshot, messages in timestamp order, and empty transitions and follow-ups', async () => {
+  it('returns the snapshot, messages in timestamp order, its transitions and follow-ups', async () => {
     // Delivered in reverse order: the detail still lists them by Meta's timestamps.
     await deliver(
       t,
@@ -214,9 +215,10 @@ describe('GET /runtime/conversations/:conversation_id', () => {
       }
     >(`${BASE}/${item?.conversation_id}`);
     expect(status).toBe(200);
+    // Three customer messages without a reply fire the unanswered-messages escalation rule.
     expect(body).toMatchObject({
       conversation_id: item?.conversation_id,
-      queue_state: 'open',
+      queue_state: 'escalated',
       queue_pressure: 3,
     });
     expect(body.messages.map((m) => m.text)).toEqual(['first', 'second', 'third']);
@@ -232,7 +234,16 @@ describe('GET /runtime/conversations/:conversation_id', () => {
       timestamp: '2026-01-05T08:00:10.000Z',
       payload: expect.objectContaining({ type: 'text', text: { body: 'first' }, timestamp: String(T0 + 10) }),
     });
-    expect(body.transitions).toEqual([]);
+    expect(body.transitions).toEqual([
+      { from: null, to: 'open', reason: 'new_conversation', actor: 'customer', at: expect.any(String) },
+      {
+        from: 'open',
+        to: 'escalated',
+        reason: 'escalation: 3 customer messages without a reply',
+        actor: 'system',
+        at: expect.any(String),
+      },
+    ]);
     expect(body.follow_ups).toEqual([]);
     expect(body.messages_truncated).toBe(false);
   });

@@ -1,5 +1,6 @@
 // GET .../runtime/conversations (filtered, newest activity first, keyset-paginated) and
-// GET .../runtime/conversations/:conversation_id (snapshot + messages in timestamp order), SPEC §8.
+// GET .../runtime/conversations/:conversation_id (snapshot + messages in timestamp order, transitions,
+// follow-ups and drafts), SPEC §8.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import {
@@ -9,7 +10,10 @@ import {
   toSnapshot,
 } from '../../conversations/snapshot.js';
 import { AppError } from '../../lib/app-error.js';
+import { toIso } from '../../lib/clock.js';
+import { conversationLogRepo } from '../../store/conversation-log-repo.js';
 import { conversationsRepo } from '../../store/conversations-repo.js';
+import { followUpsRepo } from '../../store/follow-ups-repo.js';
 import { messagesRepo } from '../../store/messages-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -47,17 +51,37 @@ const detail = messagingSnapshotSchema.extend({
   messages: z.array(conversationMessageSchema),
   messages_truncated: z.boolean().describe('true when older messages exist beyond message_limit'),
   transitions: z.array(
-    z.object({ from: z.string(), to: z.string(), reason: z.string(), actor: z.string(), at: z.string() }),
+    z.object({
+      from: z.string().nullable().describe('null when the transition started the conversation'),
+      to: z.string(),
+      reason: z.string(),
+      actor: z.string(),
+      at: z.string(),
+    }),
   ),
   follow_ups: z.array(
     z.object({
       id: z.string(),
       rule_id: z.string(),
       due_at: z.string(),
-      state: z.string(),
+      state: z
+        .string()
+        .describe('scheduled, claimed (handed to the outbox), sent, skipped, cancelled, failed'),
       sent_wamid: z.string().nullable(),
+      skip_reason: z.string().nullable().describe('why it was skipped, cancelled or failed'),
     }),
   ),
+  drafts: z
+    .array(
+      z.object({
+        id: z.string(),
+        text: z.string(),
+        source: z.string(),
+        state: z.string(),
+        created_at: z.string(),
+      }),
+    )
+    .describe('replies a responder drafted for a human (route hybrid)'),
 });
 
 export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void {
@@ -132,9 +156,28 @@ export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void 
         ...toSnapshot(row),
         messages: (truncated ? messages.slice(1) : messages).map(toConversationMessage),
         messages_truncated: truncated,
-        // Filled by the conversation engine and the follow-up scheduler.
-        transitions: [],
-        follow_ups: [],
+        transitions: (await conversationLogRepo.transitions(deps.db, id)).map((t) => ({
+          from: t.from_state,
+          to: t.to_state,
+          reason: t.reason,
+          actor: t.actor,
+          at: toIso(t.at),
+        })),
+        follow_ups: (await followUpsRepo.listForConversation(deps.db, id)).map((f) => ({
+          id: f.id,
+          rule_id: f.rule_id,
+          due_at: toIso(f.due_at),
+          state: f.state,
+          sent_wamid: f.sent_wamid,
+          skip_reason: f.skip_reason,
+        })),
+        drafts: (await conversationLogRepo.drafts(deps.db, id)).map((d) => ({
+          id: d.id,
+          text: d.text,
+          source: d.source,
+          state: d.state,
+          created_at: toIso(d.created_at),
+        })),
       });
     },
   );
