@@ -18,7 +18,9 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const unit = UNITS[m[2] as string];
   if (unit === undefined) return undefined;
-  return Number(m[1]) * unit;
+  const ms = Number(m[1]) * unit;
+  // Past 2^53 the number is no longer exact and would print back as "8.64e+27ms": not a duration.
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** The shortest exact string for a number of milliseconds ("90000" → "90s"). */

@@ -13,9 +13,12 @@ describe('durations', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['', '4', 'h', '4 hours', '-1s', '1.5h', '4H'])('%j is not a duration', (text) => {
-    expect(parseDuration(text)).toBeUndefined();
-  });
+  it.each(['', '4', 'h', '4 hours', '-1s', '1.5h', '4H', '99999999999999999999d', '9007199254740992ms'])(
+    '%j is not a duration',
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
 
   it.each([
     [10_000, '10s'],
