@@ -28,7 +28,14 @@ import { withTransaction } from '../store/transactions.js';
 import { statusObject } from '../webhook/payload.js';
 import { backoffFromConfig, planRetry, unitRandomFrom } from './backoff.js';
 import { enqueueOutbound, queuePriority } from './outbox.js';
-import { type PacedTask, PacingQueue, PacingQueues, type TaskOutcome } from './pacing-queue.js';
+import {
+  DEFAULT_WINDOW_SLACK_MS,
+  type PacedTask,
+  PacingQueue,
+  PacingQueues,
+  type TaskOutcome,
+} from './pacing-queue.js';
+import { SlidingWindowLimiter, windowForRate } from './rate-limiter.js';
 import { createCloudApiTransport } from './transports/cloud-api.js';
 import { createSandboxTransport, type SyntheticStatusEvent } from './transports/sandbox.js';
 import type { OutboundMessage, SendFailed, SendResult, Transport } from './transports/transport.js';
@@ -136,6 +143,41 @@ export function createSender(deps: SenderDeps): Sender {
     });
   }
 
+  /**
+   * The pacing queue caps starts, but a start here begins with a database write (the `sending` mark)
+   * whose commit time varies with fsync and other transactions; two starts 12 ms apart could then
+   * leave 40 ms apart, or together. So the cap is enforced once more, on the same window, right
+   * before the request leaves: it only re-spaces sends that bunched up, it does not lower the rate.
+   */
+  const dispatch = new Map<string, { limiter: SlidingWindowLimiter; gate: Promise<void> }>();
+
+  function dispatchSlot(pnid: string): Promise<void> {
+    const rate = deps.config().outbound.rate_per_second;
+    let d = dispatch.get(pnid);
+    const w = windowForRate(rate);
+    const spec = { limit: w.limit, windowMs: w.windowMs + DEFAULT_WINDOW_SLACK_MS, spread: true };
+    if (!d) {
+      d = { limiter: new SlidingWindowLimiter(spec), gate: Promise.resolve() };
+      dispatch.set(pnid, d);
+    } else if (d.limiter.limit !== spec.limit || d.limiter.windowMs !== spec.windowMs) {
+      d.limiter = d.limiter.withLimit(spec);
+    }
+    const slot = d;
+    const next = slot.gate.then(async () => {
+      for (;;) {
+        const now = deps.pacingClock.now();
+        const wait = slot.limiter.waitTime(now);
+        if (wait <= 0) {
+          slot.limiter.record(now);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    });
+    slot.gate = next;
+    return next;
+  }
+
   function taskFor(row: OutboxRow): PacedTask<TaskValue> & { row: OutboxRow } {
     const message = JSON.parse(row.payload) as OutboundMessage;
     return {
@@ -149,6 +191,7 @@ export function createSender(deps: SenderDeps): Sender {
           outboxRepo.markSending(trx, row.id, deps.clock.now()),
         );
         if (!go) return { kind: 'skipped' };
+        await dispatchSlot(row.phone_number_id);
         return { kind: 'sent', result: await transport.send(message) };
       },
     };
@@ -412,6 +455,8 @@ export function createSender(deps: SenderDeps): Sender {
     for (;;) {
       if (stopped) return added;
       const config = deps.config();
+      // Paused by root (SPEC §8): nothing new is taken; queued rows wait in the outbox for resume.
+      if (config.runtime.status === 'paused') return added;
       const room = Math.max(0, capacity(config) - maxHeld());
       if (room === 0) return added;
       const now = deps.clock.now();
@@ -459,11 +504,19 @@ export function createSender(deps: SenderDeps): Sender {
       ) {
         transport = makeTransport(next);
         for (const pnid of deps.health.stoppedChannels()) deps.health.channelOk(pnid);
-        for (const [, q] of queues.all()) q.resume();
+        if (next.runtime.status !== 'paused') for (const [, q] of queues.all()) q.resume();
         log.info(
           { event: 'outbound.credentials_changed', transport: transport.name },
           `outbound transport is now ${transport.name}; stopped channels resume`,
         );
+      }
+      if (next.runtime.status !== previous.runtime.status) {
+        // Held tasks wait too; on resume, channels stopped by an auth error stay stopped.
+        const stoppedChannels = new Set(deps.health.stoppedChannels());
+        for (const [pnid, q] of queues.all()) {
+          if (next.runtime.status === 'paused') q.pause();
+          else if (!stoppedChannels.has(pnid)) q.resume();
+        }
       }
       if (next.outbound.rate_per_second !== previous.outbound.rate_per_second) {
         for (const [, q] of queues.all()) q.setRate(next.outbound.rate_per_second);

@@ -1,0 +1,74 @@
+// The sender's paced queue against the fake Cloud API (real HTTP): the configured rate cap holds in
+// every one-second window as the API sees it, replies go before follow-ups and campaign sends, and a
+// stop parks what has not started (rows back to queued, no lease) while in-flight sends finish.
+
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Bench, enqueue, startBench } from './harness.js';
+
+let b: Bench | undefined;
+afterEach(async () => {
+  await b?.close();
+  b = undefined;
+});
+
+const recipient = (i: number) => ({ wa_id: `4915200${String(i).padStart(6, '0')}` });
+
+describe('rate cap', () => {
+  it('120 queued messages at 40/s: no one-second window at the API holds more than 40', async () => {
+    b = await startBench({ config: { outbound: { rate_per_second: 40, concurrency: 8 } } });
+    for (let i = 0; i < 120; i++) await enqueue(b.t, { to: recipient(i) });
+    await b.t.deps.outbound.sender.drain();
+    const times = b.graph.requests.map((r) => r.receivedAt).sort((x, y) => x - y);
+    expect(times).toHaveLength(120);
+    let worst = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while ((times[i] as number) - (times[j] as number) >= 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    expect(worst).toBeLessThanOrEqual(40);
+    // And it is not far below the cap either: 120 at 40/s is about three seconds.
+    expect((times.at(-1) as number) - (times[0] as number)).toBeLessThan(3500);
+  });
+
+  it('replies go out before follow-ups and campaign sends queued earlier', async () => {
+    b = await startBench({ config: { outbound: { rate_per_second: 5, concurrency: 1 } } });
+    for (let i = 0; i < 3; i++)
+      await enqueue(b.t, { kind: 'campaign', to: recipient(i), text: `campaign ${i}` });
+    for (let i = 3; i < 6; i++)
+      await enqueue(b.t, { kind: 'follow_up', to: recipient(i), text: `follow-up ${i}` });
+    await enqueue(b.t, { kind: 'reply', to: recipient(9), text: 'reply', priority: 'high' });
+    await b.t.deps.outbound.sender.drain();
+    const order = b.graph.requests.map((r) => (r.body as { text: { body: string } }).text.body);
+    expect(order[0]).toBe('reply');
+    expect(order.slice(1, 4).every((t) => t.startsWith('follow-up'))).toBe(true);
+    expect(order.slice(4).every((t) => t.startsWith('campaign'))).toBe(true);
+  });
+});
+
+describe('graceful stop', () => {
+  it('parks unstarted sends as queued without a lease; nothing is left in sending', async () => {
+    b = await startBench({ config: { outbound: { rate_per_second: 2, concurrency: 1 } } });
+    b.graph.setDefault({ accept: true, delayMs: 100 });
+    for (let i = 0; i < 20; i++) await enqueue(b.t, { to: recipient(i) });
+    b.t.deps.outbound.sender.wake();
+    const deadline = Date.now() + 10_000;
+    while (b.graph.requests.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await b.t.daemon.stop();
+    const db = new SQLite(path.join(b.t.dir, 'test.db'), { readonly: true });
+    try {
+      const states = db.prepare('select state, lease_until from outbox').all() as {
+        state: string;
+        lease_until: number | null;
+      }[];
+      expect(states.filter((s) => s.state === 'sending')).toEqual([]);
+      const sent = states.filter((s) => s.state === 'sent').length;
+      expect(sent).toBe(b.graph.requests.length);
+      expect(states.filter((s) => s.state === 'queued')).toHaveLength(20 - sent);
+      expect(states.every((s) => s.state !== 'queued' || s.lease_until === null)).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+});
