@@ -14,6 +14,7 @@ import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
+import { mountRecoveryRoutes } from './http/routes/recovery.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountMarketplaceRoutes(router, deps);
   mountAgentRoutes(router, deps);
   mountManagementRoutes(router, deps);
+  mountRecoveryRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

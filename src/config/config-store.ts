@@ -42,6 +42,10 @@ export interface ConfigChange {
   reason: string;
   /** Also write an audit log entry in the same transaction (root actions). */
   audit: boolean;
+  /** The audit entry's action (default "config.update"); recovery actions name themselves. */
+  auditAction?: string;
+  /** Extra fields for the audit entry's details. */
+  auditDetails?: Record<string, unknown>;
 }
 
 export class ConfigStore {
@@ -189,8 +193,13 @@ export class ConfigStore {
         await auditRepo.record(trx, {
           id: this.opts.ids.next(),
           actor: change.actor,
-          action: 'config.update',
-          details: JSON.stringify({ version: next, reason: change.reason, changed_keys: change.changedKeys }),
+          action: change.auditAction ?? 'config.update',
+          details: JSON.stringify({
+            version: next,
+            reason: change.reason,
+            changed_keys: change.changedKeys,
+            ...change.auditDetails,
+          }),
           at: now,
         });
       }

@@ -83,12 +83,14 @@ export const inboxRepo = Object.freeze({
    * Recovery: every dead letter back to pending with fresh attempts. Returns how many. processed_at
    * stays set: it tells the processor the row was handled before (its old error records go).
    */
-  async replayDeadLetters(db: Db, now: number): Promise<number> {
-    const res = await db
+  async replayDeadLetters(db: Db, now: number, ids?: string[]): Promise<number> {
+    if (ids?.length === 0) return 0;
+    let q = db
       .updateTable('inbox')
       .set({ state: 'pending', attempts: 0, next_attempt_at: now })
-      .where('state', '=', 'dead')
-      .executeTakeFirst();
+      .where('state', '=', 'dead');
+    if (ids) q = q.where('id', 'in', ids);
+    const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows);
   },
 
@@ -96,13 +98,15 @@ export const inboxRepo = Object.freeze({
    * Recovery: processed and dead deliveries received at or after `since` are processed again.
    * Safe because processing is idempotent (wamid, status and event keys). Rejected rows stay rejected.
    */
-  async reprocessInboxSince(db: Db, since: number, now: number): Promise<number> {
-    const res = await db
+  async reprocessInboxSince(db: Db, since: number, now: number, ids?: string[]): Promise<number> {
+    if (ids?.length === 0) return 0;
+    let q = db
       .updateTable('inbox')
       .set({ state: 'pending', attempts: 0, next_attempt_at: now })
       .where('state', 'in', ['processed', 'dead'])
-      .where('received_at', '>=', since)
-      .executeTakeFirst();
+      .where('received_at', '>=', since);
+    if (ids) q = q.where('id', 'in', ids);
+    const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows);
   },
 

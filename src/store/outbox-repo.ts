@@ -202,6 +202,48 @@ export const outboxRepo = Object.freeze({
     return rows.length;
   },
 
+  /** Failed and dead rows, oldest first (all of them, or those among `ids`), for recovery. */
+  async listFailed(db: Db, limit: number, ids?: string[]): Promise<OutboxRow[]> {
+    if (ids?.length === 0) return [];
+    let q = db.selectFrom('outbox').selectAll().where('state', 'in', ['failed', 'dead']);
+    if (ids) q = q.where('id', 'in', ids);
+    return q.orderBy('id').limit(limit).execute();
+  },
+
+  /** Recovery: a failed or dead row goes back to `queued` with fresh attempts, due now. */
+  async requeueFailed(db: Db, row: OutboxRow, now: number): Promise<boolean> {
+    const res = await db
+      .updateTable('outbox')
+      .set({
+        state: 'queued',
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: null,
+        error_code: null,
+        error_title: null,
+        updated_at: now,
+      })
+      .where('id', '=', row.id)
+      .where('state', 'in', ['failed', 'dead'])
+      .executeTakeFirst();
+    const moved = Number(res.numUpdatedRows) > 0;
+    if (moved) await bumpPending(db, row.conversation_id, 1);
+    return moved;
+  },
+
+  /** Rows not yet accepted by the API (queued or sending), by state. */
+  async countUnsent(db: Db): Promise<{ queued: number; sending: number }> {
+    const rows = await db
+      .selectFrom('outbox')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', 'in', UNSENT)
+      .groupBy('state')
+      .execute();
+    const out = { queued: 0, sending: 0 };
+    for (const r of rows) out[r.state as 'queued' | 'sending'] = Number(r.n);
+    return out;
+  },
+
   async countInState(db: Db, state: OutboxState): Promise<number> {
     const row = await db
       .selectFrom('outbox')
