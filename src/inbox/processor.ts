@@ -24,8 +24,9 @@ export interface InboxProcessorDeps {
   metrics: Metrics;
   config: () => Config;
   /**
-   * Resolves when webhook ingress has nothing waiting to be committed. The processor runs its next
-   * slice only then: a delivery's 200 waits for its own commit, never for a slice of processing.
+   * Resolves when webhook ingress is quiet (nothing being received or committed). The processor
+   * runs its next slice then, so a delivery's 200 waits for its own commit rather than for a slice
+   * of processing; under sustained load it still runs one slice per `maxDeferMs`.
    */
   ingressIdle?: () => Promise<void>;
 }
@@ -38,6 +39,8 @@ export interface InboxProcessorOptions {
   sliceMs?: number;
   /** How often the timer looks for retries that became due. */
   pollMs?: number;
+  /** The longest a slice waits for ingress to be quiet (a floor on processing under load). */
+  maxDeferMs?: number;
 }
 
 export interface InboxProcessor extends Service {
@@ -58,6 +61,7 @@ export function createInboxProcessor(
 ): InboxProcessor {
   const log = deps.logger.child({ module: 'inbox' });
   const sliceMs = options.sliceMs ?? 5;
+  const maxDeferMs = options.maxDeferMs ?? 50;
   const processedTotal = deps.metrics.counter(
     'nwa_inbox_processed_total',
     'Inbox rows processed, by outcome (processed, retry, dead)',
@@ -100,7 +104,7 @@ export function createInboxProcessor(
 
   async function runUntilIdle(): Promise<void> {
     while (!stopped) {
-      if (deps.ingressIdle) await deps.ingressIdle();
+      if (deps.ingressIdle) await quietOrTimeout(deps.ingressIdle(), maxDeferMs);
       const config = deps.config();
       const rows = await inboxRepo.listDue(deps.db, deps.clock.now(), config.inbox.batch_size);
       if (rows.length === 0) return;
@@ -191,10 +195,16 @@ export function createInboxProcessor(
       wake();
     },
     async drain() {
+      let before = Number.POSITIVE_INFINITY;
       for (;;) {
         kick();
         while (running) await running;
-        if (stopped || (await inboxRepo.countDue(deps.db, deps.clock.now())) === 0) return;
+        if (stopped) return;
+        const due = await inboxRepo.countDue(deps.db, deps.clock.now());
+        if (due === 0) return;
+        // Each run handles at least one due row; if none moved, the store itself is failing.
+        if (due >= before) throw new Error(`inbox processing makes no progress (${due} rows due)`);
+        before = due;
       }
     },
     async stop(deadline) {
@@ -208,6 +218,16 @@ export function createInboxProcessor(
       ]);
     },
   };
+}
+
+function quietOrTimeout(quiet: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    quiet,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function errorText(err: unknown): string {

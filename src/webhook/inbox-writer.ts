@@ -15,6 +15,12 @@ export interface InboxWriterOptions {
   maxBatchRows?: number;
   /** Body bytes allowed to wait for a commit before new deliveries are refused. */
   maxQueuedBytes?: number;
+  /**
+   * Commits start at least this far apart. The fsync blocks the event loop, and deliveries arriving
+   * one by one would otherwise each get their own, keeping the disk (and the loop) busy exactly when
+   * load is high; an idle writer still commits a lone delivery at once.
+   */
+  minCommitIntervalMs?: number;
   /** Called after each successful commit (wakes the inbox processor). */
   onCommitted?: () => void;
 }
@@ -24,7 +30,15 @@ export interface InboxWriter extends Service {
   append(row: InboxRow): Promise<void>;
   /** Rows waiting for a commit right now. */
   queued(): number;
-  /** Resolves once nothing is waiting for or in a commit (the inbox processor defers to ingress). */
+  /**
+   * Marks a delivery as being received (body still arriving or being checked); call the returned
+   * function when its answer is decided. Ingress counts as busy while any delivery is.
+   */
+  receiving(): () => void;
+  /**
+   * Resolves once no delivery is being received, waiting for a commit or in one: the inbox
+   * processor defers to ingress so that a 200 never waits behind a slice of processing.
+   */
   idle(): Promise<void>;
 }
 
@@ -41,14 +55,19 @@ export function createInboxWriter(
   const log = deps.logger.child({ module: 'ingress' });
   const maxBatchRows = options.maxBatchRows ?? 256;
   const maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
+  const minInterval = options.minCommitIntervalMs ?? 4;
+  let lastCommitStart = Number.NEGATIVE_INFINITY;
   let queue: Waiting[] = [];
   let queuedBytes = 0;
   let scheduled = false;
   let flushing: Promise<void> | undefined;
   let idleWaiters: (() => void)[] = [];
+  let receivingCount = 0;
+
+  const isIdle = () => !scheduled && !flushing && queue.length === 0 && receivingCount === 0;
 
   function notifyIfIdle(): void {
-    if (scheduled || flushing || queue.length > 0 || idleWaiters.length === 0) return;
+    if (!isIdle() || idleWaiters.length === 0) return;
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const w of waiters) w();
@@ -57,16 +76,21 @@ export function createInboxWriter(
   function schedule(): void {
     if (scheduled || flushing) return;
     scheduled = true;
-    // setImmediate runs after the current I/O phase: every request whose body arrived in this
-    // phase has appended by then and shares the commit.
-    setImmediate(() => {
+    const run = () => {
       scheduled = false;
+      lastCommitStart = performance.now();
       flushing = flush().finally(() => {
         flushing = undefined;
         if (queue.length > 0) schedule();
         else notifyIfIdle();
       });
-    });
+    };
+    // setImmediate runs after the current I/O phase: every request whose body arrived in this
+    // phase has appended by then and shares the commit. Under load, the next commit waits for
+    // the interval so that more deliveries share it.
+    const wait = lastCommitStart + minInterval - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   async function flush(): Promise<void> {
@@ -111,8 +135,18 @@ export function createInboxWriter(
       });
     },
     queued: () => queue.length,
+    receiving() {
+      receivingCount += 1;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        receivingCount -= 1;
+        notifyIfIdle();
+      };
+    },
     idle() {
-      if (!scheduled && !flushing && queue.length === 0) return Promise.resolve();
+      if (isIdle()) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     start() {},

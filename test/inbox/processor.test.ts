@@ -3,6 +3,7 @@
 // Failures are real database failures (a trigger that aborts an insert), not mocks.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createInboxProcessor } from '../../src/inbox/processor.js';
 import { inboxRepo } from '../../src/store/inbox-repo.js';
 import { waitFor } from '../helpers/daemon-process.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -148,6 +149,49 @@ describe('batching', () => {
     );
     await fresh.deps.inbox.processor.drain();
     expect(messages(fresh).map((m) => m.text)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`));
+  });
+});
+
+describe('deferring to ingress', () => {
+  const standalone = (t: TestApp, ingressIdle: () => Promise<void>, maxDeferMs: number) =>
+    createInboxProcessor(
+      {
+        db: t.deps.db,
+        clock: t.clock,
+        ids: t.deps.ids,
+        logger: t.deps.logger,
+        metrics: t.deps.metrics,
+        config: t.deps.config,
+        ingressIdle,
+      },
+      { maxDeferMs },
+    );
+
+  it('runs a slice as soon as ingress is quiet', async () => {
+    const t = await app();
+    await t.deps.inbox.processor.stop(Date.now() + 1000);
+    await post(t, text('4917000000601', 'quiet'));
+    let asked = 0;
+    const p = standalone(
+      t,
+      () => {
+        asked += 1;
+        return Promise.resolve();
+      },
+      60_000,
+    );
+    await p.drain();
+    expect(asked).toBeGreaterThan(0);
+    expect(messages(t).map((m) => m.text)).toEqual(['quiet']);
+  });
+
+  it('still makes progress when ingress never goes quiet (one slice per maxDeferMs)', async () => {
+    const t = await app();
+    await t.deps.inbox.processor.stop(Date.now() + 1000);
+    await post(t, text('4917000000602', 'busy'));
+    const p = standalone(t, () => new Promise<void>(() => undefined), 20);
+    await p.drain();
+    expect(messages(t).map((m) => m.text)).toEqual(['busy']);
   });
 });
 

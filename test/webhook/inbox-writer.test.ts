@@ -97,6 +97,52 @@ describe('inbox writer', () => {
     expect(results.map((x) => x.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('under load, commits start at least minCommitIntervalMs apart so that deliveries share them', async () => {
+    let commits = 0;
+    const writer = createInboxWriter(
+      { db: handle.db, logger: silentLogger() },
+      { minCommitIntervalMs: 40, onCommitted: () => commits++ },
+    );
+    await writer.append(row());
+    expect(commits).toBe(1);
+    // Three deliveries arriving in separate turns of the event loop right after a commit.
+    const later: Promise<void>[] = [];
+    for (let i = 0; i < 3; i++) {
+      later.push(writer.append(row()));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(later);
+    expect(commits).toBe(2);
+  });
+
+  it('an idle writer commits a lone delivery without waiting for the interval', async () => {
+    const writer = createInboxWriter(
+      { db: handle.db, logger: silentLogger() },
+      { minCommitIntervalMs: 60_000 },
+    );
+    const started = performance.now();
+    await writer.append(row());
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('idle() waits for deliveries being received and for their commit', async () => {
+    const writer = createInboxWriter({ db: handle.db, logger: silentLogger() });
+    await writer.idle();
+    const done = writer.receiving();
+    let idle = false;
+    const waiting = writer.idle().then(() => {
+      idle = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(idle).toBe(false);
+    const committed = writer.append(row());
+    done();
+    done(); // calling it twice counts once
+    await committed;
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
   it('stop() waits for queued rows to be committed', async () => {
     const writer = createInboxWriter({ db: handle.db, logger: silentLogger() });
     const pending = Array.from({ length: 5 }, () => writer.append(row()));

@@ -192,6 +192,23 @@ describe('POST /webhooks/whatsapp over the body limit', () => {
     expect((await post(t, fits)).status).toBe(200);
   });
 
+  it('refuses on the Content-Length header before reading the body', async () => {
+    await t.close();
+    t = await createTestApp({ config: { server: { webhook_body_limit_bytes: 65536 } } });
+    const f = fixture('msg_text_plain.json');
+    const res = await t.daemon.app.app.request(WEBHOOK, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': '70000',
+        'x-hub-signature-256': f.signature,
+      },
+      body: f.body,
+    });
+    expect(res.status).toBe(413);
+    expect(inbox()).toHaveLength(0);
+  });
+
   it('defaults to 3 MiB, so a genuine large batch is accepted', async () => {
     const body = 'y'.repeat(2_500_000);
     const d = signed(
