@@ -1,6 +1,8 @@
 // What the HTTP app and the services share. Built once by daemon.ts (or the test harness).
 import type { Logger } from 'pino';
 import type { ChannelSecrets } from './auth/bootstrap.js';
+import type { CampaignLimiters } from './campaigns/campaign-limiters.js';
+import type { CampaignFeeder } from './campaigns/feeder.js';
 import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
 import type { ResponderWorker } from './conversations/responder-worker.js';
@@ -36,4 +38,6 @@ export interface AppDeps {
   runtime: RuntimeHealth;
   /** Outbound: the sender (outbox → paced queues → transport), the follow-up scheduler, the responder worker. */
   outbound: { sender: Sender; scheduler: Scheduler; responder: ResponderWorker };
+  /** Campaigns: the feeder (queued recipients → outbox) and each campaign's rate cap. */
+  campaigns: { feeder: CampaignFeeder; limiters: CampaignLimiters };
 }

@@ -10,6 +10,7 @@ import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
 import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
+import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js';
 import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountManagementRoutes } from './http/routes/management.js';
@@ -40,7 +41,12 @@ export function createApp(deps: AppDeps): CreatedApp {
     WEBHOOK_PATH,
     loadShedding('webhook', { ...shedDeps, backlog: createBacklogProbe({ db: deps.db, clock: deps.clock }) }),
   );
-  app.use('/api/*', bodyLimit(config.server.api_body_limit_bytes));
+  // A campaign is created with its whole recipient list in one body, so that one route has its own limit.
+  const apiLimit = bodyLimit(config.server.api_body_limit_bytes);
+  const campaignLimit = bodyLimit(config.campaigns.create_body_limit_bytes);
+  app.use('/api/*', (c, next) =>
+    c.req.method === 'POST' && c.req.path === CAMPAIGNS_PATH ? campaignLimit(c, next) : apiLimit(c, next),
+  );
 
   app.onError((err, c) => {
     if (err instanceof AppError) return renderError(c, err);
@@ -65,6 +71,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountHealthRoutes(router, deps);
   mountWebhookRoutes(app, router, deps);
   mountConversationRoutes(router, deps);
+  mountCampaignRoutes(router, deps);
   mountAuditRoutes(router, deps);
   mountMarketplaceRoutes(router, deps);
   mountAgentRoutes(router, deps);

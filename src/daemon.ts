@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { bootstrapTokens, resolveChannelSecrets } from './auth/bootstrap.js';
+import { CampaignLimiters } from './campaigns/campaign-limiters.js';
+import { createCampaignFeeder } from './campaigns/feeder.js';
 import { ConfigStore } from './config/config-store.js';
 import { configToDocument } from './config/display.js';
 import type { ConfigLayer } from './config/load.js';
@@ -151,12 +153,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     const runtime = createRuntimeHealth();
     const serviceDeps = { db: database.db, clock, ids, logger, config: () => configStore.current() };
+    const campaignLimiters = new CampaignLimiters();
     const sender = createSender({
       ...serviceDeps,
       pacingClock: options.pacingClock ?? systemClock,
       random,
       metrics,
       health: runtime,
+      limitersFor: (m) => (m.kind === 'message' ? campaignLimiters.forSend(m.biz_opaque_callback_data) : []),
+    });
+    const campaignFeeder = createCampaignFeeder({
+      ...serviceDeps,
+      limiters: campaignLimiters,
+      onEnqueued: () => sender.wake(),
     });
     const scheduler = createScheduler({ ...serviceDeps, onEnqueued: () => sender.wake() });
     const responderWorker = createResponderWorker({
@@ -187,11 +196,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       inbox: { writer: inboxWriter, processor: inboxProcessor },
       runtime,
       outbound: { sender, scheduler, responder: responderWorker },
+      campaigns: { feeder: campaignFeeder, limiters: campaignLimiters },
     };
     const app = createApp(deps);
     // Stopped in reverse: ticks stop first, the sender drains or parks its queue, the responder
     // finishes its job, then the processor finishes its slice and the writer commits what is left.
-    const services: Service[] = [inboxWriter, inboxProcessor, responderWorker, sender, scheduler];
+    // The feeder starts before the sender so campaign rate caps are known when leftover campaign
+    // rows are claimed; stopping after the sender only leaves its last rows queued for the next run.
+    const services: Service[] = [
+      inboxWriter,
+      inboxProcessor,
+      responderWorker,
+      campaignFeeder,
+      sender,
+      scheduler,
+    ];
 
     let port = config.server.port;
     if (options.listen !== false) {

@@ -295,6 +295,16 @@ export const configSchema = z.strictObject({
       // Meta's per-business messaging limit (unique customers per 24 h) for business-initiated
       // conversations; null = unknown, do not check.
       messaging_limit: z.number().int().min(1).nullable().default(null),
+      // A campaign's own send rate when it names none; standard tokens may not go above it (SPEC §7).
+      // Below the channel's default 20/s so that replies keep room on the channel.
+      rate_per_second: z.number().min(0.1).max(1000).default(10),
+      // The create request carries the whole list (100k recipients ≈ 3–6 MB of JSON).
+      create_body_limit_bytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(256 * 1024 * 1024)
+        .default(32 * 1024 * 1024),
     })
     .prefault({}),
   templates: z

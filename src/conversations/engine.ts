@@ -2,6 +2,7 @@
 // machine's facts and back, records transitions, and carries out effects (follow-ups, responder
 // jobs, opt-out, cancelling sends). Runs inside the caller's transaction and never calls the network:
 // a reply is left as a responder job for the worker (conversations/responder-worker.ts).
+import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
 import type { IdSource } from '../lib/ids.js';
@@ -196,11 +197,9 @@ async function carryOut(
 }
 
 /**
- * Opt-out (SPEC §4): the contact's queued automated sends stop. Campaign sends are outbox rows of
- * kind `campaign`; the campaign module marks its recipients `skipped_opted_out` through this hook.
+ * Opt-out (SPEC §4): the contact's queued automated sends stop, and their recipients in every
+ * campaign become `skipped_opted_out`.
  */
-export const campaignOptOutHooks: ((trx: Db, contactId: string, now: number) => Promise<void>)[] = [];
-
 async function cancelCampaignSends(trx: Db, contactId: string, ctx: EngineContext): Promise<void> {
   await outboxRepo.cancelQueuedForContact(
     trx,
@@ -209,5 +208,5 @@ async function cancelCampaignSends(trx: Db, contactId: string, ctx: EngineContex
     'opted out',
     ctx.now,
   );
-  for (const hook of campaignOptOutHooks) await hook(trx, contactId, ctx.now);
+  await skipOptedOutRecipients(trx, contactId, ctx.now);
 }

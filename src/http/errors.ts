@@ -11,6 +11,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   invalid_webhook: 400,
   validation_failed: 400,
   template_not_found: 400,
+  messaging_limit_exceeded: 400,
   read_only_setting: 400,
   unauthorized: 401,
   invalid_signature: 401,

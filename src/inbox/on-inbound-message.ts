@@ -3,6 +3,7 @@
 // first message, score, escalation, opt-out/opt-in, reopen or a new conversation, follow-up
 // cancellation and responder jobs. A passive message (reaction, system notice) only moves the
 // activity time of the customer's current conversation.
+import { attributeReply } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import type { ClassifyInput } from '../conversations/classify.js';
 import { applyConversationEvent } from '../conversations/engine.js';
@@ -64,6 +65,14 @@ export async function onInboundMessage(
     },
     ctx,
   );
+  // A reply to a campaign send within the attribution window (SPEC §7).
+  await attributeReply(trx, {
+    wa_id: contact.wa_id,
+    conversation_id: outcome.conversation_id,
+    at,
+    now: ctx.now,
+    window: ctx.config.campaigns.attribution_window,
+  });
   const reopened = outcome.result.transitions.some((t) => t.reason === 'reopened');
   return {
     conversation_id: outcome.conversation_id,

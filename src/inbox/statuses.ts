@@ -1,6 +1,7 @@
 // Status events: stored once each, and applied to their message as soon as it exists. The outbound
 // side calls applyPendingStatuses when it records a wamid the Cloud API returned, because Meta's
 // `sent` (even `delivered`) can arrive before our send call has returned.
+import { campaignStatusChanged } from '../campaigns/recipient-events.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
@@ -63,6 +64,9 @@ export async function applyPendingStatuses(
       status,
       ...(error ? { error_code: error.code, error_title: error.title } : {}),
     });
+    // A campaign send moves its recipient along (delivered, read, failed).
+    if (message.direction === 'outbound' && status)
+      await campaignStatusChanged(trx, wamid, status, error, now);
   }
   await statusEventsRepo.markApplied(
     trx,

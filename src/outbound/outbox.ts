@@ -41,6 +41,8 @@ export interface EnqueueInput {
   reply_to?: string;
   follow_up_id?: string | null;
   campaign_recipient_id?: string | null;
+  /** Echoed by Meta on every status of the message (campaign sends name their campaign here). */
+  biz_opaque_callback_data?: string;
   /** Not before this time (default now). */
   not_before?: number;
 }
@@ -56,6 +58,7 @@ export async function enqueueOutbound(
     to: input.to,
     content: input.content,
     ...(input.reply_to ? { reply_to: input.reply_to } : {}),
+    ...(input.biz_opaque_callback_data ? { biz_opaque_callback_data: input.biz_opaque_callback_data } : {}),
   });
   const row: OutboxRow = {
     id: ctx.ids.next(),

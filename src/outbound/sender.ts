@@ -5,6 +5,7 @@
 // permanent → failed + engine (escalation rule), 131047 on a follow-up → re-planned as a template;
 // auth → channel stopped, runtime degraded, rows stay queued until the credentials change.
 import type { Logger } from 'pino';
+import { campaignSendAccepted, campaignSendFailed } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { BusinessMessageSource } from '../conversations/state-machine.js';
@@ -57,6 +58,8 @@ export interface SenderDeps {
   health: RuntimeHealth;
   /** How often due retries are looked for, ms (default 250). */
   pollMs?: number;
+  /** Further rate caps a message must respect (a campaign's own rate, SPEC §7). */
+  limitersFor?: (message: OutboundMessage) => readonly SlidingWindowLimiter[];
 }
 
 export interface Sender extends Service {
@@ -185,6 +188,7 @@ export function createSender(deps: SenderDeps): Sender {
       row,
       priority: queuePriority(row.priority),
       recipient: row.to,
+      limiters: deps.limitersFor?.(message),
       async run(): Promise<TaskValue> {
         // The last write before the call: the duplicate window of SPEC §5 is from here to settle().
         const go = await withTransaction(deps.db, (trx) =>
@@ -237,6 +241,7 @@ export function createSender(deps: SenderDeps): Sender {
     config: Config,
   ): Promise<void> {
     await outboxRepo.markSent(trx, row, wamid, now);
+    await campaignSendAccepted(trx, row, wamid, now);
     const message = JSON.parse(row.payload) as OutboundMessage;
     if (wamid && message.kind === 'message') {
       await messagesRepo.insertIfNew(trx, {
@@ -337,6 +342,7 @@ export function createSender(deps: SenderDeps): Sender {
         return false;
       }
       await outboxRepo.markFinal(trx, row, 'dead', error, now);
+      await campaignSendFailed(trx, row, error, now);
       await finishFollowUp(trx, row, 'failed', `dead after ${row.attempts} attempts: ${failure.title}`, now);
       results.inc({ outcome: 'dead' });
       log.error(
@@ -347,6 +353,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
     // Permanent.
     await outboxRepo.markFinal(trx, row, 'failed', error, now);
+    await campaignSendFailed(trx, row, error, now);
     results.inc({ outcome: 'failed' });
     log.warn({ event: 'outbound.failed', ...logIds }, `send failed permanently: ${failure.title}`);
     if (failure.windowClosed && row.follow_up_id && (await replanFollowUp(trx, row, now, config)))

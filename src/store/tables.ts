@@ -354,6 +354,71 @@ export interface OutboundTables {
   follow_ups: FollowUpsTable;
 }
 
-export type Database = FoundationTables & IngressTables & ExtensionTables & OutboundTables;
+// Campaigns (migrations/0005_campaigns.ts, SPEC §7).
+export type CampaignState = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
+export type RecipientState =
+  | 'queued'
+  | 'sent'
+  | 'delivered'
+  | 'read'
+  | 'replied'
+  | 'failed'
+  | 'skipped_opted_out';
+
+export interface CampaignsTable {
+  id: string;
+  agent_id: number;
+  /** The business number it sends from (the agent's channel when the campaign was created). */
+  phone_number_id: string;
+  name: string;
+  state: CampaignState;
+  /** {name, language, components?} as JSON. */
+  template: string;
+  rate_per_second: number;
+  start_at: number | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  paused_at: number | null;
+  completed_at: number | null;
+  cancelled_at: number | null;
+  recipients_total: number;
+  /** Recipients in each state now; moved in the same transaction as the recipient. */
+  count_queued: number;
+  count_sent: number;
+  count_delivered: number;
+  count_read: number;
+  count_replied: number;
+  count_failed: number;
+  count_skipped_opted_out: number;
+}
+
+export interface CampaignRecipientsTable {
+  id: string;
+  campaign_id: string;
+  /** Position in the request's recipient list (before de-duplication). */
+  index: number;
+  wa_id: string;
+  contact_id: string | null;
+  /** Body parameters as JSON: string[] (positional) or {name: value} (named); null = none. */
+  parameters: string | null;
+  state: RecipientState;
+  /** The live outbox row while queued for sending (null = not handed to the outbox yet). */
+  outbox_id: string | null;
+  wamid: string | null;
+  error_code: number | null;
+  error_title: string | null;
+  sent_at: number | null;
+  replied_at: number | null;
+  conversation_id: string | null;
+  updated_at: number;
+}
+
+export interface CampaignTables {
+  campaigns: CampaignsTable;
+  campaign_recipients: CampaignRecipientsTable;
+}
+
+export type Database = FoundationTables & IngressTables & ExtensionTables & OutboundTables & CampaignTables;
 
 export type { Generated };

@@ -1,0 +1,127 @@
+// How a campaign recipient moves after it was handed to the outbox (SPEC §7): the send result
+// (outbound/sender.ts), delivery statuses (inbox/statuses.ts), a reply within the attribution window
+// (inbox/on-inbound-message.ts) and an opt-out (conversations/engine.ts). Each runs inside the
+// caller's transaction; states only move forward, so late or repeated events change nothing.
+
+import { campaignsRepo } from '../store/campaigns-repo.js';
+import { contactsRepo } from '../store/contacts-repo.js';
+import { conversationsRepo } from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { outboxRepo } from '../store/outbox-repo.js';
+
+/** The outbox row the send was for (only its campaign recipient matters here). */
+interface SentRow {
+  campaign_recipient_id: string | null;
+}
+
+export async function campaignSendAccepted(
+  trx: Db,
+  row: SentRow,
+  wamid: string | null,
+  now: number,
+): Promise<void> {
+  if (!row.campaign_recipient_id) return;
+  const r = await campaignsRepo.getRecipient(trx, row.campaign_recipient_id);
+  if (!r) return;
+  await campaignsRepo.moveRecipient(trx, r, ['queued'], 'sent', {
+    wamid,
+    sent_at: now,
+    error_code: null,
+    error_title: null,
+    updated_at: now,
+  });
+}
+
+/** A permanent failure, or retries given up (dead). */
+export async function campaignSendFailed(
+  trx: Db,
+  row: SentRow,
+  error: { code: number | null; title: string | null },
+  now: number,
+): Promise<void> {
+  if (!row.campaign_recipient_id) return;
+  const r = await campaignsRepo.getRecipient(trx, row.campaign_recipient_id);
+  if (!r) return;
+  await campaignsRepo.moveRecipient(trx, r, ['queued'], 'failed', {
+    error_code: error.code,
+    error_title: error.title,
+    updated_at: now,
+  });
+}
+
+/** A message's status moved (webhook or sandbox); `status` is the message's status afterwards. */
+export async function campaignStatusChanged(
+  trx: Db,
+  wamid: string,
+  status: string,
+  error: { code: number | null; title: string | null } | undefined,
+  now: number,
+): Promise<void> {
+  const r = await campaignsRepo.recipientByWamid(trx, wamid);
+  if (!r) return;
+  if (status === 'delivered') {
+    await campaignsRepo.moveRecipient(trx, r, ['sent'], 'delivered', { updated_at: now });
+  } else if (status === 'read' || status === 'played') {
+    await campaignsRepo.moveRecipient(trx, r, ['sent', 'delivered'], 'read', { updated_at: now });
+  } else if (status === 'failed') {
+    // Meta reports some failures (131026, 131049) after accepting the message.
+    await campaignsRepo.moveRecipient(trx, r, ['sent'], 'failed', {
+      error_code: error?.code ?? null,
+      error_title: error?.title ?? null,
+      updated_at: now,
+    });
+  }
+}
+
+/**
+ * A customer wrote at `at`: their latest campaign send in the attribution window before it becomes
+ * `replied`, and the conversation carries the campaign. Returns the campaign id when attributed.
+ */
+export async function attributeReply(
+  trx: Db,
+  input: { wa_id: string | null; conversation_id: string | null; at: number; now: number; window: number },
+): Promise<string | null> {
+  if (!input.wa_id) return null;
+  const r = await campaignsRepo.latestSentTo(trx, input.wa_id, input.at - input.window, input.at);
+  if (!r) return null;
+  const moved = await campaignsRepo.moveRecipient(trx, r, ['sent', 'delivered', 'read'], 'replied', {
+    replied_at: input.at,
+    conversation_id: input.conversation_id,
+    updated_at: input.now,
+  });
+  if (!moved) return null;
+  if (input.conversation_id) {
+    await conversationsRepo.update(trx, input.conversation_id, {
+      campaign_id: r.campaign_id,
+      updated_at: input.now,
+    });
+  }
+  return r.campaign_id;
+}
+
+/**
+ * Opt-out (SPEC §4): the contact's recipients not yet sent in every campaign become
+ * `skipped_opted_out`, and their queued outbox rows are cancelled. A send already in flight is left
+ * to finish (its result is recorded as usual).
+ */
+export async function skipOptedOutRecipients(trx: Db, contactId: string, now: number): Promise<number> {
+  const numbers = (await contactsRepo.identities(trx, contactId))
+    .filter((i) => i.kind === 'wa_id')
+    .map((i) => i.value);
+  let skipped = 0;
+  for (const r of await campaignsRepo.queuedTo(trx, numbers)) {
+    if (r.outbox_id) {
+      const row = await outboxRepo.get(trx, r.outbox_id);
+      if (row && row.state !== 'queued' && row.state !== 'cancelled') continue;
+      if (row?.state === 'queued') await outboxRepo.cancelQueued(trx, [row.id], 'opted out', now);
+    }
+    if (
+      await campaignsRepo.moveRecipient(trx, r, ['queued'], 'skipped_opted_out', {
+        contact_id: contactId,
+        updated_at: now,
+      })
+    )
+      skipped++;
+  }
+  return skipped;
+}

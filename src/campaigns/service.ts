@@ -1,0 +1,258 @@
+// Campaign commands (SPEC §7): create (validated, de-duplicated, template checked, inserted in one
+// transaction), start / pause / resume / cancel with 409 from a state that does not allow them.
+// Sending itself is the feeder's job (campaigns/feeder.ts); pausing and cancelling take back the
+// campaign's outbox rows that have not started, so nothing more goes out and nobody is sent twice.
+import type { Config } from '../config/schema.js';
+import { activeAttachment } from '../extension/attachments.js';
+import { AppError } from '../lib/app-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
+import type { TemplateMessage } from '../outbound/transports/transport.js';
+import { agentsRepo } from '../store/agents-repo.js';
+import { type CampaignRow, campaignsRepo, type NewRecipient } from '../store/campaigns-repo.js';
+import type { Db } from '../store/db.js';
+import { outboxRepo } from '../store/outbox-repo.js';
+import { templatesRepo } from '../store/templates-repo.js';
+import { withTransaction } from '../store/transactions.js';
+import { ALLOWED_FROM, type CampaignCommand, type CampaignView, runState, toCampaign } from './campaign.js';
+import { checkRecipients, type Duplicate, type RecipientInput } from './recipients.js';
+
+export interface CampaignDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+  config: () => Config;
+  /** Called after a command that may give the feeder work (start, resume). */
+  onChanged?: () => void;
+}
+
+export interface CreateCampaignInput {
+  name: string;
+  agent_uuid: string;
+  template: TemplateMessage;
+  recipients: RecipientInput[];
+  rate_per_second?: number;
+  /** ms since the epoch; null = as soon as started. */
+  start_at?: number | null;
+}
+
+export interface CreatedCampaign extends CampaignView {
+  /** Later occurrences of a number already listed: merged into the first, reported by index. */
+  duplicates: Duplicate[];
+}
+
+/** Rows per INSERT statement: 1000 × 7 bound values stays far below SQLite's variable limit. */
+const INSERT_CHUNK = 1000;
+
+/** Approved in the template cache, or (sandbox transport only) declared in config. */
+export async function templateIsApproved(db: Db, config: Config, t: TemplateMessage): Promise<boolean> {
+  const cached = await templatesRepo.get(db, t.name, t.language);
+  if (cached?.status.toUpperCase() === 'APPROVED') return true;
+  const sandbox = !config.channels.access_token;
+  return sandbox && config.templates.some((d) => d.name === t.name && d.language === t.language);
+}
+
+export async function createCampaign(
+  deps: CampaignDeps,
+  input: CreateCampaignInput,
+  tier: 'standard' | 'root',
+): Promise<CreatedCampaign> {
+  const config = deps.config();
+  const agent = await agentsRepo.findByUuid(deps.db, input.agent_uuid);
+  if (!agent) throw new AppError('not_found', `no agent with uuid ${JSON.stringify(input.agent_uuid)}`);
+
+  const rate = checkRate(input.rate_per_second, config, tier);
+
+  const checked = checkRecipients(input.recipients, config.campaigns.max_recipients);
+  if (!checked.ok) {
+    const first = checked.problems[0];
+    throw new AppError(
+      'validation_failed',
+      `invalid body: ${first?.path} ${first?.message}` +
+        (checked.total_problems > 1 ? ` (and ${checked.total_problems - 1} more)` : ''),
+      checked.problems,
+    );
+  }
+  const limit = config.campaigns.messaging_limit;
+  if (limit !== null && checked.recipients.length > limit) {
+    // Refused rather than split: a split campaign would still need a day per part, and the operator
+    // should choose which recipients go first.
+    throw new AppError(
+      'messaging_limit_exceeded',
+      `the campaign has ${checked.recipients.length} recipients but the business's messaging limit is ${limit} customers per 24 hours; split it into campaigns of at most ${limit} recipients started a day apart`,
+      { recipients: checked.recipients.length, messaging_limit: limit },
+    );
+  }
+  if (!(await templateIsApproved(deps.db, config, input.template))) {
+    throw new AppError(
+      'template_not_found',
+      `template ${JSON.stringify(input.template.name)} (${input.template.language}) is not an approved template in the template cache`,
+      [{ path: 'template', message: 'is not approved (or not known) for this business' }],
+    );
+  }
+
+  const now = deps.clock.now();
+  const id = deps.ids.next();
+  const row: CampaignRow = {
+    id,
+    agent_id: agent.id,
+    phone_number_id: agent.phone_number_id ?? config.channels.phone_number_id,
+    name: input.name,
+    state: 'draft',
+    template: JSON.stringify(input.template),
+    rate_per_second: rate,
+    start_at: input.start_at ?? null,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    paused_at: null,
+    completed_at: null,
+    cancelled_at: null,
+    recipients_total: checked.recipients.length,
+    count_queued: checked.recipients.length,
+    count_sent: 0,
+    count_delivered: 0,
+    count_read: 0,
+    count_replied: 0,
+    count_failed: 0,
+    count_skipped_opted_out: 0,
+  };
+  const recipients: NewRecipient[] = checked.recipients.map((r) => ({
+    id: deps.ids.next(),
+    campaign_id: id,
+    index: r.index,
+    wa_id: r.wa_id,
+    parameters: r.parameters === null ? null : JSON.stringify(r.parameters),
+    state: 'queued',
+    updated_at: now,
+  }));
+  // One transaction, so a campaign is never half created. It holds the database for its duration
+  // (about a second for 100k recipients, bench/campaigns); between chunks it lets the event loop
+  // run, so requests that do not need the database are answered meanwhile.
+  await withTransaction(deps.db, async (trx) => {
+    await campaignsRepo.insert(trx, row);
+    for (let i = 0; i < recipients.length; i += INSERT_CHUNK * 10) {
+      await campaignsRepo.insertRecipients(trx, recipients.slice(i, i + INSERT_CHUNK * 10), INSERT_CHUNK);
+      if (i + INSERT_CHUNK * 10 < recipients.length) await new Promise((r) => setImmediate(r));
+    }
+  });
+  return { ...toCampaign(row, agent.uuid), duplicates: checked.duplicates };
+}
+
+function checkRate(requested: number | undefined, config: Config, tier: 'standard' | 'root'): number {
+  const channel = config.outbound.rate_per_second;
+  const byDefault = config.campaigns.rate_per_second;
+  if (requested === undefined) return Math.min(byDefault, channel);
+  if (requested > channel) {
+    throw new AppError(
+      'validation_failed',
+      `invalid body: rate_per_second ${requested} is above the channel's rate cap of ${channel} per second`,
+      [{ path: 'rate_per_second', message: `must not exceed the channel's rate cap (${channel})` }],
+    );
+  }
+  if (requested > byDefault && tier !== 'root') {
+    throw new AppError(
+      'forbidden',
+      `a rate_per_second above the default of ${byDefault} needs a root token`,
+      [{ path: 'rate_per_second', message: `above ${byDefault} needs the root tier` }],
+    );
+  }
+  return requested;
+}
+
+export async function getCampaign(db: Db, id: string): Promise<CampaignView> {
+  const row = await campaignsRepo.get(db, id);
+  if (!row) throw notFound(id);
+  const agent = await agentsRepo.findById(db, row.agent_id);
+  return toCampaign(row, agent?.uuid ?? '');
+}
+
+function notFound(id: string): AppError {
+  return new AppError('not_found', `no campaign with id ${JSON.stringify(id.slice(0, 100))}`);
+}
+
+function wrongState(command: CampaignCommand, row: CampaignRow): AppError {
+  return new AppError(
+    'invalid_state',
+    `cannot ${command} a campaign that is ${row.state} (${command} needs ${ALLOWED_FROM[command].join(' or ')})`,
+    { state: row.state, allowed_from: ALLOWED_FROM[command] },
+  );
+}
+
+async function command(
+  deps: CampaignDeps,
+  id: string,
+  cmd: CampaignCommand,
+  apply: (trx: Db, row: CampaignRow, now: number) => Promise<boolean>,
+): Promise<CampaignView> {
+  await withTransaction(deps.db, async (trx) => {
+    const row = await campaignsRepo.get(trx, id);
+    if (!row) throw notFound(id);
+    if (!ALLOWED_FROM[cmd].includes(row.state)) throw wrongState(cmd, row);
+    if (!(await apply(trx, row, deps.clock.now()))) throw wrongState(cmd, row);
+  });
+  if (cmd === 'start' || cmd === 'resume') deps.onChanged?.();
+  return getCampaign(deps.db, id);
+}
+
+/** Starts a draft: running now, or scheduled until its start_at. Also the `publish_campaign` intent. */
+export function startCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
+  return command(deps, id, 'start', async (trx, row, now) => {
+    if (!(await activeAttachment(trx, row.agent_id))) {
+      throw new AppError(
+        'extension_not_active',
+        "the campaign's agent has no active native-whatsapp attachment; install or activate it first",
+      );
+    }
+    return campaignsRepo.transition(trx, id, ['draft'], runState(row.start_at, now), {
+      started_at: now,
+      updated_at: now,
+    });
+  });
+}
+
+export function pauseCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
+  return command(deps, id, 'pause', async (trx, row, now) => {
+    const ok = await campaignsRepo.transition(trx, id, ALLOWED_FROM.pause, 'paused', {
+      paused_at: now,
+      updated_at: now,
+    });
+    if (ok) await takeBackFromOutbox(trx, row.id, 'campaign paused', now);
+    return ok;
+  });
+}
+
+export function resumeCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
+  return command(deps, id, 'resume', (trx, row, now) =>
+    campaignsRepo.transition(trx, id, ['paused'], runState(row.start_at, now), {
+      paused_at: null,
+      updated_at: now,
+    }),
+  );
+}
+
+export function cancelCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
+  return command(deps, id, 'cancel', async (trx, row, now) => {
+    const ok = await campaignsRepo.transition(trx, id, ALLOWED_FROM.cancel, 'cancelled', {
+      cancelled_at: now,
+      updated_at: now,
+    });
+    if (ok) await takeBackFromOutbox(trx, row.id, 'campaign cancelled', now);
+    return ok;
+  });
+}
+
+/**
+ * Cancels the campaign's outbox rows that are still queued (a send already started finishes and is
+ * recorded) and puts their recipients back to "not in the outbox", so a resume queues them again.
+ */
+async function takeBackFromOutbox(trx: Db, campaignId: string, reason: string, now: number): Promise<void> {
+  const held = await campaignsRepo.inOutbox(trx, campaignId);
+  await outboxRepo.cancelQueued(
+    trx,
+    held.map((h) => h.outbox_id),
+    reason,
+    now,
+  );
+  await campaignsRepo.detachCancelled(trx, campaignId, now);
+}

@@ -1,0 +1,249 @@
+// Campaigns and their recipients (SPEC §7). Every recipient state change goes through moveRecipients,
+// which guards on the expected current state and moves the campaign's count columns in the same
+// transaction, so counts are always the true number of recipients per state without counting rows.
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import type { Db } from './db.js';
+import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
+
+export type CampaignRow = Selectable<CampaignsTable>;
+export type CampaignPatch = Updateable<CampaignsTable>;
+export type RecipientRow = Selectable<CampaignRecipientsTable>;
+export type NewRecipient = Insertable<CampaignRecipientsTable>;
+export type RecipientPatch = Omit<Updateable<CampaignRecipientsTable>, 'state' | 'id' | 'campaign_id'>;
+
+export const RECIPIENT_STATES: readonly RecipientState[] = [
+  'queued',
+  'sent',
+  'delivered',
+  'read',
+  'replied',
+  'failed',
+  'skipped_opted_out',
+];
+
+type CountColumn = `count_${RecipientState}`;
+const countColumn = (s: RecipientState): CountColumn => `count_${s}`;
+
+/** A recipient ready to be handed to the outbox, with what the feeder must know about the customer. */
+export interface FeedableRecipient extends RecipientRow {
+  known_contact_id: string | null;
+  opted_out_at: number | null;
+}
+
+export const campaignsRepo = Object.freeze({
+  async insert(db: Db, row: CampaignRow): Promise<void> {
+    await db.insertInto('campaigns').values(row).execute();
+  },
+
+  /**
+   * Inserts recipients in multi-row statements of `chunk` rows. Every full chunk has the same SQL
+   * text, so the statement cache (store/db.ts) compiles it once for a 100k list.
+   */
+  async insertRecipients(db: Db, rows: NewRecipient[], chunk = 1000): Promise<void> {
+    for (let i = 0; i < rows.length; i += chunk) {
+      await db
+        .insertInto('campaign_recipients')
+        .values(rows.slice(i, i + chunk))
+        .execute();
+    }
+  },
+
+  async get(db: Db, id: string): Promise<CampaignRow | undefined> {
+    return db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** Newest first (ids are time-ordered), keyset after `afterId`. */
+  async page(
+    db: Db,
+    filters: { state?: CampaignState; agent_id?: number },
+    limit: number,
+    afterId?: string,
+  ): Promise<CampaignRow[]> {
+    let q = db.selectFrom('campaigns').selectAll();
+    if (filters.state) q = q.where('state', '=', filters.state);
+    if (filters.agent_id !== undefined) q = q.where('agent_id', '=', filters.agent_id);
+    if (afterId) q = q.where('id', '<', afterId);
+    return q.orderBy('id', 'desc').limit(limit).execute();
+  },
+
+  /** Campaigns in these states (the feeder's work list; few rows). */
+  async inStates(db: Db, states: CampaignState[]): Promise<CampaignRow[]> {
+    return db.selectFrom('campaigns').selectAll().where('state', 'in', states).orderBy('id').execute();
+  },
+
+  /** Moves the campaign to `to` when it is in one of `from`; false when it was not (a 409). */
+  async transition(
+    db: Db,
+    id: string,
+    from: CampaignState[],
+    to: CampaignState,
+    patch: CampaignPatch,
+  ): Promise<boolean> {
+    const res = await db
+      .updateTable('campaigns')
+      .set({ ...patch, state: to })
+      .where('id', '=', id)
+      .where('state', 'in', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  },
+
+  async recipientsPage(
+    db: Db,
+    campaignId: string,
+    state: RecipientState | undefined,
+    limit: number,
+    afterIndex?: number,
+  ): Promise<RecipientRow[]> {
+    let q = db.selectFrom('campaign_recipients').selectAll().where('campaign_id', '=', campaignId);
+    if (state) q = q.where('state', '=', state);
+    if (afterIndex !== undefined) q = q.where('index', '>', afterIndex);
+    return q.orderBy('index').limit(limit).execute();
+  },
+
+  /** Queued recipients not yet in the outbox, in list order, with the customer's contact if known. */
+  async feedable(db: Db, campaignId: string, limit: number): Promise<FeedableRecipient[]> {
+    if (limit <= 0) return [];
+    return db
+      .selectFrom('campaign_recipients as r')
+      .leftJoin('contact_identities as ci', (j) =>
+        j.onRef('ci.value', '=', 'r.wa_id').on('ci.kind', '=', 'wa_id'),
+      )
+      .leftJoin('contacts as c', 'c.id', 'ci.contact_id')
+      .selectAll('r')
+      .select(['c.id as known_contact_id', 'c.opted_out_at'])
+      .where('r.campaign_id', '=', campaignId)
+      .where('r.state', '=', 'queued')
+      .where('r.outbox_id', 'is', null)
+      .orderBy('r.index')
+      .limit(limit)
+      .execute();
+  },
+
+  /** Recipients of the campaign handed to the outbox and not yet sent, failed or skipped. */
+  async inOutbox(db: Db, campaignId: string): Promise<{ id: string; outbox_id: string }[]> {
+    const rows = await db
+      .selectFrom('campaign_recipients')
+      .select(['id', 'outbox_id'])
+      .where('campaign_id', '=', campaignId)
+      .where('state', '=', 'queued')
+      .where('outbox_id', 'is not', null)
+      .execute();
+    return rows as { id: string; outbox_id: string }[];
+  },
+
+  async getRecipient(db: Db, id: string): Promise<RecipientRow | undefined> {
+    return db.selectFrom('campaign_recipients').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async recipientByWamid(db: Db, wamid: string): Promise<RecipientRow | undefined> {
+    return db.selectFrom('campaign_recipients').selectAll().where('wamid', '=', wamid).executeTakeFirst();
+  },
+
+  /** The customer's latest send still open to attribution: sent at or after `since`, at or before `at`. */
+  async latestSentTo(db: Db, waId: string, since: number, at: number): Promise<RecipientRow | undefined> {
+    return db
+      .selectFrom('campaign_recipients')
+      .selectAll()
+      .where('wa_id', '=', waId)
+      .where('sent_at', '>=', since)
+      .where('sent_at', '<=', at)
+      .where('state', 'in', ['sent', 'delivered', 'read'])
+      .orderBy('sent_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
+  /** Queued recipients of any campaign addressed to these numbers (an opt-out). */
+  async queuedTo(db: Db, waIds: string[]): Promise<RecipientRow[]> {
+    if (waIds.length === 0) return [];
+    return db
+      .selectFrom('campaign_recipients')
+      .selectAll()
+      .where('wa_id', 'in', waIds)
+      .where('state', '=', 'queued')
+      .execute();
+  },
+
+  /** Sets columns of a recipient without a state change (outbox_id when handed to the outbox). */
+  async patchRecipient(db: Db, id: string, patch: RecipientPatch, onlyIfOutboxId?: string | null) {
+    let q = db.updateTable('campaign_recipients').set(patch).where('id', '=', id);
+    if (onlyIfOutboxId === null) q = q.where('outbox_id', 'is', null);
+    else if (onlyIfOutboxId !== undefined) q = q.where('outbox_id', '=', onlyIfOutboxId);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  },
+
+  /** Clears outbox_id of queued recipients of the campaign whose outbox row was cancelled. */
+  async detachCancelled(db: Db, campaignId: string, now: number): Promise<number> {
+    const res = await db
+      .updateTable('campaign_recipients')
+      .set({ outbox_id: null, updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('state', '=', 'queued')
+      .where('outbox_id', 'in', (eb) =>
+        eb.selectFrom('outbox').select('outbox.id').where('outbox.state', '=', 'cancelled'),
+      )
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  /**
+   * Moves one recipient of `campaignId` from one of `from` to `to` and the campaign's counts with it.
+   * False (and nothing changed) when the recipient was not in one of `from`.
+   */
+  async moveRecipient(
+    db: Db,
+    recipient: Pick<RecipientRow, 'id' | 'campaign_id' | 'state'>,
+    from: RecipientState[],
+    to: RecipientState,
+    patch: RecipientPatch,
+  ): Promise<boolean> {
+    if (!from.includes(recipient.state)) return false;
+    const res = await db
+      .updateTable('campaign_recipients')
+      .set({ ...patch, state: to })
+      .where('id', '=', recipient.id)
+      .where('state', '=', recipient.state)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    if (recipient.state !== to) {
+      const dec = countColumn(recipient.state);
+      const inc = countColumn(to);
+      await db
+        .updateTable('campaigns')
+        .set((eb) => ({ [dec]: eb(dec, '-', 1), [inc]: eb(inc, '+', 1) }))
+        .where('id', '=', recipient.campaign_id)
+        .execute();
+    }
+    return true;
+  },
+
+  /**
+   * Of the campaign sends of the agent (all agents when undefined) made in [since, until), how many
+   * and how many were answered within the attribution window (SPEC §8 campaign_response_rate).
+   */
+  async responseCounts(
+    db: Db,
+    since: number,
+    until: number,
+    agentId?: number,
+  ): Promise<{ sent: number; replied: number }> {
+    let q = db
+      .selectFrom('campaign_recipients as r')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('sent'),
+        eb.fn.sum<number>(sql`case when r.state = 'replied' then 1 else 0 end`).as('replied'),
+      ])
+      .where('r.sent_at', '>=', since)
+      .where('r.sent_at', '<', until)
+      .where('r.state', 'in', ['sent', 'delivered', 'read', 'replied']);
+    if (agentId !== undefined) {
+      q = q
+        .innerJoin('campaigns as c', 'c.id', 'r.campaign_id')
+        .where('c.agent_id', '=', agentId) as typeof q;
+    }
+    const row = await q.executeTakeFirstOrThrow();
+    return { sent: Number(row.sent ?? 0), replied: Number(row.replied ?? 0) };
+  },
+});
