@@ -19,6 +19,7 @@ import { mountRecoveryRoutes } from './http/routes/recovery.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
+import { sustainedEventLoopDelayMs } from './observability/event-loop-delay.js';
 
 export interface CreatedApp {
   app: Hono<AppEnv>;
@@ -35,7 +36,13 @@ export function createApp(deps: AppDeps): CreatedApp {
     requestContext({ logger: deps.logger, ids: deps.ids, clock: deps.clock, metrics: deps.metrics }),
   );
   // Shedding comes before anything reads a body, so a refused request costs next to nothing.
-  const shedDeps = { config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics };
+  const shedDeps = {
+    config: deps.config,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    eventLoopDelay: sustainedEventLoopDelayMs,
+  };
   app.use('/api/*', loadShedding('api', shedDeps));
   app.use(
     WEBHOOK_PATH,

@@ -276,8 +276,12 @@ export const configSchema = z.strictObject({
   // (webhook) and Retry-After instead of waiting in an unbounded queue. Meta retries a shed delivery.
   load: z
     .strictObject({
-      webhook_max_in_flight: z.number().int().min(1).max(1_000_000).default(1024),
-      api_max_in_flight: z.number().int().min(1).max(1_000_000).default(256),
+      webhook_max_in_flight: z.number().int().min(1).max(1_000_000).default(256),
+      api_max_in_flight: z.number().int().min(1).max(1_000_000).default(128),
+      // A saturated event loop queues requests before any middleware sees them: with a value, new
+      // requests are shed while the loop has run this late for half a second, so it catches up.
+      // Off by default: on a shared or busy box a slow loop is not always overload.
+      max_event_loop_delay_ms: z.number().int().min(10).max(60_000).nullable().default(null),
       // Webhooks are shed while more than inbox.backlog_threshold × this many rows wait to be processed.
       backlog_shed_factor: z.number().min(1).max(1000).default(4),
       retry_after: duration.prefault('1s'),

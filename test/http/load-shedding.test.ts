@@ -1,5 +1,15 @@
+import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/load.js';
+import type { AppEnv } from '../../src/http/env.js';
+import { renderError } from '../../src/http/errors.js';
+import { loadShedding } from '../../src/http/middleware/load-shedding.js';
+import { AppError } from '../../src/lib/app-error.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { inboxRepo } from '../../src/store/inbox-repo.js';
+import { waitFor } from '../helpers/daemon-process.js';
 import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { fixture, post, WEBHOOK } from '../webhook/deliveries.js';
@@ -201,13 +211,77 @@ describe('load shedding: inbox backlog', () => {
   });
 });
 
+describe('load shedding: event loop delay', () => {
+  /** The middleware alone on a bare app, with the delay under the test's control. */
+  function appWithDelay(delay: { ms: number }) {
+    const config = resolveConfig([
+      { name: 'test', document: { load: { max_event_loop_delay_ms: 100 } } },
+    ]).config;
+    const app = new Hono<AppEnv>();
+    app.onError((err, c) => (err instanceof AppError ? renderError(c, err) : c.text('bug', 500)));
+    app.use(
+      '*',
+      loadShedding('webhook', {
+        config: () => config,
+        clock: new FakeClock(),
+        logger: createLogger({ level: 'silent', format: 'json' }),
+        metrics: createMetrics(),
+        eventLoopDelay: () => delay.ms,
+      }),
+    );
+    app.post('/', (c) => c.text('ok'));
+    return app;
+  }
+
+  it.each([
+    [0, 200],
+    [100, 200],
+    [101, 503],
+    [5000, 503],
+  ])('a loop %d ms behind (limit 100) answers %d', async (ms, status) => {
+    const res = await appWithDelay({ ms }).request('/', { method: 'POST' });
+    expect(res.status).toBe(status);
+    if (status === 503) {
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await json(res)).toMatchObject({
+        error: { code: 'overloaded', details: { reason: 'event_loop_delay' } },
+      });
+    }
+  });
+
+  /** Keeps the event loop busy (real time is the point here), yielding briefly between stalls. */
+  async function stall(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy: timers cannot run
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  it('a daemon whose event loop keeps running late sheds, and serves again once it catches up', async () => {
+    t = await createTestApp({ config: { load: { max_event_loop_delay_ms: 50 } } });
+    const app = t;
+    let shed: Response | undefined;
+    const deadline = performance.now() + 5000;
+    while (!shed && performance.now() < deadline) {
+      await stall(120);
+      const res = await app.request('/api/agents');
+      if (res.status === 429) shed = res;
+    }
+    expect(shed, 'never shed while the loop ran late').toBeDefined();
+    expect((await json(shed as Response)).error.details).toEqual({ reason: 'event_loop_delay' });
+    await waitFor(async () => (await app.request('/api/agents')).status === 200, 5000, 50);
+  });
+});
+
 describe('load settings', () => {
   it('have defaults and appear in the management config', async () => {
     t = await createTestApp();
     const body = await json(await t.request('/api/extensions/native-whatsapp/management/config'));
     expect(body.load).toEqual({
-      webhook_max_in_flight: 1024,
-      api_max_in_flight: 256,
+      webhook_max_in_flight: 256,
+      api_max_in_flight: 128,
+      max_event_loop_delay_ms: null,
       backlog_shed_factor: 4,
       retry_after: '1s',
     });

@@ -1,7 +1,8 @@
 // Load shedding (SPEC §9): past its capacity the daemon answers at once with 429 (API) or 503
-// (webhook) and Retry-After rather than letting requests pile up in memory. Two bounds: requests in
-// flight per surface, and for the webhook the inbox backlog (deliveries stored but not yet
-// processed). A shed webhook loses nothing: Meta redelivers anything that did not get a 200.
+// (webhook) and Retry-After rather than letting requests pile up in memory. Bounds: requests in
+// flight per surface; for the webhook the inbox backlog (deliveries stored but not yet processed);
+// and, when configured, how late the event loop runs (a saturated loop queues requests where no
+// counter sees them). A shed webhook loses nothing: Meta redelivers anything that did not get a 200.
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -20,6 +21,8 @@ export interface LoadSheddingDeps {
   metrics: Metrics;
   /** Webhook only: the inbox backlog, checked on POST deliveries. */
   backlog?: BacklogProbe;
+  /** How late the event loop has been running lately, ms (observability/event-loop-delay.ts). */
+  eventLoopDelay?: () => number;
 }
 
 export function loadShedding(surface: Surface, deps: LoadSheddingDeps): MiddlewareHandler<AppEnv> {
@@ -37,7 +40,7 @@ export function loadShedding(surface: Surface, deps: LoadSheddingDeps): Middlewa
   // Logged on the edges only: one line per shed request would flood the log exactly when it hurts.
   let shedSince: number | undefined;
 
-  function refuse(reason: 'in_flight' | 'backlog', message: string): never {
+  function refuse(reason: 'event_loop_delay' | 'in_flight' | 'backlog', message: string): never {
     shed.inc({ surface, reason });
     if (shedSince === undefined) {
       shedSince = deps.clock.now();
@@ -51,6 +54,11 @@ export function loadShedding(surface: Surface, deps: LoadSheddingDeps): Middlewa
 
   return async (c, next) => {
     const config = deps.config();
+    const maxDelay = config.load.max_event_loop_delay_ms;
+    const delay = maxDelay === null ? 0 : (deps.eventLoopDelay?.() ?? 0);
+    if (maxDelay !== null && delay > maxDelay) {
+      refuse('event_loop_delay', `the daemon is running ${Math.round(delay)} ms behind`);
+    }
     const max = surface === 'api' ? config.load.api_max_in_flight : config.load.webhook_max_in_flight;
     if (inFlight >= max) refuse('in_flight', `the daemon is handling its limit of ${max} requests`);
     inFlight += 1;
