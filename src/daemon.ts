@@ -47,6 +47,8 @@ export interface DaemonOptions {
   /** API tokens from the environment, stored hashed on start. */
   bootstrap?: { rootToken?: string; standardToken?: string };
   clock?: Clock;
+  /** Run the scheduler's croner ticks (default true; tests drive ticks by hand with a fake clock). */
+  cronTicks?: boolean;
   /** The clock outbound rate caps are measured on (default: the system clock; see outbound/sender.ts). */
   pacingClock?: Clock;
   random?: RandomSource;
@@ -161,13 +163,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       health: runtime,
       limitersFor: (m) => (m.kind === 'message' ? campaignLimiters.forSend(m.biz_opaque_callback_data) : []),
+      beforeDispatch: (m) =>
+        m.kind === 'message'
+          ? campaignLimiters.beforeDispatch(m.biz_opaque_callback_data)
+          : Promise.resolve(),
     });
     const campaignFeeder = createCampaignFeeder({
       ...serviceDeps,
       limiters: campaignLimiters,
       onEnqueued: () => sender.wake(),
     });
-    const scheduler = createScheduler({ ...serviceDeps, onEnqueued: () => sender.wake() });
+    const scheduler = createScheduler({
+      ...serviceDeps,
+      onEnqueued: () => sender.wake(),
+      cron: options.cronTicks !== false,
+    });
     const responderWorker = createResponderWorker({
       ...serviceDeps,
       health: runtime,

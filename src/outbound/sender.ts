@@ -60,6 +60,8 @@ export interface SenderDeps {
   pollMs?: number;
   /** Further rate caps a message must respect (a campaign's own rate, SPEC §7). */
   limitersFor?: (message: OutboundMessage) => readonly SlidingWindowLimiter[];
+  /** Waits until those caps allow the request to leave (re-spacing after the `sending` mark). */
+  beforeDispatch?: (message: OutboundMessage) => Promise<void>;
 }
 
 export interface Sender extends Service {
@@ -195,6 +197,7 @@ export function createSender(deps: SenderDeps): Sender {
           outboxRepo.markSending(trx, row.id, deps.clock.now()),
         );
         if (!go) return { kind: 'skipped' };
+        await deps.beforeDispatch?.(message);
         await dispatchSlot(row.phone_number_id);
         return { kind: 'sent', result: await transport.send(message) };
       },
