@@ -233,7 +233,8 @@ export function createSender(deps: SenderDeps): Sender {
       const problem = deps.health.view().channels.find((c) => c.phone_number_id === pnid);
       if (problem?.kind === 'failing') deps.health.channelOk(pnid);
     }
-    if (wakeAgain) wake();
+    // Refill before the queue runs dry, so the rate does not dip while the next batch is claimed.
+    if (wakeAgain || queues.for(pnid).size <= capacity(deps.config()) / 2) wake();
   }
 
   async function recordAccepted(

@@ -33,6 +33,8 @@ export interface SchedulerDeps {
   config: () => Config;
   /** Called after a tick wrote outbox rows. */
   onEnqueued?: () => void;
+  /** Run ticks on the croner schedule (default true); tests call tick() themselves instead. */
+  cron?: boolean;
 }
 
 export interface TickReport {
@@ -234,7 +236,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       purged: 0,
     };
     const config = deps.config();
-    await followUps(report, config);
+    // While the runtime is paused due follow-ups wait (they go out late rather than not at all).
+    if (config.runtime.status !== 'paused') await followUps(report, config);
     if (!stopped) await housekeeping(report, config);
     if (report.claimed + report.escalated + report.closed + report.purged > 0) {
       log.info({ event: 'scheduler.tick', ...report }, 'scheduler tick');
@@ -269,7 +272,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
     start() {
       stopped = false;
-      schedule(deps.config());
+      if (deps.cron !== false) schedule(deps.config());
     },
     async stop(deadline) {
       stopped = true;

@@ -75,6 +75,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clock,
     ids: sequentialIds(clock),
     listen: options.listen === true,
+    // Ticks follow the fake clock only when a test calls scheduler.tick(); a real timer would race it.
+    cronTicks: false,
     onSecrets: (v) => secrets.push(...v),
     printOnce: () => undefined,
   });

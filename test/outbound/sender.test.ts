@@ -110,3 +110,32 @@ describe('failures', () => {
     expect(rows(b.t, "select id from outbox where state = 'sent'")).toHaveLength(2);
   });
 });
+
+describe('sandbox transport', () => {
+  it('without an access token sends go to the sandbox, whose statuses reach the message like webhook statuses', async () => {
+    const { createTestApp } = await import('../helpers/test-app.js');
+    const t = await createTestApp();
+    try {
+      expect(t.deps.outbound.sender.transport().name).toBe('sandbox');
+      const id = await enqueue(t, {});
+      await t.deps.outbound.sender.drain();
+      const row = outboxRow(t, id);
+      expect(row.state).toBe('sent');
+      expect(row.wamid).toMatch(/^wamid\.sandbox\./);
+      const deadline = Date.now() + 5000;
+      let status = '';
+      while (Date.now() < deadline) {
+        status = one<{ status: string }>(t, 'select status from messages where wamid = ?', row.wamid).status;
+        if (status === 'delivered') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(status).toBe('delivered');
+      expect(rows(t, 'select status from status_events where wamid = ? order by status', row.wamid)).toEqual([
+        { status: 'delivered' },
+        { status: 'sent' },
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});

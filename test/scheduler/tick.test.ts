@@ -244,3 +244,27 @@ describe('housekeeping on the tick', () => {
     await withTransaction(b.t.deps.db, async () => undefined);
   });
 });
+
+describe('paused runtime', () => {
+  it('while the runtime is paused due follow-ups wait; they go out after the resume', async () => {
+    b = await startBench({ config: { follow_up_rules: [rule('nudge', '1h')] } });
+    await answered(b);
+    const put = async (status: string) => {
+      const cfg = (await (await b.t.request('/api/extensions/native-whatsapp/management/config')).json()) as {
+        version: number;
+      };
+      const res = await b.t.request('/api/extensions/native-whatsapp/management/config', {
+        method: 'PUT',
+        body: { version: cfg.version, runtime: { status } },
+      });
+      expect(res.status).toBe(200);
+    };
+    await put('paused');
+    b.t.clock.advance(HOUR);
+    expect((await tickAndSend(b)).claimed).toBe(0);
+    expect(followUps(b)[0]?.state).toBe('scheduled');
+    await put('active');
+    expect((await tickAndSend(b)).enqueued).toBe(1);
+    expect(b.graph.requests).toHaveLength(2);
+  });
+});
