@@ -139,3 +139,53 @@ describe('sandbox transport', () => {
     }
   });
 });
+
+describe('each answer of the Cloud API', () => {
+  const cases: {
+    name: string;
+    step: Parameters<Bench['graph']['next']>[0];
+    state: string;
+    code: number | null;
+  }[] = [
+    {
+      name: 'HTTP 500 without a Graph body is retried',
+      step: { raw: { status: 500, body: 'oops' } },
+      state: 'queued',
+      code: null,
+    },
+    { name: 'throughput limit 130429 is retried', step: { error: 130429 }, state: 'queued', code: 130429 },
+    { name: 'pair rate limit 131056 is retried', step: { error: 131056 }, state: 'queued', code: 131056 },
+    { name: 'app rate limit 4 is retried', step: { error: 4 }, state: 'queued', code: 4 },
+    { name: 'WABA rate limit 80007 is retried', step: { error: 80007 }, state: 'queued', code: 80007 },
+    {
+      name: 'a slow answer past the timeout is retried',
+      step: { accept: true, delayMs: 1500 },
+      state: 'queued',
+      code: null,
+    },
+    { name: 'invalid parameter 100 fails', step: { error: 100 }, state: 'failed', code: 100 },
+    { name: 'template error 132001 fails', step: { error: 132001 }, state: 'failed', code: 132001 },
+    { name: 'unsupported type 131051 fails', step: { error: 131051 }, state: 'failed', code: 131051 },
+    {
+      name: '131047 on a message that is not a follow-up fails',
+      step: { error: 131047 },
+      state: 'failed',
+      code: 131047,
+    },
+    {
+      name: 'account locked 131031 stops the channel, the row stays queued',
+      step: { error: 131031 },
+      state: 'queued',
+      code: 131031,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      b = await startBench({ config: { channels: { request_timeout: '1s' } } });
+      b.graph.next(c.step);
+      const id = await enqueue(b.t, {});
+      await b.t.deps.outbound.sender.drain();
+      expect(outboxRow(b.t, id)).toMatchObject({ state: c.state, error_code: c.code });
+    });
+  }
+});
