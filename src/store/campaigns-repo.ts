@@ -1,7 +1,7 @@
 // Campaigns and their recipients (SPEC §7). Every recipient state change goes through moveRecipients,
 // which guards on the expected current state and moves the campaign's count columns in the same
 // transaction, so counts are always the true number of recipients per state without counting rows.
-import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './db.js';
 import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
 
@@ -217,33 +217,5 @@ export const campaignsRepo = Object.freeze({
         .execute();
     }
     return true;
-  },
-
-  /**
-   * Of the campaign sends of the agent (all agents when undefined) made in [since, until), how many
-   * and how many were answered within the attribution window (SPEC §8 campaign_response_rate).
-   */
-  async responseCounts(
-    db: Db,
-    since: number,
-    until: number,
-    agentId?: number,
-  ): Promise<{ sent: number; replied: number }> {
-    let q = db
-      .selectFrom('campaign_recipients as r')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('sent'),
-        eb.fn.sum<number>(sql`case when r.state = 'replied' then 1 else 0 end`).as('replied'),
-      ])
-      .where('r.sent_at', '>=', since)
-      .where('r.sent_at', '<', until)
-      .where('r.state', 'in', ['sent', 'delivered', 'read', 'replied']);
-    if (agentId !== undefined) {
-      q = q
-        .innerJoin('campaigns as c', 'c.id', 'r.campaign_id')
-        .where('c.agent_id', '=', agentId) as typeof q;
-    }
-    const row = await q.executeTakeFirstOrThrow();
-    return { sent: Number(row.sent ?? 0), replied: Number(row.replied ?? 0) };
   },
 });
