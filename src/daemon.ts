@@ -147,6 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       config: () => deps.config(),
       ingressIdle: () => inboxWriter.idle(),
+      onSliceCommitted: () => responderWorker.wake(),
     });
     // Each ingress commit wakes the processor; the processor never runs inside a request.
     const inboxWriter = createInboxWriter(

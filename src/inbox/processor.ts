@@ -23,6 +23,8 @@ export interface InboxProcessorDeps {
   logger: Logger;
   metrics: Metrics;
   config: () => Config;
+  /** Called after each committed slice: the engine may have left work (responder jobs) to pick up. */
+  onSliceCommitted?: () => void;
   /**
    * Resolves when webhook ingress is quiet (nothing being received or committed). The processor
    * runs its next slice then, so a delivery's 200 waits for its own commit rather than for a slice
@@ -110,6 +112,7 @@ export function createInboxProcessor(
       if (rows.length === 0) return;
       const outcomes = await processSlice(rows, config);
       report(outcomes);
+      deps.onSliceCommitted?.();
       // A full turn of the event loop between slices: requests that arrived meanwhile are read and
       // appended to the ingress queue, which the next slice then waits for.
       await new Promise((resolve) => setImmediate(resolve));

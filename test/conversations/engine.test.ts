@@ -1,6 +1,7 @@
 // The conversation engine wired into the daemon, black box: signed webhooks in, then the stored
 // conversation, its transitions, follow-ups, drafts and sends. Each run ends in one of the states.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/daemon-process.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { one, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outbox, startBench } from '../outbound/harness.js';
@@ -118,6 +119,19 @@ describe('ends in pending', () => {
     ]);
     expect((await detail(b)).queue_state).toBe('pending');
     expect(outbox(b.t)).toMatchObject([{ kind: 'reply', state: 'sent' }]);
+  });
+
+  it('route ai: the reply goes out on its own once the delivery is processed (no manual draining)', async () => {
+    b = await startBench({
+      config: {
+        runtime: { automation_mode: 'autonomous' },
+        responder: { rules: [{ id: 'hours', keywords: ['abren'], reply: 'Abrimos a las 9.' }] },
+      },
+    });
+    await deliver(b.t, fixture('lang_es_neutral.json'));
+    const bench = b;
+    await waitFor(() => bench.graph.requests.length === 1, 10_000);
+    expect(b.graph.requests[0]?.body).toMatchObject({ text: { body: 'Abrimos a las 9.' } });
   });
 
   it('route ai without an active attachment sends nothing', async () => {
