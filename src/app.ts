@@ -12,6 +12,7 @@ import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
 import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js';
 import { mountConversationRoutes } from './http/routes/conversations.js';
+import { mountExecuteRoutes } from './http/routes/execute.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountAgentRoutes(router, deps);
   mountManagementRoutes(router, deps);
   mountRecoveryRoutes(router, deps);
+  mountExecuteRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

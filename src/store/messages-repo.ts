@@ -41,6 +41,19 @@ export const messagesRepo = Object.freeze({
     return rows.reverse();
   },
 
+  /** The conversation's first customer message (the one its class came from). */
+  async firstInbound(db: Db, conversationId: string): Promise<MessageRow | undefined> {
+    return db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('direction', '=', 'inbound')
+      .orderBy('timestamp')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
   async countForConversation(db: Db, conversationId: string): Promise<number> {
     const row = await db
       .selectFrom('messages')
