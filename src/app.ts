@@ -14,6 +14,7 @@ import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js'
 import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountExecuteRoutes } from './http/routes/execute.js';
 import { mountHealthRoutes } from './http/routes/health.js';
+import { mountInsightRoutes } from './http/routes/insights.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
 import { mountRecoveryRoutes } from './http/routes/recovery.js';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountAgentRoutes(router, deps);
   mountManagementRoutes(router, deps);
   mountRecoveryRoutes(router, deps);
+  mountInsightRoutes(router, deps);
   mountExecuteRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;

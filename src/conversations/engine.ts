@@ -4,6 +4,7 @@
 // a reply is left as a responder job for the worker (conversations/responder-worker.ts).
 import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
+import { recordInsightEvent, recordSilencesEnding } from '../extension/insight-events.js';
 import { AppError } from '../lib/app-error.js';
 import type { IdSource } from '../lib/ids.js';
 import { startSilence } from '../scheduler/follow-ups.js';
@@ -131,6 +132,7 @@ export async function applyConversationEvent(
     await conversationsRepo.update(trx, id, patch);
     row = { ...before, ...patch };
   }
+  await recordInsightEvent(trx, r.started_new || before === null ? null : before, row, event, ctx);
 
   await conversationLogRepo.addTransitions(
     trx,
@@ -160,6 +162,7 @@ async function carryOut(
 ): Promise<void> {
   switch (effect.kind) {
     case 'cancel_follow_ups': {
+      await recordSilencesEnding(trx, row.id, ctx.now, ctx.config);
       const outboxIds = await followUpsRepo.cancelLive(trx, row.id, effect.reason, ctx.now);
       await outboxRepo.cancelQueued(trx, outboxIds, `follow-up cancelled: ${effect.reason}`, ctx.now);
       return;

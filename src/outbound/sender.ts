@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { BusinessMessageSource } from '../conversations/state-machine.js';
 import type { Service } from '../daemon.js';
+import { recordFollowUpAccepted } from '../extension/insight-events.js';
 import type { RuntimeHealth } from '../extension/runtime-health.js';
 import { applyPendingStatuses, recordStatus } from '../inbox/statuses.js';
 import { AppError } from '../lib/app-error.js';
@@ -89,9 +90,10 @@ export function createSender(deps: SenderDeps): Sender {
   const unit = unitRandomFrom(deps.random);
   const results = deps.metrics.counter(
     'nwa_outbound_results_total',
-    'Outbound send results, by outcome (sent, retry, dead, failed, auth)',
-    ['outcome'],
+    'Outbound send results, by outcome (sent, retry, dead, failed, auth) and Cloud API error code',
+    ['outcome', 'code'],
   );
+  const followUpsSent = deps.metrics.counter('nwa_follow_ups_sent_total', 'Follow-ups accepted by the API');
   let transport = makeTransport(deps.config());
   const queues = new PacingQueues<TaskValue>((pnid) => makeQueue(pnid));
   let stopped = false;
@@ -224,7 +226,7 @@ export function createSender(deps: SenderDeps): Sender {
       const fresh = (await outboxRepo.get(trx, row.id)) ?? row;
       if (result.outcome === 'accepted') {
         await recordAccepted(trx, fresh, result.wamid, now, config);
-        results.inc({ outcome: 'sent' });
+        results.inc({ outcome: 'sent', code: 'none' });
         return;
       }
       wakeAgain = await recordFailure(trx, fresh, result, now, config, pnid);
@@ -269,12 +271,14 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const followUp = row.follow_up_id ? await followUpsRepo.get(trx, row.follow_up_id) : undefined;
     if (followUp) {
+      followUpsSent.inc();
       await followUpsRepo.update(trx, followUp.id, {
         state: 'sent',
         sent_wamid: wamid,
         lease_until: null,
         updated_at: now,
       });
+      await recordFollowUpAccepted(trx, followUp, config);
     }
     const conv = row.conversation_id ? await conversationsRepo.get(trx, row.conversation_id) : undefined;
     const contact = conv ? await contactsRepo.get(trx, conv.contact_id) : undefined;
@@ -327,7 +331,7 @@ export function createSender(deps: SenderDeps): Sender {
         since: now,
       });
       queues.for(pnid).pause();
-      results.inc({ outcome: 'auth' });
+      results.inc({ outcome: 'auth', code: codeLabel(failure.code) });
       log.error(
         { event: 'outbound.channel_stopped', phone_number_id: pnid, ...logIds },
         `sending on ${pnid} stopped: ${failure.title}; messages stay queued until the credentials are updated`,
@@ -338,7 +342,7 @@ export function createSender(deps: SenderDeps): Sender {
       const plan = planRetry(row.attempts, now, backoffFromConfig(config.outbound), unit);
       if (plan.retry) {
         await outboxRepo.requeue(trx, row.id, plan.retryAt, now, error);
-        results.inc({ outcome: 'retry' });
+        results.inc({ outcome: 'retry', code: codeLabel(failure.code) });
         log.warn(
           { event: 'outbound.retry', ...logIds, attempts: row.attempts, retry_at: plan.retryAt },
           `send failed (${failure.title}); retrying`,
@@ -348,7 +352,7 @@ export function createSender(deps: SenderDeps): Sender {
       await outboxRepo.markFinal(trx, row, 'dead', error, now);
       await campaignSendFailed(trx, row, error, now);
       await finishFollowUp(trx, row, 'failed', `dead after ${row.attempts} attempts: ${failure.title}`, now);
-      results.inc({ outcome: 'dead' });
+      results.inc({ outcome: 'dead', code: codeLabel(failure.code) });
       log.error(
         { event: 'outbound.dead', ...logIds, attempts: row.attempts },
         `send gave up after ${row.attempts} attempts`,
@@ -358,7 +362,7 @@ export function createSender(deps: SenderDeps): Sender {
     // Permanent.
     await outboxRepo.markFinal(trx, row, 'failed', error, now);
     await campaignSendFailed(trx, row, error, now);
-    results.inc({ outcome: 'failed' });
+    results.inc({ outcome: 'failed', code: codeLabel(failure.code) });
     log.warn({ event: 'outbound.failed', ...logIds }, `send failed permanently: ${failure.title}`);
     if (failure.windowClosed && row.follow_up_id && (await replanFollowUp(trx, row, now, config)))
       return true;
@@ -584,6 +588,10 @@ export function createSender(deps: SenderDeps): Sender {
       }
     },
   };
+}
+
+function codeLabel(code: number | null | undefined): string {
+  return code === null || code === undefined ? 'none' : String(code);
 }
 
 function describeContent(message: Extract<OutboundMessage, { kind: 'message' }>): {

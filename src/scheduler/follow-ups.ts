@@ -2,6 +2,7 @@
 // of a silence is sent or skipped, the next one of the sequence is planned (scheduler/follow-up-plan.ts)
 // and stored as a row with its due time. Runs inside the caller's transaction; no network here.
 import type { Config } from '../config/schema.js';
+import { recordSilencePlanned, recordSilencesEnding } from '../extension/insight-events.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { type FollowUpRow, followUpsRepo } from '../store/follow-ups-repo.js';
@@ -40,6 +41,7 @@ export async function startSilence(
   silenceFrom: number,
   ctx: FollowUpContext,
 ): Promise<FollowUpRow | null> {
+  await recordSilencesEnding(trx, conv.id, ctx.now, ctx.config);
   const stale = await followUpsRepo.cancelLive(
     trx,
     conv.id,
@@ -78,12 +80,15 @@ export async function planNext(
   for (const skip of plan.skipped) {
     if (skip.reason === 'class_not_covered') continue;
     const rule = rules.find((r) => r.id === skip.rule_id);
-    await followUpsRepo.insertIfNew(trx, {
+    const skipped: FollowUpRow = {
       ...base(conv.id, skip.rule_id, silenceFrom, sequence++, ctx),
       due_at: silenceFrom + (rule?.after ?? 0),
       state: 'skipped',
       skip_reason: skip.reason,
-    });
+    };
+    if ((await followUpsRepo.insertIfNew(trx, skipped)) && skipped.sequence === 0) {
+      await recordSilencePlanned(trx, skipped, ctx.config);
+    }
   }
   if (!plan.next) return null;
   const row: FollowUpRow = {
@@ -92,7 +97,10 @@ export async function planNext(
     state: 'scheduled',
     skip_reason: null,
   };
-  return (await followUpsRepo.insertIfNew(trx, row)) ? row : null;
+  if (!(await followUpsRepo.insertIfNew(trx, row))) return null;
+  // The first follow-up of a silence starts counting it for follow_up_coverage (SPEC §8).
+  if (row.sequence === 0) await recordSilencePlanned(trx, row, ctx.config);
+  return row;
 }
 
 function base(

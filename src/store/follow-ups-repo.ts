@@ -140,6 +140,17 @@ export const followUpsRepo = Object.freeze({
       .execute();
   },
 
+  /** Follow-ups due now and not yet handed to the outbox: a range scan on follow_ups_due. */
+  async countDue(db: Db, now: number): Promise<number> {
+    const row = await db
+      .selectFrom('follow_ups')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'scheduled')
+      .where('due_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
   async hasLive(db: Db, conversationId: string): Promise<boolean> {
     const row = await db
       .selectFrom('follow_ups')

@@ -419,6 +419,52 @@ export interface CampaignTables {
   campaign_recipients: CampaignRecipientsTable;
 }
 
-export type Database = FoundationTables & IngressTables & ExtensionTables & OutboundTables & CampaignTables;
+// Insights rollups (migrations/0006_insights.ts, SPEC §8). agent_id 0 = no agent owns the channel.
+export interface CustomerTurnsTable {
+  id: string;
+  conversation_id: string;
+  agent_id: number;
+  /** The turn's first customer message timestamp (ms). */
+  started_at: number;
+  /** When the first business message after it was accepted by the API. */
+  answered_at: number | null;
+  response_ms: number | null;
+}
+
+export interface InsightRollupsTable {
+  /** -1 = every agent. */
+  agent_id: number;
+  /** h: hour, d: UTC day. */
+  period: 'h' | 'd';
+  /** Start of the period (ms). */
+  start: number;
+  turns: Generated<number>;
+  answered: Generated<number>;
+  /** JSON object: response-time bucket index → answered turns. */
+  response_hist: Generated<string>;
+  silences: Generated<number>;
+  covered: Generated<number>;
+}
+
+export interface ConversationStateCountsTable {
+  agent_id: number;
+  queue_state: string;
+  /** 1 when the customer's last turn is unanswered. */
+  waiting: number;
+  n: number;
+}
+
+export interface InsightTables {
+  customer_turns: CustomerTurnsTable;
+  insight_rollups: InsightRollupsTable;
+  conversation_state_counts: ConversationStateCountsTable;
+}
+
+export type Database = FoundationTables &
+  IngressTables &
+  ExtensionTables &
+  OutboundTables &
+  CampaignTables &
+  InsightTables;
 
 export type { Generated };

@@ -1,6 +1,7 @@
 // /healthz (the process serves), /readyz (database reachable, migrations current), /metrics.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
+import { registerStoreGauges } from '../../observability/store-gauges.js';
 import { ping } from '../../store/db.js';
 import { pendingMigrations } from '../../store/migrate.js';
 import type { ApiRouter } from '../api-router.js';
@@ -16,6 +17,7 @@ const ready = z.object({
 });
 
 export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
+  registerStoreGauges(deps.metrics, { db: deps.db, clock: deps.clock });
   router.add(
     {
       method: 'get',

@@ -1,0 +1,326 @@
+// ExtensionRuntimeInsight (SPEC §8) for one agent or every agent ("*") over the window W ending now.
+// Everything is read from rollups the engine keeps current (store/insights-repo.ts): whole hours of
+// W from insight_hours, the partial first hour from customer_turns (at most one hour of turns), the
+// conversation counts from conversation_state_counts. Nothing here scans message history.
+import type { Config } from '../config/schema.js';
+import { AppError } from '../lib/app-error.js';
+import { toIso } from '../lib/clock.js';
+import type { Db } from '../store/db.js';
+import { type AgentScope, insightsRepo, type RollupRow } from '../store/insights-repo.js';
+import { findAgentByUuid } from './agents.js';
+import { ALL_AGENTS, silencePoint } from './insight-events.js';
+import {
+  addToHistogram,
+  ceilDay,
+  ceilHour,
+  floorDay,
+  floorHour,
+  type Histogram,
+  HOUR_MS,
+  histogramPercentileSeconds,
+  mergeHistograms,
+  percentileSeconds,
+  ratio,
+  responseBucket,
+  summarySentence,
+} from './insight-math.js';
+import type { RuntimeHealthView } from './runtime-health.js';
+
+/** Up to this many answered turns in W, percentiles are exact; above, read from the histogram. */
+export const EXACT_PERCENTILE_LIMIT = 5000;
+
+export interface InsightDeps {
+  db: Db;
+  now: number;
+  config: Config;
+  health: RuntimeHealthView;
+  /** Inbox rows waiting to be processed (a cached count). */
+  backlog: () => Promise<number>;
+}
+
+export interface InsightQuery {
+  agent_uuid?: string;
+  window_ms: number;
+  window: string;
+  trend?: 'hour';
+}
+
+export interface TrendBucket {
+  start: string;
+  end: string;
+  customer_turns: number;
+  answered_turns: number;
+  reply_rate: number | null;
+}
+
+export interface ExtensionRuntimeInsight {
+  extension_slug: 'native-whatsapp';
+  platform: 'whatsapp';
+  agent_uuid: string;
+  status: 'active' | 'degraded' | 'paused';
+  summary: string;
+  metrics: {
+    reply_rate: number | null;
+    queue_pressure: number;
+    conversations_active: number;
+    conversations_open: number;
+    conversations_pending: number;
+    conversations_escalated: number;
+    customer_turns: number;
+    answered_turns: number;
+    first_response_p50_seconds: number | null;
+    first_response_p90_seconds: number | null;
+    first_response_exact: boolean;
+    follow_up_coverage: number | null;
+    campaign_response_rate: number | null;
+    unanswered_conversations: number;
+    outbound_pending: number;
+  };
+  controls: {
+    automation_mode: 'assisted' | 'autonomous' | 'priority';
+    access_tier: 'standard' | 'root';
+  };
+  status_reasons: string[];
+  window: string;
+  window_start: string;
+  updated_at: string;
+  trend?: TrendBucket[];
+}
+
+export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promise<ExtensionRuntimeInsight> {
+  const { db, now, config } = deps;
+  let scope: AgentScope = { all: true };
+  let agentPnid: string | null = null;
+  if (q.agent_uuid !== undefined) {
+    const agent = await findAgentByUuid(db, q.agent_uuid);
+    if (!agent)
+      throw new AppError('not_found', `no agent with uuid ${JSON.stringify(q.agent_uuid.slice(0, 100))}`);
+    scope = { agent_id: agent.id };
+    agentPnid = agent.phone_number_id;
+  }
+  const start = now - q.window_ms;
+
+  // Conversations by state, and those whose last customer turn waits for an answer.
+  const counts = { open: 0, pending: 0, escalated: 0, closed: 0 };
+  let waiting = 0;
+  for (const r of await insightsRepo.stateCounts(db, scope)) {
+    if (r.queue_state in counts) counts[r.queue_state as keyof typeof counts] += r.n;
+    if (r.waiting === 1 && r.queue_state !== 'closed') waiting += r.n;
+  }
+  const outboundPending = await insightsRepo.unsentOutbound(db, scope, agentPnid);
+
+  // W = [start, now]. Whole hours [firstFull, lastFull) come from the rollups (whole days as day rows,
+  // the rest as hour rows); the partial hours at both ends from the turns and follow-ups themselves.
+  const agentKey = 'agent_id' in scope ? scope.agent_id : ALL_AGENTS;
+  const firstFull = ceilHour(start);
+  const lastFull = floorHour(now);
+  const dayFrom = ceilDay(firstFull);
+  const dayTo = floorDay(lastFull);
+  const hourRanges: [number, number][] =
+    dayFrom < dayTo
+      ? [
+          [firstFull, dayFrom],
+          [dayTo, lastFull],
+        ]
+      : [[firstFull, lastFull]];
+  const rolled = [
+    ...(dayFrom < dayTo ? await insightsRepo.rollups(db, agentKey, 'd', dayFrom, dayTo, true) : []),
+    ...(await insightsRepo.rollups(
+      db,
+      agentKey,
+      'h',
+      hourRanges[0]?.[0] ?? 0,
+      hourRanges[0]?.[1] ?? 0,
+      true,
+    )),
+    ...(hourRanges[1]
+      ? await insightsRepo.rollups(db, agentKey, 'h', hourRanges[1][0], hourRanges[1][1], true)
+      : []),
+  ];
+  const head = start < firstFull ? await insightsRepo.turnsBetween(db, scope, start, firstFull) : [];
+  const tail = await insightsRepo.turnsBetween(db, scope, lastFull, now + 1);
+
+  const hist: Histogram = {};
+  let turns = 0;
+  let answered = 0;
+  let silences = 0;
+  let covered = 0;
+  for (const r of rolled) {
+    turns += r.turns;
+    answered += r.answered;
+    silences += r.silences;
+    covered += r.covered;
+    mergeHistograms(hist, JSON.parse(r.response_hist) as Histogram);
+  }
+  const edgeResponses: number[] = [];
+  for (const t of [...head, ...tail]) {
+    turns += 1;
+    if (t.response_ms !== null) {
+      answered += 1;
+      edgeResponses.push(Number(t.response_ms));
+    }
+  }
+
+  let p50: number | null;
+  let p90: number | null;
+  // Exact percentiles read every turn of W; past the limit the rollups' histograms answer instead.
+  const exact = turns <= EXACT_PERCENTILE_LIMIT;
+  if (exact) {
+    const responses = rolled.length > 0 ? await answeredResponses(db, scope, start, now) : edgeResponses;
+    responses.sort((x, y) => x - y);
+    p50 = percentileSeconds(responses, 0.5);
+    p90 = percentileSeconds(responses, 0.9);
+  } else {
+    let merged = hist;
+    for (const ms of edgeResponses) merged = addToHistogram(merged, responseBucket(ms));
+    p50 = histogramPercentileSeconds(merged, 0.5);
+    p90 = histogramPercentileSeconds(merged, 0.9);
+  }
+
+  for (const [from, to] of [
+    [start, firstFull],
+    [lastFull, now + 1],
+  ] as const) {
+    if (from >= to) continue;
+    const edge = await edgeSilences(db, scope, config, from, to);
+    silences += edge.silences;
+    covered += edge.covered;
+  }
+  const coverage = ratio(covered, silences);
+  const sends = await insightsRepo.campaignSends(db, scope, start, now, config.campaigns.attribution_window);
+  const campaign = ratio(sends.replied, sends.sent);
+
+  const reasons = [...deps.health.reasons];
+  const backlog = await deps.backlog();
+  if (backlog > config.inbox.backlog_threshold) {
+    reasons.push(
+      `${backlog} webhook deliveries wait to be processed (threshold ${config.inbox.backlog_threshold})`,
+    );
+  }
+  const status = config.runtime.status === 'paused' ? 'paused' : reasons.length > 0 ? 'degraded' : 'active';
+  const active = counts.open + counts.pending + counts.escalated;
+  const replyRate = ratio(answered, turns);
+  const queuePressure = waiting + outboundPending;
+
+  const insight: ExtensionRuntimeInsight = {
+    extension_slug: 'native-whatsapp',
+    platform: 'whatsapp',
+    agent_uuid: q.agent_uuid ?? '*',
+    status,
+    summary: summarySentence({
+      status,
+      window: q.window,
+      turns,
+      reply_rate: replyRate,
+      first_response_p50_seconds: p50,
+      conversations_active: active,
+      queue_pressure: queuePressure,
+      reasons,
+    }),
+    metrics: {
+      reply_rate: replyRate,
+      queue_pressure: queuePressure,
+      conversations_active: active,
+      conversations_open: counts.open,
+      conversations_pending: counts.pending,
+      conversations_escalated: counts.escalated,
+      customer_turns: turns,
+      answered_turns: answered,
+      first_response_p50_seconds: p50,
+      first_response_p90_seconds: p90,
+      first_response_exact: exact,
+      follow_up_coverage: coverage,
+      campaign_response_rate: campaign,
+      unanswered_conversations: waiting,
+      outbound_pending: outboundPending,
+    },
+    controls: { automation_mode: config.runtime.automation_mode, access_tier: config.runtime.access_tier },
+    status_reasons: reasons,
+    window: q.window,
+    window_start: toIso(start),
+    updated_at: toIso(now),
+  };
+  if (q.trend === 'hour') {
+    const hours = await insightsRepo.rollups(db, agentKey, 'h', firstFull, lastFull, false);
+    insight.trend = trend(hours, head, tail, start, firstFull, lastFull, now);
+  }
+  return insight;
+}
+
+/** Response times of the turns started in [from, to] that were answered (exact mode: ≤ the limit). */
+async function answeredResponses(db: Db, scope: AgentScope, from: number, to: number): Promise<number[]> {
+  const rows = await insightsRepo.turnsBetween(db, scope, from, to + 1);
+  return rows.flatMap((r) => (r.response_ms === null ? [] : [Number(r.response_ms)]));
+}
+
+/**
+ * Silences whose point (their start + the first applicable follow-up's `after`) fell in [from, to)
+ * with the customer still silent, and how many a follow-up accepted by the API covered (SPEC §8).
+ * Used for the partial hours at the window's ends; whole hours come from the rollups.
+ */
+async function edgeSilences(
+  db: Db,
+  scope: AgentScope,
+  config: Config,
+  from: number,
+  to: number,
+): Promise<{ silences: number; covered: number }> {
+  const afters = config.follow_up_rules.map((r) => r.after);
+  const rows = await insightsRepo.firstFollowUps(
+    db,
+    scope,
+    from - Math.max(0, ...afters) - HOUR_MS,
+    to - Math.min(0, ...afters),
+  );
+  let silences = 0;
+  let covered = 0;
+  for (const r of rows) {
+    const point = silencePoint(r, config);
+    if (point < from || point >= to) continue;
+    // Cancelled before the point: the customer wrote, a new silence began, or it was escalated or closed.
+    if (r.state === 'cancelled' && r.updated_at < point) continue;
+    silences += 1;
+    if (r.covered === 1) covered += 1;
+  }
+  return { silences, covered };
+}
+
+type EdgeTurn = { started_at: number; response_ms: number | null };
+
+function trend(
+  hours: RollupRow[],
+  head: EdgeTurn[],
+  tail: EdgeTurn[],
+  start: number,
+  firstFull: number,
+  lastFull: number,
+  now: number,
+): TrendBucket[] {
+  const bucket = (from: number, to: number, t: number, a: number): TrendBucket => ({
+    start: toIso(from),
+    end: toIso(to),
+    customer_turns: t,
+    answered_turns: a,
+    reply_rate: ratio(a, t),
+  });
+  const answeredOf = (ts: EdgeTurn[]) => ts.filter((x) => x.response_ms !== null).length;
+  const out: TrendBucket[] = [];
+  if (start < firstFull) out.push(bucket(start, firstFull, head.length, answeredOf(head)));
+  const byHour = new Map(hours.map((h) => [h.start, h]));
+  for (let h = firstFull; h < lastFull; h += HOUR_MS) {
+    const r = byHour.get(h);
+    out.push(bucket(h, h + HOUR_MS, r?.turns ?? 0, r?.answered ?? 0));
+  }
+  const last = out[out.length - 1];
+  if (lastFull < now || !last) out.push(bucket(lastFull, now, tail.length, answeredOf(tail)));
+  else if (tail.length > 0) {
+    // W includes its end: turns started exactly at `now` on an hour boundary join the last bucket.
+    out[out.length - 1] = bucket(
+      Date.parse(last.start),
+      Date.parse(last.end),
+      last.customer_turns + tail.length,
+      last.answered_turns + answeredOf(tail),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,334 @@
+// Insights rollups (migrations/0006_insights.ts): customer turns, hour and day rollups (turns, answered,
+// response-time histogram, follow-up silences and coverage) per agent and for every agent (-1), and
+// conversation counts per agent and state. Written as events arrive; read by the insights endpoint
+// with primary-key and range scans only. agent_id 0 = no agent owns the channel.
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { CustomerTurnsTable } from './tables.js';
+
+export type CustomerTurnRow = CustomerTurnsTable;
+
+/** Which agents a read covers: one agent's id, or every agent ("*"). */
+export type AgentScope = { agent_id: number } | { all: true };
+
+export interface RollupKey {
+  agent_id: number;
+  period: 'h' | 'd';
+  start: number;
+}
+
+export type RollupDelta = Partial<Record<'turns' | 'answered' | 'silences' | 'covered', number>>;
+
+export interface RollupRow {
+  start: number;
+  turns: number;
+  answered: number;
+  silences: number;
+  covered: number;
+  response_hist: string;
+}
+
+export const insightsRepo = Object.freeze({
+  async startTurn(db: Db, turn: CustomerTurnRow): Promise<void> {
+    await db.insertInto('customer_turns').values(turn).execute();
+  },
+
+  /** The conversation's newest unanswered turn. */
+  async openTurn(db: Db, conversationId: string): Promise<CustomerTurnRow | undefined> {
+    return db
+      .selectFrom('customer_turns')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('answered_at', 'is', null)
+      .orderBy('started_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
+  async answerTurn(db: Db, turn: CustomerTurnRow, answeredAt: number): Promise<void> {
+    await db
+      .updateTable('customer_turns')
+      .set({ answered_at: answeredAt, response_ms: Math.max(0, answeredAt - turn.started_at) })
+      .where('id', '=', turn.id)
+      .execute();
+  },
+
+  /** Adds to the counters of each rollup row (created when missing). */
+  async bump(db: Db, keys: RollupKey[], delta: RollupDelta): Promise<void> {
+    const set = Object.fromEntries(
+      Object.entries(delta).map(([col, n]) => [col, sql<number>`insight_rollups.${sql.ref(col)} + ${n}`]),
+    );
+    for (const key of keys) {
+      await db
+        .insertInto('insight_rollups')
+        .values({ ...key, ...delta })
+        .onConflict((oc) => oc.columns(['agent_id', 'period', 'start']).doUpdateSet(set))
+        .execute();
+    }
+  },
+
+  /** Rewrites the histogram of each rollup row through `update` (rows created when missing). */
+  async updateHistograms(db: Db, keys: RollupKey[], update: (hist: string) => string): Promise<void> {
+    for (const key of keys) {
+      const row = await db
+        .selectFrom('insight_rollups')
+        .select('response_hist')
+        .where('agent_id', '=', key.agent_id)
+        .where('period', '=', key.period)
+        .where('start', '=', key.start)
+        .executeTakeFirst();
+      const hist = update(row?.response_hist ?? '{}');
+      if (row) {
+        await db
+          .updateTable('insight_rollups')
+          .set({ response_hist: hist })
+          .where('agent_id', '=', key.agent_id)
+          .where('period', '=', key.period)
+          .where('start', '=', key.start)
+          .execute();
+      } else {
+        await db
+          .insertInto('insight_rollups')
+          .values({ ...key, response_hist: hist })
+          .execute();
+      }
+    }
+  },
+
+  /** Rollup rows of one agent (-1: every agent) and period with start in [from, to). */
+  async rollups(
+    db: Db,
+    agentId: number,
+    period: 'h' | 'd',
+    from: number,
+    to: number,
+    withHistogram: boolean,
+  ): Promise<RollupRow[]> {
+    if (from >= to) return [];
+    const rows = await db
+      .selectFrom('insight_rollups')
+      .select(['start', 'turns', 'answered', 'silences', 'covered'])
+      .$if(withHistogram, (q) => q.select('response_hist'))
+      .where('agent_id', '=', agentId)
+      .where('period', '=', period)
+      .where('start', '>=', from)
+      .where('start', '<', to)
+      .orderBy('start')
+      .execute();
+    return rows.map((r) => ({
+      start: Number(r.start),
+      turns: Number(r.turns),
+      answered: Number(r.answered),
+      silences: Number(r.silences),
+      covered: Number(r.covered),
+      response_hist: (r as { response_hist?: string }).response_hist ?? '{}',
+    }));
+  },
+
+  /** The first follow-up row (sequence 0) of a silence. */
+  async firstOfSilence(db: Db, conversationId: string, silenceFrom: number) {
+    return db
+      .selectFrom('follow_ups')
+      .select(['id', 'rule_id', 'silence_from', 'due_at', 'state'])
+      .where('conversation_id', '=', conversationId)
+      .where('silence_from', '=', silenceFrom)
+      .where('sequence', '=', 0)
+      .executeTakeFirst();
+  },
+
+  /** First follow-ups of the conversation's silences that may still go out. */
+  async liveFirstFollowUps(db: Db, conversationId: string) {
+    return db
+      .selectFrom('follow_ups')
+      .select(['id', 'rule_id', 'silence_from', 'due_at'])
+      .where('conversation_id', '=', conversationId)
+      .where('state', 'in', ['scheduled', 'claimed'])
+      .where('sequence', '=', 0)
+      .execute();
+  },
+
+  /** How many follow-ups of one silence were accepted by the API. */
+  async sentInSilence(db: Db, conversationId: string, silenceFrom: number): Promise<number> {
+    const row = await db
+      .selectFrom('follow_ups')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('conversation_id', '=', conversationId)
+      .where('state', '=', 'sent')
+      .where('silence_from', '=', silenceFrom)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /** Moves one conversation between (agent, state, waiting) keys; `from` null for a new one. */
+  async moveStateCount(
+    db: Db,
+    from: { agent_id: number; queue_state: string; waiting: number } | null,
+    to: { agent_id: number; queue_state: string; waiting: number },
+  ): Promise<void> {
+    if (from) {
+      await db
+        .updateTable('conversation_state_counts')
+        .set({ n: sql<number>`n - 1` })
+        .where('agent_id', '=', from.agent_id)
+        .where('queue_state', '=', from.queue_state)
+        .where('waiting', '=', from.waiting)
+        .execute();
+    }
+    await db
+      .insertInto('conversation_state_counts')
+      .values({ ...to, n: 1 })
+      .onConflict((oc) =>
+        oc
+          .columns(['agent_id', 'queue_state', 'waiting'])
+          .doUpdateSet({ n: sql<number>`conversation_state_counts.n + 1` }),
+      )
+      .execute();
+  },
+
+  /** Conversations per state and waiting flag for the scope. */
+  async stateCounts(
+    db: Db,
+    scope: AgentScope,
+  ): Promise<{ queue_state: string; waiting: number; n: number }[]> {
+    let q = db
+      .selectFrom('conversation_state_counts')
+      .select(['queue_state', 'waiting', (eb) => eb.fn.sum<number>('n').as('n')]);
+    if ('agent_id' in scope) q = q.where('agent_id', '=', scope.agent_id);
+    const rows = await q.groupBy(['queue_state', 'waiting']).execute();
+    return rows.map((r) => ({ queue_state: r.queue_state, waiting: Number(r.waiting), n: Number(r.n) }));
+  },
+
+  /** Turns started in [from, to) for the scope: start and response time only (index-only scan). */
+  async turnsBetween(
+    db: Db,
+    scope: AgentScope,
+    from: number,
+    to: number,
+  ): Promise<{ started_at: number; response_ms: number | null }[]> {
+    let q = db
+      .selectFrom('customer_turns')
+      .select(['started_at', 'response_ms'])
+      .where('started_at', '>=', from)
+      .where('started_at', '<', to);
+    if ('agent_id' in scope) q = q.where('agent_id', '=', scope.agent_id);
+    return q.execute();
+  },
+
+  /** Outbound messages not yet accepted by the API (queued or sending) for the scope. */
+  async unsentOutbound(db: Db, scope: AgentScope, agentPhoneNumberId: string | null): Promise<number> {
+    let q = db
+      .selectFrom('outbox')
+      .leftJoin('conversations', 'conversations.id', 'outbox.conversation_id')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('outbox.state', 'in', ['queued', 'sending']);
+    if ('agent_id' in scope) {
+      const agentId = scope.agent_id;
+      q = q.where((eb) =>
+        eb.or([
+          eb('conversations.agent_id', '=', agentId),
+          ...(agentPhoneNumberId === null
+            ? []
+            : [
+                eb.and([
+                  eb('outbox.conversation_id', 'is', null),
+                  eb('outbox.phone_number_id', '=', agentPhoneNumberId),
+                ]),
+              ]),
+        ]),
+      );
+    }
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /**
+   * Campaign recipients sent in [from, to] for the scope, and how many of them wrote back within
+   * `attribution` of their send. Range scan on the sent_at index; campaigns by primary key.
+   */
+  async campaignSends(
+    db: Db,
+    scope: AgentScope,
+    from: number,
+    to: number,
+    attribution: number,
+  ): Promise<{ sent: number; replied: number }> {
+    let q = db
+      .selectFrom('campaign_recipients as r')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('sent'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when(
+                eb.and([
+                  eb('r.replied_at', 'is not', null),
+                  eb('r.replied_at', '<=', eb(eb.ref('r.sent_at'), '+', attribution)),
+                ]),
+              )
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as('replied'),
+      ])
+      .where('r.sent_at', '>=', from)
+      .where('r.sent_at', '<=', to);
+    if ('agent_id' in scope) {
+      q = q.innerJoin('campaigns as c', 'c.id', 'r.campaign_id').where('c.agent_id', '=', scope.agent_id);
+    }
+    const row = await q.executeTakeFirstOrThrow();
+    return { sent: Number(row.sent), replied: Number(row.replied ?? 0) };
+  },
+
+  /**
+   * First follow-ups of silences that started in [from, to], with whether any follow-up of the same
+   * silence was accepted by the API. Range scan on (sequence, silence_from).
+   */
+  async firstFollowUps(
+    db: Db,
+    scope: AgentScope,
+    from: number,
+    to: number,
+  ): Promise<
+    {
+      rule_id: string;
+      silence_from: number;
+      due_at: number;
+      state: string;
+      updated_at: number;
+      covered: number;
+    }[]
+  > {
+    let q = db
+      .selectFrom('follow_ups as f')
+      .select((eb) => [
+        'f.rule_id',
+        'f.silence_from',
+        'f.due_at',
+        'f.state',
+        'f.updated_at',
+        eb
+          .exists(
+            eb
+              .selectFrom('follow_ups as s')
+              .select('s.id')
+              .whereRef('s.conversation_id', '=', 'f.conversation_id')
+              .whereRef('s.silence_from', '=', 'f.silence_from')
+              .where('s.state', '=', 'sent'),
+          )
+          .as('covered'),
+      ])
+      .where('f.sequence', '=', 0)
+      .where('f.silence_from', '>=', from)
+      .where('f.silence_from', '<=', to);
+    // Driven by the follow-ups range; each row's conversation is a primary-key lookup.
+    if ('agent_id' in scope) {
+      q = q
+        .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
+        .where('c.agent_id', '=', scope.agent_id);
+    }
+    const rows = await q.execute();
+    return rows.map((r) => ({ ...r, covered: Number(r.covered) }));
+  },
+});

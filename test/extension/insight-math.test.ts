@@ -1,0 +1,100 @@
+// The arithmetic behind insights: histogram buckets, nearest-rank percentiles (exact and from the
+// histogram), hour edges and the dashboard sentence.
+import { describe, expect, it } from 'vitest';
+import {
+  addToHistogram,
+  bucketLowerSeconds,
+  ceilHour,
+  floorHour,
+  histogramPercentileSeconds,
+  humanDuration,
+  percentileSeconds,
+  responseBucket,
+  summarySentence,
+} from '../../src/extension/insight-math.js';
+
+describe('response-time buckets', () => {
+  it.each([
+    [0, 0, 0],
+    [999, 0, 0],
+    [1000, 1, 1],
+    [59_999, 59, 59],
+    [60_000, 60, 60],
+    [69_999, 60, 60],
+    [70_000, 61, 70],
+    [599_999, 113, 590],
+    [600_000, 114, 600],
+    [3_599_999, 163, 3540],
+    [3_600_000, 164, 3600],
+    [86_399_999, 255, 85_500],
+    [86_400_000, 256, 86_400],
+    [7 * 86_400_000 - 1, 399, 7 * 86_400 - 3600],
+    [7 * 86_400_000, 400, 7 * 86_400],
+    [90 * 86_400_000, 400, 7 * 86_400],
+  ])('%i ms is bucket %i, reported as %i s', (ms, bucket, lower) => {
+    expect(responseBucket(ms)).toBe(bucket);
+    expect(bucketLowerSeconds(bucket)).toBe(lower);
+  });
+});
+
+describe('percentiles (nearest rank)', () => {
+  it.each([
+    [[], 0.5, null],
+    [[120_000], 0.5, 120],
+    [[120_000, 300_000, 3_600_000], 0.5, 300],
+    [[120_000, 300_000, 3_600_000], 0.9, 3600],
+    [[1000, 2000, 3000, 4000], 0.5, 2],
+    [[1000, 2000, 3000, 4000], 0.9, 4],
+    [[1500, 2500], 0.5, 1.5],
+  ])('of %j at %f is %s s', (values, p, expected) => {
+    expect(percentileSeconds(values, p)).toBe(expected);
+  });
+
+  it('from a histogram they are the lower bound of the bucket holding the rank', () => {
+    let h = {};
+    for (const ms of [120_000, 300_000, 3_600_000]) h = addToHistogram(h, responseBucket(ms));
+    expect(histogramPercentileSeconds(h, 0.5)).toBe(300);
+    expect(histogramPercentileSeconds(h, 0.9)).toBe(3600);
+    expect(histogramPercentileSeconds({}, 0.5)).toBeNull();
+    // Under a minute the histogram is exact to the second.
+    expect(histogramPercentileSeconds(addToHistogram({}, responseBucket(42_700), 3), 0.5)).toBe(42);
+  });
+});
+
+describe('hours and words', () => {
+  it('rounds to hour edges', () => {
+    const t = Date.parse('2026-01-05T08:30:00Z');
+    expect(new Date(floorHour(t)).toISOString()).toBe('2026-01-05T08:00:00.000Z');
+    expect(new Date(ceilHour(t)).toISOString()).toBe('2026-01-05T09:00:00.000Z');
+    expect(ceilHour(floorHour(t))).toBe(floorHour(t));
+  });
+
+  it.each([
+    [45, '45s'],
+    [300, '5m'],
+    [330, '5m 30s'],
+    [3600, '1h'],
+    [7500, '2h 5m'],
+    [90_000, '1d 1h'],
+  ])('%i s reads %s', (s, text) => {
+    expect(humanDuration(s)).toBe(text);
+  });
+
+  it('the summary names the numbers that matter and the status first when it is not active', () => {
+    const base = {
+      window: '24h',
+      turns: 1,
+      reply_rate: 1,
+      first_response_p50_seconds: 45,
+      conversations_active: 1,
+      queue_pressure: 0,
+      reasons: ['the AI responder is failing'],
+    };
+    expect(summarySentence({ ...base, status: 'active' })).toBe(
+      'Replied to 100% of 1 customer turn in the last 24h (median first response 45s); 1 active conversation, 0 waiting in the queue.',
+    );
+    expect(summarySentence({ ...base, status: 'degraded' })).toMatch(
+      /^Degraded: the AI responder is failing\. /,
+    );
+  });
+});
