@@ -8,9 +8,11 @@ import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { outboxRepo } from '../store/outbox-repo.js';
+import type { RecipientState } from '../store/tables.js';
 
-/** The outbox row the send was for (only its campaign recipient matters here). */
+/** The outbox row the send was for. */
 interface SentRow {
+  id: string;
   campaign_recipient_id: string | null;
 }
 
@@ -23,7 +25,9 @@ export async function campaignSendAccepted(
   if (!row.campaign_recipient_id) return;
   const r = await campaignsRepo.getRecipient(trx, row.campaign_recipient_id);
   if (!r) return;
-  await campaignsRepo.moveRecipient(trx, r, ['queued'], 'sent', {
+  // `failed` too when this very row failed before: root retried it (recovery retry_failed_sends).
+  const from: RecipientState[] = r.outbox_id === row.id ? ['queued', 'failed'] : ['queued'];
+  await campaignsRepo.moveRecipient(trx, r, from, 'sent', {
     wamid,
     sent_at: now,
     error_code: null,

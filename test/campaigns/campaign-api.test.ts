@@ -327,6 +327,26 @@ describe('campaign commands', () => {
   });
 });
 
+describe('a failed campaign send retried by root', () => {
+  it('moves its recipient from failed to sent, and the counts with it', async () => {
+    const b = await cloud();
+    const { t, graph } = b;
+    graph.next({ error: 131026 });
+    const id = await created(t, { recipients: list(1) });
+    await cmd(t, id, 'start');
+    await waitFor(async () => (await get(t, id)).state === 'completed', 20_000);
+    expect((await get(t, id)).counts).toMatchObject({ failed: 1, sent: 0 });
+    const res = await t.request('/api/extensions/native-whatsapp/management/recovery', {
+      body: { action: 'retry_failed_sends' },
+    });
+    expect(res.status).toBe(200);
+    t.deps.outbound.sender.wake();
+    await waitFor(async () => (await get(t, id)).counts.sent === 1, 20_000);
+    expect((await get(t, id)).counts).toMatchObject({ failed: 0, sent: 1 });
+    expect(sendsTo(b)).toEqual([number(0), number(0)]);
+  });
+});
+
 describe('GET /campaigns and /recipients', () => {
   it('pages campaigns newest first and filters by state and agent', async () => {
     const { t } = await cloud();
