@@ -265,12 +265,14 @@ async function edgeSilences(
   from: number,
   to: number,
 ): Promise<{ silences: number; covered: number }> {
+  // A point in [from, to) means a start in [from - after, to - after) for its rule.
   const afters = config.follow_up_rules.map((r) => r.after);
+  if (afters.length === 0) return { silences: 0, covered: 0 };
   const rows = await insightsRepo.firstFollowUps(
     db,
     scope,
-    from - Math.max(0, ...afters) - HOUR_MS,
-    to - Math.min(0, ...afters),
+    from - Math.max(...afters),
+    to - Math.min(...afters),
   );
   let silences = 0;
   let covered = 0;
