@@ -7,6 +7,7 @@ import { attributeReply } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import type { ClassifyInput } from '../conversations/classify.js';
 import { applyConversationEvent } from '../conversations/engine.js';
+import { windowExpiresAt } from '../conversations/window.js';
 import type { IdSource } from '../lib/ids.js';
 import type { ContactRow } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
@@ -47,6 +48,21 @@ export async function onInboundMessage(
       await conversationsRepo.update(trx, latest.id, { last_message_at: at, updated_at: ctx.now });
     }
     return { conversation_id: latest.id, effect: 'attached' };
+  }
+
+  // Delivered late: the business has answered since this message was written, so it was already part
+  // of an answered turn. It keeps the window fresh but changes no state (no reopening, no cancelled
+  // follow-ups, no new turn).
+  const lastBusiness = latest?.last_business_message_at ?? null;
+  if (latest && latest.closed_at === null && lastBusiness !== null && at <= lastBusiness) {
+    const lastCustomer = Math.max(latest.last_customer_message_at ?? at, at);
+    await conversationsRepo.update(trx, latest.id, {
+      last_customer_message_at: lastCustomer,
+      window_expires_at: windowExpiresAt({ last_customer_message_at: lastCustomer }),
+      last_message_at: Math.max(latest.last_message_at, at),
+      updated_at: ctx.now,
+    });
+    return { conversation_id: latest.id, effect: 'current' };
   }
 
   const outcome = await applyConversationEvent(

@@ -257,6 +257,25 @@ describe('ends in closed', () => {
   });
 });
 
+describe('late deliveries', () => {
+  it('a customer message written before the business reply but delivered after it changes no state', async () => {
+    b = await startBench({ config: { follow_up_rules: [{ id: 'nudge', after: '4h', text: 'Hi?' }] } });
+    const conv = await customerConversation(b.t);
+    b.t.clock.advance(10 * 60_000);
+    await enqueue(b.t, { conversation_id: conv.id, contact_id: conv.contact_id });
+    await b.t.deps.outbound.sender.drain();
+    // Written at 08:05, before the 08:10 reply, delivered only now.
+    await deliver(b.t, say('4917000000001', 'also, the colour?', Date.parse('2026-01-05T08:05:00Z')));
+    const d = await detail(b, conv.id);
+    expect(d.queue_state).toBe('pending');
+    expect(d.follow_ups).toMatchObject([{ state: 'scheduled' }]);
+    expect(one(b.t, 'select unanswered_count, turns_total from conversations')).toEqual({
+      unanswered_count: 0,
+      turns_total: 1,
+    });
+  });
+});
+
 describe('follow-ups and customer replies', () => {
   it('a customer reply cancels the pending follow-up and the conversation is open again', async () => {
     b = await startBench({ config: { follow_up_rules: [{ id: 'nudge', after: '4h', text: 'Hi?' }] } });
