@@ -75,8 +75,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('campaign_recipients')
     .columns(['campaign_id', 'index'])
     .execute();
-  // Statuses find their recipient by wamid; replies by the customer's number and send time;
-  // insights count sends in a window. Partial: recipients not yet sent stay out of these indexes.
+  // Statuses find their recipient by wamid; replies by the customer's number and send time (and an
+  // opt-out by the number alone, so that index is whole); insights count sends in a window. The other
+  // two are partial: recipients not yet sent stay out of them.
   await db.schema
     .createIndex('campaign_recipients_wamid')
     .on('campaign_recipients')
@@ -87,7 +88,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex('campaign_recipients_customer')
     .on('campaign_recipients')
     .columns(['wa_id', 'sent_at'])
-    .where(sql.ref('sent_at'), 'is not', null)
     .execute();
   await db.schema
     .createIndex('campaign_recipients_sent_at')

@@ -247,12 +247,7 @@ export function cancelCampaign(deps: CampaignDeps, id: string): Promise<Campaign
  * recorded) and puts their recipients back to "not in the outbox", so a resume queues them again.
  */
 async function takeBackFromOutbox(trx: Db, campaignId: string, reason: string, now: number): Promise<void> {
-  const held = await campaignsRepo.inOutbox(trx, campaignId);
-  await outboxRepo.cancelQueued(
-    trx,
-    held.map((h) => h.outbox_id),
-    reason,
-    now,
-  );
-  await campaignsRepo.detachCancelled(trx, campaignId, now);
+  const held = (await campaignsRepo.inOutbox(trx, campaignId)).map((h) => h.outbox_id);
+  await outboxRepo.cancelQueued(trx, held, reason, now);
+  await campaignsRepo.detachCancelled(trx, campaignId, held, now);
 }

@@ -174,15 +174,20 @@ export const campaignsRepo = Object.freeze({
     return Number(res.numUpdatedRows) > 0;
   },
 
-  /** Clears outbox_id of queued recipients of the campaign whose outbox row was cancelled. */
-  async detachCancelled(db: Db, campaignId: string, now: number): Promise<number> {
+  /** Clears outbox_id of queued recipients whose outbox row, one of `outboxIds`, was cancelled. */
+  async detachCancelled(db: Db, campaignId: string, outboxIds: string[], now: number): Promise<number> {
+    if (outboxIds.length === 0) return 0;
     const res = await db
       .updateTable('campaign_recipients')
       .set({ outbox_id: null, updated_at: now })
       .where('campaign_id', '=', campaignId)
       .where('state', '=', 'queued')
       .where('outbox_id', 'in', (eb) =>
-        eb.selectFrom('outbox').select('outbox.id').where('outbox.state', '=', 'cancelled'),
+        eb
+          .selectFrom('outbox')
+          .select('outbox.id')
+          .where('outbox.id', 'in', outboxIds)
+          .where('outbox.state', '=', 'cancelled'),
       )
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
