@@ -2,13 +2,13 @@
 // of the project (each bench/<name>/run.ts, one process each), prints one table and writes the
 // numbers with the machine's description to bench/results/bench-<mode>-<timestamp>.json.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchRow } from './lib/benchmark.js';
 import { describeMachine, formatMachine } from './lib/machine.js';
-import { type BenchResults, writeResults } from './lib/results.js';
+import { type BenchResults, RESULTS_DIR, writeResults } from './lib/results.js';
 import { reportRows, SCRIPT_FLAGS } from './lib/script-benchmarks.js';
 import { formatTable } from './lib/table.js';
 
@@ -65,8 +65,17 @@ async function runModule(
   return { rows: result.rows, description: result.description };
 }
 
+/** The report files in bench/results/ now, to put back what a quick run of a script overwrote. */
+function snapshotResults(): Map<string, string> {
+  const files = new Map<string, string>();
+  if (!existsSync(RESULTS_DIR)) return files;
+  for (const f of readdirSync(RESULTS_DIR)) files.set(f, readFileSync(path.join(RESULTS_DIR, f), 'utf8'));
+  return files;
+}
+
 async function runScript(b: Found, quick: boolean): Promise<{ rows: BenchRow[]; description: string }> {
   const flags = SCRIPT_FLAGS[b.name];
+  const before = snapshotResults();
   const { code, stdout } = await run([
     '--import',
     'tsx',
@@ -77,7 +86,14 @@ async function runScript(b: Found, quick: boolean): Promise<{ rows: BenchRow[]; 
   if (code !== 0) throw new Error(`exited with code ${code}`);
   const written = /written to (\S+\.json)/.exec(stdout)?.[1];
   if (!written) throw new Error('printed no "written to <file>.json" line');
-  const report = JSON.parse(readFileSync(path.resolve(ROOT, written), 'utf8')) as unknown;
+  const file = path.resolve(ROOT, written);
+  const report = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  // Scripts write their own report; a quick run's numbers must not replace those of a full run.
+  if (quick) {
+    const previous = before.get(path.basename(file));
+    if (previous === undefined) rmSync(file, { force: true });
+    else writeFileSync(file, previous);
+  }
   return {
     rows: reportRows(report),
     description:

@@ -3,14 +3,14 @@
 // best of the last two quarters: a single stall (a WAL checkpoint, start-up migrations, a big
 // synchronous query) shows in one quarter and sheds nothing, while a saturated loop is late in
 // every quarter and is relieved at once.
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const WINDOW_MS = 250;
 
-let histogram: IntervalHistogram | undefined;
+let started = false;
 const recent: number[] = [0, 0];
 
-function start(): IntervalHistogram {
+function start(): void {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   // Unref'd: the monitor never keeps a stopping process alive.
@@ -19,11 +19,13 @@ function start(): IntervalHistogram {
     recent.push(h.max / 1e6);
     h.reset();
   }, WINDOW_MS).unref();
-  return h;
 }
 
 /** Milliseconds the loop has been late in each of the last two quarter seconds (the smaller one). */
 export function sustainedEventLoopDelayMs(): number {
-  histogram ??= start();
+  if (!started) {
+    start();
+    started = true;
+  }
   return Math.min(...recent);
 }
