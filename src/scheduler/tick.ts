@@ -70,6 +70,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     now: number,
     config: Config,
     active: Map<number | string, boolean>,
+    sentCounts: Map<string, Record<string, number>>,
   ): Promise<Decision> {
     const skip = async (reason: string): Promise<Decision> => {
       await followUpsRepo.update(trx, f.id, {
@@ -112,7 +113,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       });
       return 'deferred';
     }
-    const sent = (await followUpsRepo.sentCounts(trx, f.conversation_id))[rule.id] ?? 0;
+    // Counted for the whole batch before it: follow-ups claimed in it are not `sent` yet.
+    const sent = sentCounts.get(f.conversation_id)?.[rule.id] ?? 0;
     if (sent >= rule.max_per_conversation) return skip('max_reached');
     const kind = kindAt(rule, now, f.window_expires_at, 0);
     if (kind === null) return skip('window_closed_no_template');
@@ -168,7 +170,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           now + config.scheduler.lease,
           config.scheduler.batch_size,
         );
-        for (const f of due) report[await decide(trx, f, now, config, active)] += 1;
+        const counts = await followUpsRepo.sentCountsFor(trx, [
+          ...new Set(due.map((f) => f.conversation_id)),
+        ]);
+        for (const f of due) report[await decide(trx, f, now, config, active, counts)] += 1;
         return due.length;
       });
       report.claimed += n;

@@ -129,6 +129,25 @@ export const followUpsRepo = Object.freeze({
     return Object.fromEntries(rows.map((r) => [r.rule_id, Number(r.n)]));
   },
 
+  /** sentCounts for many conversations in one query (a tick's batch). */
+  async sentCountsFor(db: Db, conversationIds: string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    if (conversationIds.length === 0) return out;
+    const rows = await db
+      .selectFrom('follow_ups')
+      .select(['conversation_id', 'rule_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('conversation_id', 'in', conversationIds)
+      .where('state', '=', 'sent')
+      .groupBy(['conversation_id', 'rule_id'])
+      .execute();
+    for (const r of rows) {
+      const counts = out.get(r.conversation_id) ?? {};
+      counts[r.rule_id] = Number(r.n);
+      out.set(r.conversation_id, counts);
+    }
+    return out;
+  },
+
   /** Rows of one silence (any state), in sequence order. */
   async ofSilence(db: Db, conversationId: string, silenceFrom: number): Promise<FollowUpRow[]> {
     return db
