@@ -1,0 +1,450 @@
+// Insights at scale (SPEC §8, issue 7): GET .../runtime/insights latency (p50, p99) over a database of
+// 10,000 conversations / 100,000 messages and one of 1,000,000 conversations / 10,000,000 messages
+// (90 days of synthetic history over 10 agents, rows inserted directly in bulk, rollups consistent
+// with them), for one agent and for every agent, windows 24h and 30d. The target: p99 under 50 ms at
+// the large size, within 2x of the small one. Through the real daemon (app.request: auth, zod,
+// rollup reads, JSON), single client, after a warm-up.
+// Alone: `node --import tsx bench/insights/run.ts [--quick] [--sizes 10000,1000000]` writes
+// bench/results/insights-<time>.json; `npm run bench` runs it with the others.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createToken } from '../../src/auth/tokens.js';
+import { resolveConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { startDaemon } from '../../src/daemon.js';
+import { responseBucket } from '../../src/extension/insight-math.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { openDatabase } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { type BenchRow, compared, defineBenchmark } from '../lib/benchmark.js';
+import { describeMachine } from '../lib/machine.js';
+import { writeResults } from '../lib/results.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const HISTORY_DAYS = 90;
+const AGENTS = 10;
+const MESSAGES_PER_CONVERSATION = 10;
+// Half past: both ends of every window are partial hours, read from the turns and follow-ups.
+const NOW = Date.parse('2026-03-01T00:30:00Z');
+const PATH = '/api/extensions/native-whatsapp/runtime/insights';
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same history. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Rollup {
+  turns: number;
+  answered: number;
+  hist: Record<string, number>;
+  silences: number;
+  covered: number;
+}
+
+/** Builds the synthetic database; returns how many rows of each kind it holds. */
+async function populate(file: string, conversations: number, log: (m: string) => void) {
+  const { db, sqlite, close } = openDatabase(file);
+  await migrateToLatest(db);
+  sqlite.pragma('journal_mode = MEMORY');
+  sqlite.pragma('synchronous = OFF');
+  // Rows of one conversation go in child-first (its times are known only after its messages).
+  sqlite.pragma('foreign_keys = OFF');
+  const random = rng(conversations);
+  const at = NOW - HISTORY_DAYS * DAY;
+
+  const insAgent = sqlite.prepare(
+    'insert into agents (uuid, name, kind, phone_number_id, created_at) values (?, ?, ?, ?, ?)',
+  );
+  sqlite.transaction(() => {
+    for (let a = 1; a <= AGENTS; a++) insAgent.run(`agent-${a}`, `Agent ${a}`, 'private', `pnid${a}`, at);
+  })();
+
+  const insContact = sqlite.prepare(
+    'insert into contacts (id, wa_id, user_id, username, profile_name, created_at, updated_at) values (?, ?, null, null, ?, ?, ?)',
+  );
+  const insConv = sqlite.prepare(`insert into conversations (id, phone_number_id, contact_id, agent_id,
+      queue_state, assigned_route, conversation_class, priority, opened_at, updated_at, closed_at,
+      closed_reason, last_message_at, last_customer_message_at, last_business_message_at,
+      window_expires_at, unanswered_count, turns_total, turns_answered, pending_outbound)
+      values (?, ?, ?, ?, ?, 'ai', 'general', 'normal', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`);
+  const insMessage = sqlite.prepare(`insert into messages (id, wamid, conversation_id, contact_id,
+      phone_number_id, direction, type, text, status, timestamp, created_at, payload)
+      values (?, ?, ?, ?, ?, ?, 'text', 'hello', ?, ?, ?, '{}')`);
+  const insTurn = sqlite.prepare(
+    'insert into customer_turns (id, conversation_id, agent_id, started_at, answered_at, response_ms) values (?, ?, ?, ?, ?, ?)',
+  );
+  const insFollowUp = sqlite.prepare(`insert into follow_ups (id, conversation_id, rule_id, silence_from,
+      sequence, due_at, state, created_at, updated_at) values (?, ?, 'nudge', ?, 0, ?, ?, ?, ?)`);
+  const insOutbox = sqlite.prepare(`insert into outbox (id, conversation_id, contact_id, phone_number_id,
+      "to", kind, priority, payload, state, attempts, next_attempt_at, created_at, updated_at)
+      values (?, ?, ?, ?, ?, 'manual', 2, '{}', 'queued', 0, ?, ?, ?)`);
+
+  const rollups = new Map<string, Rollup>();
+  /** The hour and day rows of the agent and of every agent (-1), as the engine keeps them. */
+  const rollup = (agent: number, at: number, f: (h: Rollup) => void) => {
+    for (const a of [agent, -1]) {
+      for (const [period, size] of [
+        ['h', HOUR],
+        ['d', DAY],
+      ] as const) {
+        const key = `${a}:${period}:${Math.floor(at / size) * size}`;
+        const h = rollups.get(key) ?? { turns: 0, answered: 0, hist: {}, silences: 0, covered: 0 };
+        f(h);
+        rollups.set(key, h);
+      }
+    }
+  };
+  const states = new Map<string, number>();
+  let messages = 0;
+  let turns = 0;
+  const CHUNK = 20_000;
+  for (let start = 0; start < conversations; start += CHUNK) {
+    sqlite.transaction(() => {
+      for (let i = start; i < Math.min(conversations, start + CHUNK); i++) {
+        const agent = (i % AGENTS) + 1;
+        const id = `c${i}`;
+        const contact = `k${i}`;
+        const pnid = `pnid${agent}`;
+        const opened = at + Math.floor(random() * (HISTORY_DAYS * DAY - 2 * HOUR));
+        const r = random();
+        const state = r < 0.85 ? 'closed' : r < 0.9 ? 'open' : r < 0.97 ? 'pending' : 'escalated';
+        const waiting = state === 'open' || state === 'escalated' ? 1 : 0;
+        let t = opened;
+        let lastCustomer = opened;
+        let lastBusiness: number | null = null;
+        let answered = 0;
+        const turnsHere = MESSAGES_PER_CONVERSATION / 2;
+        for (let k = 0; k < turnsHere; k++) {
+          const started = t;
+          lastCustomer = started;
+          insMessage.run(
+            `m${i}_${2 * k}`,
+            `w${i}_${2 * k}`,
+            id,
+            contact,
+            pnid,
+            'inbound',
+            null,
+            started,
+            started,
+          );
+          const last = k === turnsHere - 1;
+          const response = Math.floor(20_000 + random() * random() * 2 * HOUR);
+          const isAnswered = !(last && waiting === 1);
+          const answeredAt = isAnswered ? started + response : null;
+          if (answeredAt !== null) {
+            insMessage.run(
+              `m${i}_${2 * k + 1}`,
+              `w${i}_${2 * k + 1}`,
+              id,
+              contact,
+              pnid,
+              'outbound',
+              'read',
+              answeredAt,
+              answeredAt,
+            );
+            lastBusiness = answeredAt;
+            answered += 1;
+          }
+          insTurn.run(`t${i}_${k}`, id, agent, started, answeredAt, answeredAt === null ? null : response);
+          const bucket = answeredAt === null ? null : String(responseBucket(response));
+          rollup(agent, started, (h) => {
+            h.turns += 1;
+            if (bucket !== null) {
+              h.answered += 1;
+              h.hist[bucket] = (h.hist[bucket] ?? 0) + 1;
+            }
+          });
+          t = (answeredAt ?? started) + Math.floor(random() * 3 * HOUR) + 60_000;
+          messages += answeredAt === null ? 1 : 2;
+          turns += 1;
+        }
+        const closedAt = state === 'closed' ? t : null;
+        const lastMessage = Math.max(lastCustomer, lastBusiness ?? 0);
+        insContact.run(contact, String(4_910_000_000_000 + i), `Customer ${i}`, opened, opened);
+        insConv.run(
+          id,
+          pnid,
+          contact,
+          agent,
+          state,
+          opened,
+          lastMessage,
+          closedAt,
+          closedAt === null ? null : 'idle',
+          lastMessage,
+          lastCustomer,
+          lastBusiness,
+          lastCustomer + DAY,
+          waiting,
+          turnsHere,
+          answered,
+        );
+        if (lastBusiness !== null) {
+          // The silence reaches its point (4h) and is followed up, or the customer wrote before it.
+          const due = lastBusiness + 4 * HOUR;
+          const sent = random() < 0.6;
+          insFollowUp.run(
+            `f${i}`,
+            id,
+            lastBusiness,
+            due,
+            sent ? 'sent' : 'cancelled',
+            lastBusiness,
+            sent ? due : lastBusiness + HOUR,
+          );
+          if (sent) {
+            rollup(agent, due, (h) => {
+              h.silences += 1;
+              h.covered += 1;
+            });
+          }
+        }
+        if (i % 1000 === 0)
+          insOutbox.run(`o${i}`, id, contact, pnid, String(4_910_000_000_000 + i), NOW, NOW, NOW);
+        const sk = `${agent}:${state}:${waiting}`;
+        states.set(sk, (states.get(sk) ?? 0) + 1);
+      }
+    })();
+    if ((start / CHUNK) % 10 === 0)
+      log(`  ${Math.min(conversations, start + CHUNK)} / ${conversations} conversations`);
+  }
+  const insRollup = sqlite.prepare(
+    'insert into insight_rollups (agent_id, period, start, turns, answered, response_hist, silences, covered) values (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insState = sqlite.prepare(
+    'insert into conversation_state_counts (agent_id, queue_state, waiting, n) values (?, ?, ?, ?)',
+  );
+  sqlite.transaction(() => {
+    for (const [key, h] of rollups) {
+      const [agent, period, start] = key.split(':');
+      insRollup.run(
+        Number(agent),
+        period,
+        Number(start),
+        h.turns,
+        h.answered,
+        JSON.stringify(h.hist),
+        h.silences,
+        h.covered,
+      );
+    }
+    for (const [key, n] of states) {
+      const [agent, state, waiting] = key.split(':');
+      insState.run(Number(agent), state, Number(waiting), n);
+    }
+  })();
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.exec('analyze');
+  await close();
+  return { conversations, messages, customer_turns: turns, insight_rollups: rollups.size };
+}
+
+interface Case {
+  name: string;
+  query: string;
+}
+
+const CASES: Case[] = [
+  { name: 'one agent, 24h', query: '?agent_uuid=agent-3' },
+  { name: 'one agent, 30d, trend', query: '?agent_uuid=agent-3&window=30d&trend=1h' },
+  { name: 'every agent, 24h', query: '' },
+  { name: 'every agent, 30d', query: '?window=30d' },
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
+}
+
+async function measure(file: string, iterations: number, log: (m: string) => void) {
+  const { config, sources } = resolveConfig([
+    {
+      name: 'bench',
+      document: {
+        database: { path: file },
+        log: { level: 'silent' },
+        follow_up_rules: [{ id: 'nudge', after: '4h', text: 'Still there?' }],
+        // The bulk load left the loop busy a moment; this bench measures reads, not shedding.
+        load: { api_max_in_flight: 1_000_000 },
+      },
+    },
+  ]);
+  const clock = new FakeClock(NOW);
+  const daemon = await startDaemon({
+    config: config as Config,
+    layers: sources,
+    logger: pino({ level: 'silent' }),
+    clock,
+    listen: false,
+  });
+  const { token } = await createToken(
+    daemon.deps.db,
+    { ids: daemon.deps.ids, random: daemon.deps.random, now: clock.now() },
+    { tier: 'standard', name: 'bench' },
+  );
+  const out: Record<string, { p50: number; p99: number; mean: number; customer_turns: number }> = {};
+  try {
+    for (const c of CASES) {
+      const once = async () => {
+        const started = performance.now();
+        const res = await daemon.app.app.request(`${PATH}${c.query}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await res.json()) as { metrics?: { customer_turns: number } };
+        const ms = performance.now() - started;
+        if (res.status !== 200) throw new Error(`${c.name}: ${res.status} ${JSON.stringify(body)}`);
+        return { ms, turns: body.metrics?.customer_turns ?? 0 };
+      };
+      for (let i = 0; i < Math.min(20, iterations); i++) await once();
+      const times: number[] = [];
+      let turns = 0;
+      for (let i = 0; i < iterations; i++) {
+        const r = await once();
+        times.push(r.ms);
+        turns = r.turns;
+      }
+      times.sort((a, b) => a - b);
+      out[c.name] = {
+        p50: percentile(times, 0.5),
+        p99: percentile(times, 0.99),
+        mean: times.reduce((s, x) => s + x, 0) / times.length,
+        customer_turns: turns,
+      };
+      log(`  ${c.name}: p50 ${out[c.name]?.p50.toFixed(2)} ms, p99 ${out[c.name]?.p99.toFixed(2)} ms`);
+    }
+  } finally {
+    await daemon.stop();
+  }
+  return out;
+}
+
+async function runAll(opts: {
+  sizes: number[];
+  iterations: number;
+  log: (m: string) => void;
+  tmpDir: string;
+}) {
+  const results: {
+    size: number;
+    rows: Record<string, number>;
+    cases: Awaited<ReturnType<typeof measure>>;
+  }[] = [];
+  for (const size of opts.sizes) {
+    const file = path.join(opts.tmpDir, `insights-${size}.db`);
+    opts.log(`building ${size} conversations`);
+    const loadStart = performance.now();
+    const rows = await populate(file, size, opts.log);
+    opts.log(`  built in ${((performance.now() - loadStart) / 1000).toFixed(1)} s: ${JSON.stringify(rows)}`);
+    results.push({ size, rows, cases: await measure(file, opts.iterations, opts.log) });
+    rmSync(file, { force: true });
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+  }
+  return results;
+}
+
+function toRows(results: Awaited<ReturnType<typeof runAll>>): BenchRow[] {
+  const small = results[0];
+  const rows: BenchRow[] = [];
+  for (const r of results) {
+    for (const [name, m] of Object.entries(r.cases)) {
+      for (const metric of ['p50', 'p99'] as const) {
+        const base = small && small !== r ? small.cases[name]?.[metric] : undefined;
+        rows.push(
+          compared(
+            {
+              case: `${name} at ${r.size.toLocaleString('en')} conversations`,
+              metric: `${metric} latency`,
+              value: m[metric],
+              unit: 'ms',
+              better: 'lower',
+            },
+            base === undefined
+              ? undefined
+              : { case: `${name} at ${small?.size.toLocaleString('en')} conversations`, value: base },
+          ),
+        );
+      }
+    }
+  }
+  return rows;
+}
+
+export default defineBenchmark({
+  name: 'insights',
+  description:
+    'GET runtime/insights p50/p99 at 10k and 1M conversations (10 messages each, 90 days, 10 agents), ratio to the small size',
+  async run(ctx) {
+    const sizes = ctx.quick ? [10_000, 100_000] : [10_000, 1_000_000];
+    return toRows(
+      await runAll({ sizes, iterations: ctx.quick ? 100 : 400, log: ctx.log, tmpDir: ctx.tmpDir }),
+    );
+  },
+});
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      iterations: { type: 'string' },
+    },
+  });
+  const sizes = values.sizes
+    ? values.sizes.split(',').map(Number)
+    : values.quick
+      ? [10_000, 100_000]
+      : [10_000, 1_000_000];
+  const iterations = Number(values.iterations ?? (values.quick ? 100 : 400));
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'nwa-bench-insights-'));
+  const started = new Date();
+  try {
+    const log = (m: string) => process.stderr.write(`${m}\n`);
+    const results = await runAll({ sizes, iterations, log, tmpDir });
+    const rows = toRows(results);
+    const file = writeResults({
+      name: 'insights',
+      mode: values.quick ? 'quick' : 'full',
+      started_at: started.toISOString(),
+      finished_at: new Date().toISOString(),
+      machine: describeMachine(),
+      benchmarks: [
+        {
+          name: 'insights',
+          description: 'see rows',
+          seconds: (Date.now() - started.getTime()) / 1000,
+          error: null,
+        },
+      ],
+      rows,
+    });
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.case}  ${r.metric}  ${r.value.toFixed(2)} ${r.unit}${r.ratio ? `  (x${r.ratio.toFixed(2)})` : ''}\n`,
+      );
+    }
+    process.stdout.write(`written to ${path.relative(process.cwd(), file)}\n`);
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
