@@ -200,6 +200,56 @@ describe('intents', () => {
   });
 });
 
+describe('publish_campaign', () => {
+  async function withCampaign(): Promise<Setup & { campaign: string }> {
+    const s = await setup({ templates: [{ name: 'welcome', language: 'en' }] });
+    const res = await s.t.request('/api/extensions/native-whatsapp/runtime/campaigns', {
+      body: {
+        name: 'Promo',
+        agent_uuid: s.agent,
+        template: { name: 'welcome', language: 'en' },
+        recipients: [{ wa_id: '4915300000001' }],
+      },
+    });
+    expect(res.status).toBe(201);
+    return { ...s, campaign: (await json(res)).id };
+  }
+
+  it("starts the agent's draft campaign (202, snapshot null)", async () => {
+    const s = await withCampaign();
+    const res = await execute(s, 'publish_campaign', { campaign_id: s.campaign });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toMatchObject({
+      intent: 'publish_campaign',
+      status: 'queued',
+      snapshot: null,
+      campaign: { id: s.campaign, state: 'running' },
+    });
+  });
+
+  it("another agent's campaign is 404 and stays a draft", async () => {
+    const s = await withCampaign();
+    const other = await json(await s.t.request('/api/agents', { body: { name: 'Other' } }));
+    await s.t.request('/api/marketplace/extensions/install', {
+      body: { offerId: 1, agentUuid: other.uuid, installMode: 'purchase' },
+    });
+    const res = await execute({ ...s, agent: other.uuid }, 'publish_campaign', { campaign_id: s.campaign });
+    expect(res.status).toBe(404);
+    expect(one(s.t, 'select state from campaigns')).toEqual({ state: 'draft' });
+  });
+
+  it('while paused is 409 runtime_paused and the campaign stays a draft', async () => {
+    const s = await withCampaign();
+    await s.t.request('/api/extensions/native-whatsapp/management/recovery', {
+      body: { action: 'pause_runtime' },
+    });
+    const res = await execute(s, 'publish_campaign', { campaign_id: s.campaign });
+    expect(res.status).toBe(409);
+    expect((await json(res)).error.code).toBe('runtime_paused');
+    expect(one(s.t, 'select state from campaigns')).toEqual({ state: 'draft' });
+  });
+});
+
 describe('queued work by context.priority', () => {
   let b: Bench;
   afterEach(async () => {
