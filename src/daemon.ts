@@ -183,6 +183,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...serviceDeps,
       health: runtime,
       onEnqueued: () => sender.wake(),
+      ingressIdle: () => inboxWriter.idle(),
     });
     let previousConfig = configStore.current();
     configStore.subscribe((next) => {

@@ -2,6 +2,7 @@
 // responder OUTSIDE any transaction (it may call a chat-completions server), then in one short
 // transaction enqueues the reply (route ai) or stores a draft (route hybrid), if the conversation
 // still waits for one. The responder's health feeds the runtime status (`degraded` while it fails).
+
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon.js';
@@ -9,6 +10,7 @@ import { activeAttachment } from '../extension/attachments.js';
 import type { RuntimeHealth } from '../extension/runtime-health.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { yieldToIngress } from '../lib/yield-to-ingress.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { createResponder, type ResponderSetup } from '../responders/responder.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -28,6 +30,8 @@ export interface ResponderWorkerDeps {
   health: RuntimeHealth;
   /** Called after a reply was enqueued. */
   onEnqueued?: () => void;
+  /** Resolves when webhook ingress is quiet; jobs wait for it (bounded) so a backlog never stalls 200s. */
+  ingressIdle?: () => Promise<void>;
   pollMs?: number;
 }
 
@@ -161,6 +165,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       if (jobs.length === 0) return;
       for (const job of jobs) {
         if (stopped) return;
+        await yieldToIngress(deps.ingressIdle, 50);
         try {
           await handle(job);
         } catch (err) {

@@ -3,11 +3,13 @@
 // order and processes each in its own savepoint; the rows of one time slice share one transaction, so
 // a burst costs one fsync per slice instead of one per delivery. A row that fails is retried with
 // backoff and finally parked as dead; unprocessed rows are picked up again on start.
+
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { quietOrTimeout } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
@@ -221,16 +223,6 @@ export function createInboxProcessor(
       ]);
     },
   };
-}
-
-function quietOrTimeout(quiet: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    quiet,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 function errorText(err: unknown): string {

@@ -73,15 +73,20 @@ describe('kill -9 right after the last 200', () => {
     }
     const posts = [...bodies, ...bodies.slice(-20)];
 
-    const post = (body: Buffer) =>
-      fetch(`${first.url}/webhooks/whatsapp`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) },
-        body,
-      }).then(async (res) => {
+    // Like Meta: a delivery shed with 503 + Retry-After (load shedding on a busy box) is sent again
+    // until it gets its 200; only 200s are promises.
+    const post = async (body: Buffer): Promise<number> => {
+      for (let attempt = 0; ; attempt++) {
+        const res = await fetch(`${first.url}/webhooks/whatsapp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) },
+          body,
+        });
         await res.arrayBuffer();
-        return res.status;
-      });
+        if (res.status !== 503 || attempt >= 50) return res.status;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      }
+    };
     let answered = 0;
     const statuses = await Promise.all(
       posts.map((b) =>
