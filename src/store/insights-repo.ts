@@ -53,46 +53,51 @@ export const insightsRepo = Object.freeze({
       .execute();
   },
 
-  /** Adds to the counters of each rollup row (created when missing). */
+  /** Adds to the counters of each rollup row (created when missing): one statement for every key. */
   async bump(db: Db, keys: RollupKey[], delta: RollupDelta): Promise<void> {
+    if (keys.length === 0) return;
     const set = Object.fromEntries(
-      Object.entries(delta).map(([col, n]) => [col, sql<number>`insight_rollups.${sql.ref(col)} + ${n}`]),
+      Object.keys(delta).map((col) => [
+        col,
+        sql<number>`insight_rollups.${sql.ref(col)} + excluded.${sql.ref(col)}`,
+      ]),
     );
-    for (const key of keys) {
-      await db
-        .insertInto('insight_rollups')
-        .values({ ...key, ...delta })
-        .onConflict((oc) => oc.columns(['agent_id', 'period', 'start']).doUpdateSet(set))
-        .execute();
-    }
+    await db
+      .insertInto('insight_rollups')
+      .values(keys.map((key) => ({ ...key, ...delta })))
+      .onConflict((oc) => oc.columns(['agent_id', 'period', 'start']).doUpdateSet(set))
+      .execute();
   },
 
   /** Rewrites the histogram of each rollup row through `update` (rows created when missing). */
   async updateHistograms(db: Db, keys: RollupKey[], update: (hist: string) => string): Promise<void> {
-    for (const key of keys) {
-      const row = await db
-        .selectFrom('insight_rollups')
-        .select('response_hist')
-        .where('agent_id', '=', key.agent_id)
-        .where('period', '=', key.period)
-        .where('start', '=', key.start)
-        .executeTakeFirst();
-      const hist = update(row?.response_hist ?? '{}');
-      if (row) {
-        await db
-          .updateTable('insight_rollups')
-          .set({ response_hist: hist })
-          .where('agent_id', '=', key.agent_id)
-          .where('period', '=', key.period)
-          .where('start', '=', key.start)
-          .execute();
-      } else {
-        await db
-          .insertInto('insight_rollups')
-          .values({ ...key, response_hist: hist })
-          .execute();
-      }
-    }
+    if (keys.length === 0) return;
+    const found = await db
+      .selectFrom('insight_rollups')
+      .select(['agent_id', 'period', 'start', 'response_hist'])
+      .where((eb) =>
+        eb.or(
+          keys.map((k) =>
+            eb.and([eb('agent_id', '=', k.agent_id), eb('period', '=', k.period), eb('start', '=', k.start)]),
+          ),
+        ),
+      )
+      .execute();
+    const current = new Map(found.map((r) => [`${r.agent_id}:${r.period}:${r.start}`, r.response_hist]));
+    await db
+      .insertInto('insight_rollups')
+      .values(
+        keys.map((k) => ({
+          ...k,
+          response_hist: update(current.get(`${k.agent_id}:${k.period}:${k.start}`) ?? '{}'),
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['agent_id', 'period', 'start'])
+          .doUpdateSet({ response_hist: sql<string>`excluded.response_hist` }),
+      )
+      .execute();
   },
 
   /** Rollup rows of one agent (-1: every agent) and period with start in [from, to). */
