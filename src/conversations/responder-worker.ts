@@ -10,6 +10,7 @@ import { activeAttachment } from '../extension/attachments.js';
 import type { RuntimeHealth } from '../extension/runtime-health.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { createWakeLoop } from '../lib/wake-loop.js';
 import { yieldToIngress } from '../lib/yield-to-ingress.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { createResponder, type ResponderSetup } from '../responders/responder.js';
@@ -47,8 +48,6 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
   const log = deps.logger.child({ module: 'responder' });
   let setup: ResponderSetup | undefined;
   let setupFor: Config['responder'] | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -181,30 +180,18 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     }
   }
 
-  function wake(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await runUntilIdle();
-      } while (again && !stopped);
-    })()
-      .catch((err) => log.error({ event: 'responder.run_failed', err }, 'responder worker failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
+  const loop = createWakeLoop(runUntilIdle, {
+    stopped: () => stopped,
+    onError: (err) => log.error({ event: 'responder.run_failed', err }, 'responder worker failed'),
+  });
+  const wake = () => loop.wake();
 
   return {
     name: 'responder-worker',
     wake,
     async drain() {
       wake();
-      while (running) await running;
+      await loop.settled();
     },
     start() {
       stopped = false;
@@ -220,6 +207,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     async stop(deadline) {
       stopped = true;
       if (timer) clearInterval(timer);
+      const running = loop.current();
       if (!running) return;
       await Promise.race([
         running,

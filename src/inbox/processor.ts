@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { createWakeLoop } from '../lib/wake-loop.js';
 import { quietOrTimeout } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
@@ -80,31 +81,17 @@ export function createInboxProcessor(
 
   let started = false;
   let stopped = false;
-  let running: Promise<void> | undefined;
-  let again = false;
   let timer: NodeJS.Timeout | undefined;
 
   function wake(): void {
     if (started) kick();
   }
 
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await runUntilIdle();
-      } while (again && !stopped);
-    })()
-      .catch((err) => log.error({ event: 'inbox.run_failed', err }, 'inbox processing failed; will retry'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
+  const loop = createWakeLoop(() => runUntilIdle(), {
+    stopped: () => stopped,
+    onError: (err) => log.error({ event: 'inbox.run_failed', err }, 'inbox processing failed; will retry'),
+  });
+  const kick = () => loop.wake();
 
   async function runUntilIdle(): Promise<void> {
     while (!stopped) {
@@ -203,7 +190,7 @@ export function createInboxProcessor(
       let before = Number.POSITIVE_INFINITY;
       for (;;) {
         kick();
-        while (running) await running;
+        await loop.settled();
         if (stopped) return;
         const due = await inboxRepo.countDue(deps.db, deps.clock.now());
         if (due === 0) return;
@@ -215,6 +202,7 @@ export function createInboxProcessor(
     async stop(deadline) {
       stopped = true;
       if (timer) clearInterval(timer);
+      const running = loop.current();
       if (!running) return;
       // The current slice commits (or rolls back) as a whole; wait for it within the deadline.
       await Promise.race([

@@ -4,6 +4,7 @@
 // accepted → sent + outbound message + pending statuses + engine; retryable → backoff, then dead;
 // permanent → failed + engine (escalation rule), 131047 on a follow-up → re-planned as a template;
 // auth → channel stopped, runtime degraded, rows stay queued until the credentials change.
+
 import type { Logger } from 'pino';
 import { campaignSendAccepted, campaignSendFailed } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
@@ -16,6 +17,7 @@ import { applyPendingStatuses, recordStatus } from '../inbox/statuses.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
+import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Metrics } from '../observability/metrics.js';
 import { replanAsTemplate } from '../scheduler/follow-up-plan.js';
 import { planNext } from '../scheduler/follow-ups.js';
@@ -97,8 +99,6 @@ export function createSender(deps: SenderDeps): Sender {
   let transport = makeTransport(deps.config());
   const queues = new PacingQueues<TaskValue>((pnid) => makeQueue(pnid));
   let stopped = false;
-  let feeding: Promise<void> | undefined;
-  let again = false;
   let timer: NodeJS.Timeout | undefined;
 
   function makeTransport(config: Config): Transport {
@@ -444,25 +444,12 @@ export function createSender(deps: SenderDeps): Sender {
     }
   }
 
-  function wake(): void {
-    if (stopped) return;
-    if (feeding) {
-      again = true;
-      return;
-    }
-    feeding = (async () => {
-      do {
-        again = false;
-        await feedOnce();
-      } while (again && !stopped);
-    })()
-      .catch((err) =>
-        log.error({ event: 'outbound.feed_failed', err }, 'feeding the send queue failed; will retry'),
-      )
-      .finally(() => {
-        feeding = undefined;
-      });
-  }
+  const feeder = createWakeLoop(feedOnce, {
+    stopped: () => stopped,
+    onError: (err) =>
+      log.error({ event: 'outbound.feed_failed', err }, 'feeding the send queue failed; will retry'),
+  });
+  const wake = () => feeder.wake();
 
   /** Claims due rows up to the room in the queues and hands them over; returns how many were added. */
   async function feedOnce(): Promise<number> {
@@ -557,12 +544,12 @@ export function createSender(deps: SenderDeps): Sender {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         wake();
-        while (feeding) await feeding;
+        await feeder.settled();
         // Until every queue is empty or stopped (a paused queue keeps its tasks until it resumes).
         while ([...queues.all()].some(([, q]) => q.size > 0 && !q.isPaused)) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
-        if (feeding) continue;
+        if (feeder.current()) continue;
         const held = [...queues.all()].some(([, q]) => !q.isPaused && q.size > 0);
         if (!held && (await feedOnce()) === 0) return;
         if (Date.now() > deadline) throw new Error('outbound drain timed out');
@@ -571,7 +558,7 @@ export function createSender(deps: SenderDeps): Sender {
     async stop(deadline) {
       stopped = true;
       if (timer) clearInterval(timer);
-      while (feeding) await feeding;
+      await feeder.settled();
       const closed = await queues.close(Math.max(0, deadline - Date.now()));
       // Unstarted rows are still `queued`: give their leases back so the next run sends them at once.
       await withTransaction(deps.db, (trx) =>
