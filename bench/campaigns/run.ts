@@ -8,6 +8,7 @@
 //    any one-second window (target: close to 40/s, never above 40 in a window).
 // Run: node --import tsx bench/campaigns/run.ts [--recipients 100000] [--sends 800]
 // Writes bench/results/campaigns-<date>.json and prints a summary.
+
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import type { Config } from '../../src/config/schema.js';
 import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { templatesRepo } from '../../src/store/templates-repo.js';
+import { startGraphProcess } from '../lib/fake-graph-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PNID = '106540352242922';
@@ -251,48 +253,6 @@ async function sendRate(n: number): Promise<SendRateResult> {
     await graph.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function startGraphProcess(): Promise<{ url: string; times(): Promise<number[]>; close(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'bench/campaigns/fake-graph-server.ts')],
-      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    let buffer = '';
-    let waiting: ((line: string) => void) | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl = buffer.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const ready = /^ready (\S+)/.exec(line);
-        if (ready) {
-          resolve({
-            url: ready[1] as string,
-            times: () =>
-              new Promise((done) => {
-                waiting = (l) => done(JSON.parse(l) as number[]);
-                child.stdin.write('dump\n');
-              }),
-            close: () =>
-              new Promise((done) => {
-                child.once('exit', () => done());
-                child.stdin.write('exit\n');
-              }),
-          });
-        } else if (waiting) {
-          const w = waiting;
-          waiting = undefined;
-          w(line);
-        }
-        nl = buffer.indexOf('\n');
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`fake Graph API exited ${code}`)));
-  });
 }
 
 function round(n: number): number {

@@ -9,6 +9,7 @@
 //    76–80/s, never above 80 in a window).
 // Run: node --import tsx bench/outbound/run.ts [--sizes 100000,1000000] [--due 10000] [--sends 1600]
 // Writes bench/results/outbound-<date>.json and prints a summary.
+
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { createScheduler } from '../../src/scheduler/tick.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { withTransaction } from '../../src/store/transactions.js';
+import { startGraphProcess } from '../lib/fake-graph-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PNID = '106540352242922';
@@ -288,52 +290,6 @@ async function sendRate(messages: number): Promise<SendRateResult> {
     await graph.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The fake Cloud API in a child process (bench/outbound/fake-graph-server.ts). */
-function startGraphProcess(): Promise<{ url: string; times(): Promise<number[]>; close(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'bench/outbound/fake-graph-server.ts')],
-      {
-        cwd: ROOT,
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    );
-    let buffer = '';
-    let waiting: ((line: string) => void) | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl = buffer.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const ready = /^ready (\S+)/.exec(line);
-        if (ready) {
-          resolve({
-            url: ready[1] as string,
-            times: () =>
-              new Promise((done) => {
-                waiting = (l) => done(JSON.parse(l) as number[]);
-                child.stdin.write('dump\n');
-              }),
-            close: () =>
-              new Promise((done) => {
-                child.once('exit', () => done());
-                child.stdin.write('exit\n');
-              }),
-          });
-        } else if (waiting) {
-          const w = waiting;
-          waiting = undefined;
-          w(line);
-        }
-        nl = buffer.indexOf('\n');
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`fake Graph API exited ${code}`)));
-  });
 }
 
 export async function runOutboundBench(options: { sizes: number[]; due: number; sends: number }) {
