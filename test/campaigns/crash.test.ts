@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/webhook/signature.js';
-import { type DaemonProcess, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
+import { type DaemonProcess, killAll, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
 import { type FakeGraphApi, startFakeGraphApi } from '../helpers/fake-graph-api.js';
 import { FIXTURE_DIR, PNID } from '../webhook/deliveries.js';
 
@@ -23,12 +23,7 @@ let graph: FakeGraphApi | undefined;
 const running: DaemonProcess[] = [];
 
 afterEach(async () => {
-  for (const d of running.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
-  }
+  await killAll(running);
   await graph?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -94,3 +94,13 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
+
+/** Kills (SIGKILL) every daemon of the list still running and empties the list; for afterEach. */
+export async function killAll(processes: DaemonProcess[]): Promise<void> {
+  for (const d of processes.splice(0)) {
+    if (d.child.exitCode === null && d.child.signalCode === null) {
+      d.child.kill('SIGKILL');
+      await d.exited;
+    }
+  }
+}

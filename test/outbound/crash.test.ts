@@ -11,7 +11,7 @@ import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { signBody } from '../../src/webhook/signature.js';
-import { type DaemonProcess, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
+import { type DaemonProcess, killAll, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
 import { type FakeGraphApi, startFakeGraphApi } from '../helpers/fake-graph-api.js';
 import { deliveryOf, messagesChange, PNID } from '../webhook/deliveries.js';
 
@@ -26,12 +26,7 @@ let graph: FakeGraphApi | undefined;
 const running: DaemonProcess[] = [];
 
 afterEach(async () => {
-  for (const d of running.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
-  }
+  await killAll(running);
   await graph?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@ import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { signBody } from '../../src/webhook/signature.js';
-import { type DaemonProcess, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
+import { type DaemonProcess, killAll, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
 import { deliveryOf, messagesChange, statusChange } from './deliveries.js';
 
 const SECRET = 'crash_test_secret_0123456789';
@@ -21,12 +21,7 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'nwa-crash-'));
 });
 afterEach(async () => {
-  for (const d of running.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
-  }
+  await killAll(running);
   rmSync(dir, { recursive: true, force: true });
 });
 
