@@ -9,7 +9,6 @@
 // Run: node --import tsx bench/campaigns/run.ts [--recipients 100000] [--sends 800]
 // Writes bench/results/campaigns-<date>.json and prints a summary.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import type { Config } from '../../src/config/schema.js';
 import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { templatesRepo } from '../../src/store/templates-repo.js';
+import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -146,28 +146,7 @@ async function creationChild(n: number): Promise<CreationResult> {
 }
 
 function runCreationChild(n: number): Promise<CreationResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--import',
-        'tsx',
-        path.join(ROOT, 'bench/campaigns/run.ts'),
-        '--child-create',
-        String(n),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`creation child exited ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as CreationResult);
-    });
-  });
+  return runJsonChild<CreationResult>('bench/campaigns/run.ts', ['--child-create', String(n)]);
 }
 
 interface SendRateResult {

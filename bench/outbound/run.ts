@@ -10,7 +10,7 @@
 // Run: node --import tsx bench/outbound/run.ts [--sizes 100000,1000000] [--due 10000] [--sends 1600]
 // Writes bench/results/outbound-<date>.json and prints a summary.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import { createScheduler } from '../../src/scheduler/tick.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { withTransaction } from '../../src/store/transactions.js';
+import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -187,31 +188,7 @@ async function tickChild(n: number, due: number): Promise<TickResult> {
 }
 
 function runTickChild(n: number, due: number): Promise<TickResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--import',
-        'tsx',
-        path.join(ROOT, 'bench/outbound/run.ts'),
-        '--child-tick',
-        String(n),
-        '--due',
-        String(due),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) return reject(new Error(`tick child for ${n} exited ${code}: ${out}`));
-      resolve(JSON.parse(line) as TickResult);
-    });
-  });
+  return runJsonChild<TickResult>('bench/outbound/run.ts', ['--child-tick', String(n), '--due', String(due)]);
 }
 
 interface SendRateResult {
