@@ -14,6 +14,7 @@ import type { Metrics } from './observability/metrics.js';
 import type { Sender } from './outbound/sender.js';
 import type { Scheduler } from './scheduler/tick.js';
 import type { Db, OpenedDatabase } from './store/db.js';
+import type { StoreWritability } from './store/writability.js';
 import type { InboxWriter } from './webhook/inbox-writer.js';
 
 export interface AppDeps {
@@ -32,6 +33,8 @@ export interface AppDeps {
   version: string;
   /** Set while the daemon is shutting down: readiness fails so load balancers stop sending. */
   state: { shuttingDown: boolean };
+  /** Whether the database may be written now (probed; /readyz and ingress answer 503 while not). */
+  writability: StoreWritability;
   /** Webhook deliveries: the group-commit writer (ingress) and the processor that applies them. */
   inbox: { writer: InboxWriter; processor: InboxProcessor };
   /** What makes the runtime `degraded` now (stopped channels, failing responder). */

@@ -50,6 +50,16 @@ export function createApp(deps: AppDeps): CreatedApp {
     WEBHOOK_PATH,
     loadShedding('webhook', { ...shedDeps, backlog: createBacklogProbe({ db: deps.db, clock: deps.clock }) }),
   );
+  // Commands write; while the database must not be written they are refused like ingress (store/writability.ts).
+  app.use('/api/*', (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || deps.writability.writable()) return next();
+    throw new AppError(
+      'store_not_writable',
+      'the database is not writable right now, so no command can be stored; retry later',
+      undefined,
+      { 'Retry-After': '5' },
+    );
+  });
   // A campaign is created with its whole recipient list in one body, so that one route has its own limit.
   const apiLimit = bodyLimit(config.server.api_body_limit_bytes);
   const campaignLimit = bodyLimit(config.campaigns.create_body_limit_bytes);

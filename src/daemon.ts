@@ -25,6 +25,7 @@ import { createSender } from './outbound/sender.js';
 import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
+import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
 import { createInboxWriter } from './webhook/inbox-writer.js';
 
@@ -138,6 +139,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
 
     const state = { shuttingDown: false };
+    // Background workers take no new work while the database must not be written (store/writability.ts).
+    const writability = createStoreWritability({
+      db: database.db,
+      file: config.database.path,
+      now: () => clock.now(),
+    });
+    const paused = () => !writability.writable();
     const metrics = createMetrics({ defaultMetrics: options.listen !== false });
     const inboxProcessor = createInboxProcessor({
       db: database.db,
@@ -146,6 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       metrics,
       config: () => deps.config(),
+      paused,
       ingressIdle: () => inboxWriter.idle(),
       onSliceCommitted: () => responderWorker.wake(),
     });
@@ -155,7 +164,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       { onCommitted: () => inboxProcessor.wake() },
     );
     const runtime = createRuntimeHealth();
-    const serviceDeps = { db: database.db, clock, ids, logger, config: () => configStore.current() };
+    const serviceDeps = {
+      db: database.db,
+      clock,
+      ids,
+      logger,
+      config: () => configStore.current(),
+      paused,
+    };
     const campaignLimiters = new CampaignLimiters();
     const sender = createSender({
       ...serviceDeps,
@@ -205,6 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       secrets,
       version: VERSION,
       state,
+      writability,
       inbox: { writer: inboxWriter, processor: inboxProcessor },
       runtime,
       outbound: { sender, scheduler, responder: responderWorker },
@@ -241,12 +258,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       );
     }
     for (const s of services) await s.start();
+    writability.onChange((writable, reason) => {
+      if (!writable) {
+        log.error(
+          { event: 'store.not_writable', reason },
+          `the database cannot be written (${reason}): webhooks get 503 and background work pauses until it can`,
+        );
+        return;
+      }
+      log.warn({ event: 'store.writable_again' }, 'the database is writable again: resuming');
+      inboxProcessor.wake();
+      responderWorker.wake();
+      campaignFeeder.wake();
+      sender.wake();
+    });
+    await writability.probe();
+    writability.start();
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
         const deadline = Date.now() + config.server.shutdown_timeout;
         state.shuttingDown = true;
+        writability.stop();
         log.info({ event: 'daemon.stopping' }, 'stopping: no new requests, finishing in-flight work');
         if (server) await closeServer(server, deadline);
         for (const s of [...services].reverse()) {

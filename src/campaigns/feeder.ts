@@ -29,6 +29,8 @@ export interface FeederDeps {
   logger: Logger;
   config: () => Config;
   limiters: CampaignLimiters;
+  /** True while the database must not be written (store/writability.ts): no new work is taken. */
+  paused?: () => boolean;
   /** New outbox rows were committed. */
   onEnqueued?: () => void;
   /** How often campaigns are looked at, ms (default 100: the outbox holds one second of sends). */
@@ -161,7 +163,7 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
   }
 
   function wake(): void {
-    if (stopped || running) return;
+    if (stopped || running || deps.paused?.()) return;
     feed().catch((err) =>
       log.error({ event: 'campaign.feed_failed', err }, 'feeding campaigns failed; will retry'),
     );

@@ -29,6 +29,8 @@ export interface ResponderWorkerDeps {
   logger: Logger;
   config: () => Config;
   health: RuntimeHealth;
+  /** True while the database must not be written (store/writability.ts): no new work is taken. */
+  paused?: () => boolean;
   /** Called after a reply was enqueued. */
   onEnqueued?: () => void;
   /** Resolves when webhook ingress is quiet; jobs wait for it (bounded) so a backlog never stalls 200s. */
@@ -181,7 +183,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
   }
 
   const loop = createWakeLoop(runUntilIdle, {
-    stopped: () => stopped,
+    stopped: () => stopped || deps.paused?.() === true,
     onError: (err) => log.error({ event: 'responder.run_failed', err }, 'responder worker failed'),
   });
   const wake = () => loop.wake();

@@ -33,6 +33,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   not_ready: 503,
   overloaded: 503,
   database_unavailable: 503,
+  store_not_writable: 503,
 };
 
 export function statusFor(code: string): ContentfulStatusCode {

@@ -26,6 +26,8 @@ export interface InboxProcessorDeps {
   logger: Logger;
   metrics: Metrics;
   config: () => Config;
+  /** True while the database must not be written (store/writability.ts): no new work is taken. */
+  paused?: () => boolean;
   /** Called after each committed slice: the engine may have left work (responder jobs) to pick up. */
   onSliceCommitted?: () => void;
   /**
@@ -88,7 +90,7 @@ export function createInboxProcessor(
   }
 
   const loop = createWakeLoop(() => runUntilIdle(), {
-    stopped: () => stopped,
+    stopped: () => stopped || deps.paused?.() === true,
     onError: (err) => log.error({ event: 'inbox.run_failed', err }, 'inbox processing failed; will retry'),
   });
   const kick = () => loop.wake();

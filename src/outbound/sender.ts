@@ -59,6 +59,8 @@ export interface SenderDeps {
   metrics: Metrics;
   config: () => Config;
   health: RuntimeHealth;
+  /** True while the database must not be written (store/writability.ts): no new work is taken. */
+  paused?: () => boolean;
   /** How often due retries are looked for, ms (default 250). */
   pollMs?: number;
   /** Further rate caps a message must respect (a campaign's own rate, SPEC §7). */
@@ -445,7 +447,7 @@ export function createSender(deps: SenderDeps): Sender {
   }
 
   const feeder = createWakeLoop(feedOnce, {
-    stopped: () => stopped,
+    stopped: () => stopped || deps.paused?.() === true,
     onError: (err) =>
       log.error({ event: 'outbound.feed_failed', err }, 'feeding the send queue failed; will retry'),
   });

@@ -10,6 +10,7 @@ import { applyConversationEvent } from '../conversations/engine.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
 import type { Service } from '../daemon.js';
 import { activeAttachment } from '../extension/attachments.js';
+import { pruneMinuteRollups } from '../extension/insight-events.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
@@ -31,6 +32,8 @@ export interface SchedulerDeps {
   ids: IdSource;
   logger: Logger;
   config: () => Config;
+  /** True while the database must not be written (store/writability.ts): no new work is taken. */
+  paused?: () => boolean;
   /** Called after a tick wrote outbox rows. */
   onEnqueued?: () => void;
   /** Run ticks on the croner schedule (default true); tests call tick() themselves instead. */
@@ -226,6 +229,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     report.purged = await withTransaction(deps.db, (trx) =>
       housekeepingRepo.purgeProcessedInbox(trx, now - config.retention.raw_webhooks, limit),
     );
+    // Insights' minute rollups are read only at a window's ends, at most 30 days back.
+    await withTransaction(deps.db, (trx) => pruneMinuteRollups(trx, now, limit));
   }
 
   async function runTick(): Promise<TickReport> {
@@ -263,6 +268,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     job?.stop();
     const seconds = Math.max(1, Math.round(config.scheduler.tick_every / 1000));
     job = new Cron('* * * * * *', { interval: seconds, protect: true, unref: true }, async () => {
+      if (deps.paused?.()) return;
       await tick().catch((err) =>
         log.error({ event: 'scheduler.tick_failed', err }, 'scheduler tick failed'),
       );

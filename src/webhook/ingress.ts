@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { InboxState } from '../store/tables.js';
+import type { StoreWritability } from '../store/writability.js';
 import type { InboxWriter } from './inbox-writer.js';
 import { delivery } from './payload.js';
 import { checkSignature } from './signature.js';
@@ -19,6 +20,8 @@ export interface IngressDeps {
   logger: Logger;
   metrics: Metrics;
   secrets: { appSecret: string; verifyToken: string };
+  /** While the database must not be written, deliveries get 503 instead of a 200 we could not keep. */
+  writability?: Pick<StoreWritability, 'reason' | 'noteWriteError'>;
 }
 
 export interface ReceiveResult {
@@ -54,7 +57,20 @@ export function createIngress(deps: IngressDeps): Ingress {
     throw new AppError('invalid_signature', message);
   }
 
+  function notWritable(reason: string): AppError {
+    refused.inc({ reason: 'store_not_writable' });
+    log.warn({ event: 'webhook.refused', reason: 'store_not_writable' }, `webhook refused: ${reason}`);
+    return new AppError(
+      'store_not_writable',
+      'deliveries cannot be stored right now (the database is not writable); retry later',
+      undefined,
+      { 'Retry-After': '5' },
+    );
+  }
+
   async function store(body: Uint8Array, state: ReceiveResult['state'], error: string | null) {
+    const unwritable = deps.writability?.reason();
+    if (unwritable) throw notWritable(unwritable);
     const now = deps.clock.now();
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const id = deps.ids.next();
@@ -77,6 +93,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     try {
       await deps.writer.append(row);
     } catch (err) {
+      if (deps.writability?.noteWriteError(err)) throw notWritable((err as Error).message);
       if (err instanceof AppError && err.code === 'overloaded') {
         refused.inc({ reason: 'overloaded' });
         log.warn({ event: 'webhook.refused', reason: 'overloaded' }, 'webhook refused: inbox writer is full');

@@ -1,4 +1,4 @@
-// /healthz (the process serves), /readyz (database reachable, migrations current), /metrics.
+// /healthz (the process serves), /readyz (database reachable and writable, migrations current), /metrics.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import { registerStoreGauges } from '../../observability/store-gauges.js';
@@ -12,6 +12,9 @@ const ready = z.object({
   checks: z.object({
     database: z.enum(['ok', 'unreachable']),
     migrations: z.union([z.literal('current'), z.string()]),
+    store: z
+      .union([z.literal('writable'), z.string()])
+      .describe('"writable", or why the database must not be written now (read-only file, write errors)'),
     shutting_down: z.boolean(),
   }),
 });
@@ -36,11 +39,13 @@ export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
       path: '/readyz',
       tier: 'public',
       tag: 'health',
-      summary: 'Readiness: 200 when the database answers and every migration is applied, else 503.',
+      summary:
+        'Readiness: 200 when the database answers and can be written and every migration is applied, else 503.',
       responses: {
         200: { description: 'ready', schema: ready },
         503: {
-          description: 'not ready (database unreachable, migrations pending, or shutting down)',
+          description:
+            'not ready (database unreachable or not writable, migrations pending, or shutting down)',
           schema: ready,
         },
       },
@@ -56,13 +61,15 @@ export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
           migrations = 'unknown';
         }
       }
-      const ok = dbOk && migrations === 'current' && !deps.state.shuttingDown;
+      const unwritable = await deps.writability.probe();
+      const ok = dbOk && migrations === 'current' && unwritable === null && !deps.state.shuttingDown;
       return c.json(
         {
           status: ok ? ('ready' as const) : ('not_ready' as const),
           checks: {
             database: dbOk ? ('ok' as const) : ('unreachable' as const),
             migrations,
+            store: unwritable === null ? 'writable' : `not writable: ${unwritable}`,
             shutting_down: deps.state.shuttingDown,
           },
         },

@@ -24,6 +24,7 @@ export function mountWebhookRoutes(app: Hono<AppEnv>, router: ApiRouter, deps: A
     logger: deps.logger,
     metrics: deps.metrics,
     secrets: deps.secrets,
+    writability: deps.writability,
   });
   const limit = deps.config().server.webhook_body_limit_bytes;
   const tooLarge = (): never => {
@@ -77,7 +78,10 @@ export function mountWebhookRoutes(app: Hono<AppEnv>, router: ApiRouter, deps: A
         400: { description: 'signed but not a WhatsApp Business Account delivery' },
         401: { description: 'missing or wrong signature' },
         413: { description: 'body over the limit' },
-        503: { description: 'too many deliveries waiting to be stored; retry later' },
+        503: {
+          description:
+            'too many deliveries waiting to be stored, or the database is not writable now; retry later',
+        },
       },
     },
     async (c) => {
