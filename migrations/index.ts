@@ -7,6 +7,7 @@ import * as m0003 from './0003_extension.js';
 import * as m0004 from './0004_outbound.js';
 import * as m0005 from './0005_campaigns.js';
 import * as m0006 from './0006_insights.js';
+import * as m0007 from './0007_insight_minutes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0004_outbound': m0004,
   '0005_campaigns': m0005,
   '0006_insights': m0006,
+  '0007_insight_minutes': m0007,
 };

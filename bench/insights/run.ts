@@ -11,26 +11,35 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Kysely, SqliteDialect } from 'kysely';
 import pino from 'pino';
 import { createToken } from '../../src/auth/tokens.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startDaemon } from '../../src/daemon.js';
+import { MINUTE_ROLLUP_RETENTION_MS } from '../../src/extension/insight-events.js';
 import { responseBucket } from '../../src/extension/insight-math.js';
+import { computeInsight } from '../../src/extension/insights.js';
 import { FakeClock } from '../../src/lib/clock.js';
+import { parseDuration } from '../../src/lib/duration.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Database } from '../../src/store/tables.js';
 import { type BenchRow, compared, defineBenchmark } from '../lib/benchmark.js';
 import { describeMachine } from '../lib/machine.js';
 import { writeResults } from '../lib/results.js';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const HISTORY_DAYS = 90;
 const AGENTS = 10;
 const MESSAGES_PER_CONVERSATION = 10;
-// Half past: both ends of every window are partial hours, read from the turns and follow-ups.
-const NOW = Date.parse('2026-03-01T00:30:00Z');
+// Half past and 20.5 s: both ends of every window are partial hours (read from minute rows) with a
+// partial minute at each end (read from the turns and follow-ups themselves).
+const NOW = Date.parse('2026-03-01T00:30:20.500Z');
+/** Minute rows as housekeeping leaves them (extension/insight-events.ts: kept 31 days). */
+const MINUTE_ROWS_FROM = NOW - MINUTE_ROLLUP_RETENTION_MS;
 const PATH = '/api/extensions/native-whatsapp/runtime/insights';
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run builds the same history. */
@@ -92,13 +101,15 @@ async function populate(file: string, conversations: number, log: (m: string) =>
       values (?, ?, ?, ?, ?, 'manual', 2, '{}', 'queued', 0, ?, ?, ?)`);
 
   const rollups = new Map<string, Rollup>();
-  /** The hour and day rows of the agent and of every agent (-1), as the engine keeps them. */
+  /** The minute, hour and day rows of the agent and of every agent (-1), as the engine keeps them. */
   const rollup = (agent: number, at: number, f: (h: Rollup) => void) => {
     for (const a of [agent, -1]) {
       for (const [period, size] of [
+        ['m', MINUTE],
         ['h', HOUR],
         ['d', DAY],
       ] as const) {
+        if (period === 'm' && at < MINUTE_ROWS_FROM) continue;
         const key = `${a}:${period}:${Math.floor(at / size) * size}`;
         const h = rollups.get(key) ?? { turns: 0, answered: 0, hist: {}, silences: 0, covered: 0 };
         f(h);
@@ -265,12 +276,66 @@ const CASES: Case[] = [
   { name: 'every agent, 30d', query: '?window=30d' },
 ];
 
+/**
+ * Every statement one insights request runs, with SQLite's plan for it (EXPLAIN QUERY PLAN), read on
+ * the built database: a SCAN of a table that grows with history would make the endpoint slower as
+ * the history grows. Returns the plans (deduplicated) and how many full scans they hold, besides the
+ * one of conversation_state_counts for every agent (a row per agent, state and waiting flag).
+ */
+async function explainPlans(file: string, config: Config): Promise<{ plans: string[]; scans: number }> {
+  const { sqlite, close } = openDatabase(file);
+  const seen = new Map<string, unknown[]>();
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    log: (e) => {
+      if (e.level === 'query') seen.set(e.query.sql, [...e.query.parameters]);
+    },
+  });
+  try {
+    for (const c of CASES) {
+      const q = new URLSearchParams(c.query);
+      const agent = q.get('agent_uuid');
+      const windowText = q.get('window') ?? '24h';
+      await computeInsight(
+        {
+          db,
+          now: NOW,
+          config,
+          health: { status: 'active', reasons: [], channels: [], responder: null },
+          backlog: async () => 0,
+        },
+        {
+          window: windowText,
+          window_ms: parseDuration(windowText) as number,
+          ...(agent ? { agent_uuid: agent } : {}),
+          ...(q.get('trend') ? { trend: 'hour' as const } : {}),
+        },
+      );
+    }
+    const plans: string[] = [];
+    let scans = 0;
+    for (const [text, params] of seen) {
+      const lines = (sqlite.prepare(`explain query plan ${text}`).all(...params) as { detail: string }[]).map(
+        (r) => r.detail,
+      );
+      scans += lines.filter(
+        (l) => /^SCAN /.test(l) && !l.startsWith('SCAN conversation_state_counts'),
+      ).length;
+      plans.push(`${text}\n${lines.map((l) => `    ${l}`).join('\n')}`);
+    }
+    return { plans, scans };
+  } finally {
+    await db.destroy();
+    await close().catch(() => undefined);
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
 }
 
-async function measure(file: string, iterations: number, log: (m: string) => void) {
-  const { config, sources } = resolveConfig([
+function benchConfig(file: string) {
+  return resolveConfig([
     {
       name: 'bench',
       document: {
@@ -282,6 +347,10 @@ async function measure(file: string, iterations: number, log: (m: string) => voi
       },
     },
   ]);
+}
+
+async function measure(file: string, iterations: number, log: (m: string) => void) {
+  const { config, sources } = benchConfig(file);
   const clock = new FakeClock(NOW);
   const daemon = await startDaemon({
     config: config as Config,
@@ -341,6 +410,7 @@ async function runAll(opts: {
     size: number;
     rows: Record<string, number>;
     cases: Awaited<ReturnType<typeof measure>>;
+    scans: number;
   }[] = [];
   for (const size of opts.sizes) {
     const file = path.join(opts.tmpDir, `insights-${size}.db`);
@@ -348,7 +418,10 @@ async function runAll(opts: {
     const loadStart = performance.now();
     const rows = await populate(file, size, opts.log);
     opts.log(`  built in ${((performance.now() - loadStart) / 1000).toFixed(1)} s: ${JSON.stringify(rows)}`);
-    results.push({ size, rows, cases: await measure(file, opts.iterations, opts.log) });
+    const { plans, scans } = await explainPlans(file, benchConfig(file).config as Config);
+    opts.log(`  query plans of one request of each case (${scans} full scans):`);
+    for (const p of plans) opts.log(`  ${p}`);
+    results.push({ size, rows, cases: await measure(file, opts.iterations, opts.log), scans });
     rmSync(file, { force: true });
     rmSync(`${file}-wal`, { force: true });
     rmSync(`${file}-shm`, { force: true });
@@ -360,6 +433,13 @@ function toRows(results: Awaited<ReturnType<typeof runAll>>): BenchRow[] {
   const small = results[0];
   const rows: BenchRow[] = [];
   for (const r of results) {
+    rows.push({
+      case: `every case at ${r.size.toLocaleString('en')} conversations`,
+      metric: 'full table scans in the query plans',
+      value: r.scans,
+      unit: 'scans',
+      better: 'lower',
+    });
     for (const [name, m] of Object.entries(r.cases)) {
       for (const metric of ['p50', 'p99'] as const) {
         const base = small && small !== r ? small.cases[name]?.[metric] : undefined;

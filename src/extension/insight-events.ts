@@ -8,7 +8,15 @@ import type { IdSource } from '../lib/ids.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { insightsRepo, type RollupKey } from '../store/insights-repo.js';
-import { addToHistogram, floorDay, floorHour, type Histogram, responseBucket } from './insight-math.js';
+import {
+  addToHistogram,
+  DAY_MS,
+  floorDay,
+  floorHour,
+  floorMinute,
+  type Histogram,
+  responseBucket,
+} from './insight-math.js';
 
 /** Rollup rows of every agent together. */
 export const ALL_AGENTS = -1;
@@ -23,17 +31,31 @@ export interface ConversationCounters {
   turns_answered: number;
 }
 
-/** The hour and day rows of the agent and of every agent that an event at `at` counts in. */
+/**
+ * Minute rows are read only at a window's two ends, and windows reach back 30 days at most
+ * (http/routes/insights.ts); a day more is kept so a window's first minutes are never half pruned.
+ */
+export const MINUTE_ROLLUP_RETENTION_MS = 31 * DAY_MS;
+
+/** The minute, hour and day rows of the agent and of every agent that an event at `at` counts in. */
 export function rollupKeys(agentId: number | null, at: number): RollupKey[] {
+  const minute = floorMinute(at);
   const hour = floorHour(at);
   const day = floorDay(at);
   const agent = agentId ?? 0;
   return [
+    { agent_id: agent, period: 'm', start: minute },
     { agent_id: agent, period: 'h', start: hour },
     { agent_id: agent, period: 'd', start: day },
+    { agent_id: ALL_AGENTS, period: 'm', start: minute },
     { agent_id: ALL_AGENTS, period: 'h', start: hour },
     { agent_id: ALL_AGENTS, period: 'd', start: day },
   ];
+}
+
+/** Housekeeping: drops minute rows past their retention, about `limit` at a time; returns how many. */
+export async function pruneMinuteRollups(trx: Db, now: number, limit: number): Promise<number> {
+  return insightsRepo.pruneMinuteRollups(trx, now - MINUTE_ROLLUP_RETENTION_MS, limit);
 }
 
 function stateKey(c: ConversationCounters) {

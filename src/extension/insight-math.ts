@@ -1,7 +1,9 @@
-// The arithmetic of insights (SPEC §8), plain functions over plain numbers: hour buckets, the
-// response-time histogram kept per hour, nearest-rank percentiles, and the dashboard sentence.
+// The arithmetic of insights (SPEC §8), plain functions over plain numbers: how a window splits into
+// rollup periods, the response-time histogram kept per period, nearest-rank percentiles, and the
+// dashboard sentence.
 
-export const HOUR_MS = 60 * 60 * 1000;
+export const MINUTE_MS = 60 * 1000;
+export const HOUR_MS = 60 * MINUTE_MS;
 
 export function floorHour(ms: number): number {
   return Math.floor(ms / HOUR_MS) * HOUR_MS;
@@ -20,6 +22,43 @@ export function floorDay(ms: number): number {
 
 export function ceilDay(ms: number): number {
   return Math.ceil(ms / DAY_MS) * DAY_MS;
+}
+
+export function floorMinute(ms: number): number {
+  return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+}
+
+export function ceilMinute(ms: number): number {
+  return Math.ceil(ms / MINUTE_MS) * MINUTE_MS;
+}
+
+/** Rollup periods: UTC day, hour, minute. */
+export type Period = 'd' | 'h' | 'm';
+
+export const PERIOD_MS: Record<Period, number> = { d: DAY_MS, h: HOUR_MS, m: MINUTE_MS };
+
+/** A piece of a window: whole periods [from, to) read from rollup rows, or `raw` (under a minute). */
+export interface WindowPiece {
+  period: Period | 'raw';
+  from: number;
+  to: number;
+}
+
+/**
+ * Splits [from, to) into the fewest rollup reads: whole days in the middle, whole hours beside them,
+ * whole minutes beside those, and what is left at each end (under a minute each) as raw pieces. So a
+ * window reads at most ~30 day, 46 hour and 118 minute rows and two sub-minute ranges of raw rows,
+ * however much traffic it holds.
+ */
+export function windowPieces(from: number, to: number, periods: Period[] = ['d', 'h', 'm']): WindowPiece[] {
+  if (from >= to) return [];
+  const [period, ...smaller] = periods;
+  if (period === undefined) return [{ period: 'raw', from, to }];
+  const size = PERIOD_MS[period];
+  const a = Math.ceil(from / size) * size;
+  const b = Math.floor(to / size) * size;
+  if (a >= b) return windowPieces(from, to, smaller);
+  return [...windowPieces(from, a, smaller), { period, from: a, to: b }, ...windowPieces(b, to, smaller)];
 }
 
 // Response-time histogram: 1 s steps under a minute, 10 s under 10 min, 1 min under an hour, 15 min

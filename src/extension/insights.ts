@@ -1,19 +1,18 @@
 // ExtensionRuntimeInsight (SPEC §8) for one agent or every agent ("*") over the window W ending now.
-// Everything is read from rollups the engine keeps current (store/insights-repo.ts): whole hours of
-// W from insight_hours, the partial first hour from customer_turns (at most one hour of turns), the
-// conversation counts from conversation_state_counts. Nothing here scans message history.
+// Everything is read from rollups the engine keeps current (store/insights-repo.ts): W as whole days,
+// hours and minutes from insight_rollups, the under-a-minute rest at each end from customer_turns and
+// follow_ups, the conversation counts from conversation_state_counts. Nothing here scans message
+// history, and the rows read do not grow with traffic (bar the exact percentiles, ≤ 5000 turns).
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
 import { toIso } from '../lib/clock.js';
 import type { Db } from '../store/db.js';
-import { type AgentScope, insightsRepo, type RollupRow } from '../store/insights-repo.js';
+import { type AgentScope, insightsRepo, type RollupRange, type RollupRow } from '../store/insights-repo.js';
 import { findAgentByUuid } from './agents.js';
 import { ALL_AGENTS, silencePoint } from './insight-events.js';
 import {
   addToHistogram,
-  ceilDay,
   ceilHour,
-  floorDay,
   floorHour,
   type Histogram,
   HOUR_MS,
@@ -23,6 +22,8 @@ import {
   ratio,
   responseBucket,
   summarySentence,
+  type WindowPiece,
+  windowPieces,
 } from './insight-math.js';
 import type { RuntimeHealthView } from './runtime-health.js';
 
@@ -36,6 +37,8 @@ export interface InsightDeps {
   health: RuntimeHealthView;
   /** Inbox rows waiting to be processed (a cached count). */
   backlog: () => Promise<number>;
+  /** Overrides EXACT_PERCENTILE_LIMIT (tests reach the histogram path with few turns). */
+  exactPercentileLimit?: number;
 }
 
 export interface InsightQuery {
@@ -109,36 +112,18 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
   }
   const outboundPending = await insightsRepo.unsentOutbound(db, scope, agentPnid);
 
-  // W = [start, now]. Whole hours [firstFull, lastFull) come from the rollups (whole days as day rows,
-  // the rest as hour rows); the partial hours at both ends from the turns and follow-ups themselves.
+  // W = [start, now], its end included. Whole days, hours and minutes come from the rollups (one
+  // statement); what is left at each end, under a minute, from the turns and follow-ups themselves.
   const agentKey = 'agent_id' in scope ? scope.agent_id : ALL_AGENTS;
-  const firstFull = ceilHour(start);
-  const lastFull = floorHour(now);
-  const dayFrom = ceilDay(firstFull);
-  const dayTo = floorDay(lastFull);
-  const hourRanges: [number, number][] =
-    dayFrom < dayTo
-      ? [
-          [firstFull, dayFrom],
-          [dayTo, lastFull],
-        ]
-      : [[firstFull, lastFull]];
-  const rolled = [
-    ...(dayFrom < dayTo ? await insightsRepo.rollups(db, agentKey, 'd', dayFrom, dayTo, true) : []),
-    ...(await insightsRepo.rollups(
-      db,
-      agentKey,
-      'h',
-      hourRanges[0]?.[0] ?? 0,
-      hourRanges[0]?.[1] ?? 0,
-      true,
-    )),
-    ...(hourRanges[1]
-      ? await insightsRepo.rollups(db, agentKey, 'h', hourRanges[1][0], hourRanges[1][1], true)
-      : []),
-  ];
-  const head = start < firstFull ? await insightsRepo.turnsBetween(db, scope, start, firstFull) : [];
-  const tail = await insightsRepo.turnsBetween(db, scope, lastFull, now + 1);
+  const pieces = windowPieces(start, now + 1);
+  const raw = pieces.filter((p) => p.period === 'raw');
+  const rolled = await insightsRepo.rollupsIn(
+    db,
+    agentKey,
+    pieces.filter((p): p is RollupRange => p.period !== 'raw'),
+    true,
+  );
+  const edgeTurns = await insightsRepo.turnsIn(db, scope, raw);
 
   const hist: Histogram = {};
   let turns = 0;
@@ -153,18 +138,18 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     mergeHistograms(hist, JSON.parse(r.response_hist) as Histogram);
   }
   const edgeResponses: number[] = [];
-  for (const t of [...head, ...tail]) {
+  for (const t of edgeTurns) {
     turns += 1;
     if (t.response_ms !== null) {
       answered += 1;
-      edgeResponses.push(Number(t.response_ms));
+      edgeResponses.push(t.response_ms);
     }
   }
 
   let p50: number | null;
   let p90: number | null;
   // Exact percentiles read every turn of W; past the limit the rollups' histograms answer instead.
-  const exact = turns <= EXACT_PERCENTILE_LIMIT;
+  const exact = turns <= (deps.exactPercentileLimit ?? EXACT_PERCENTILE_LIMIT);
   if (exact) {
     const responses = rolled.length > 0 ? await answeredResponses(db, scope, start, now) : edgeResponses;
     responses.sort((x, y) => x - y);
@@ -177,15 +162,9 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     p90 = histogramPercentileSeconds(merged, 0.9);
   }
 
-  for (const [from, to] of [
-    [start, firstFull],
-    [lastFull, now + 1],
-  ] as const) {
-    if (from >= to) continue;
-    const edge = await edgeSilences(db, scope, config, from, to);
-    silences += edge.silences;
-    covered += edge.covered;
-  }
+  const edge = await edgeSilences(db, scope, config, raw);
+  silences += edge.silences;
+  covered += edge.covered;
   const coverage = ratio(covered, silences);
   const sends = await insightsRepo.campaignSends(db, scope, start, now, config.campaigns.attribution_window);
   const campaign = ratio(sends.replied, sends.sent);
@@ -241,7 +220,25 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     updated_at: toIso(now),
   };
   if (q.trend === 'hour') {
+    // Hourly buckets: whole hours from the hour rows, the partial hours at both ends from the minute
+    // rows and raw turns already read (every one of them lies before firstFull or from lastFull on).
+    const firstFull = ceilHour(start);
+    const lastFull = floorHour(now);
     const hours = await insightsRepo.rollups(db, agentKey, 'h', firstFull, lastFull, false);
+    const head = { turns: 0, answered: 0 };
+    const tail = { turns: 0, answered: 0 };
+    for (const r of rolled) {
+      const side = r.start < firstFull ? head : r.start >= lastFull ? tail : null;
+      if (side && r.period !== 'd') {
+        side.turns += r.turns;
+        side.answered += r.answered;
+      }
+    }
+    for (const t of edgeTurns) {
+      const side = t.started_at < firstFull ? head : tail;
+      side.turns += 1;
+      if (t.response_ms !== null) side.answered += 1;
+    }
     insight.trend = trend(hours, head, tail, start, firstFull, lastFull, now);
   }
   return insight;
@@ -254,31 +251,30 @@ async function answeredResponses(db: Db, scope: AgentScope, from: number, to: nu
 }
 
 /**
- * Silences whose point (their start + the first applicable follow-up's `after`) fell in [from, to)
+ * Silences whose point (their start + the first applicable follow-up's `after`) fell in the ranges
  * with the customer still silent, and how many a follow-up accepted by the API covered (SPEC §8).
- * Used for the partial hours at the window's ends; whole hours come from the rollups.
+ * Used for the under-a-minute ends of the window; the rest comes from the rollups. A point in
+ * [from, to) means a start in [from - after, to - after) for the silence's rule: one short range
+ * per distinct `after`, so the follow-ups read stay a minute's worth whatever the rules' spread.
  */
 async function edgeSilences(
   db: Db,
   scope: AgentScope,
   config: Config,
-  from: number,
-  to: number,
+  ranges: WindowPiece[],
 ): Promise<{ silences: number; covered: number }> {
-  // A point in [from, to) means a start in [from - after, to - after) for its rule.
-  const afters = config.follow_up_rules.map((r) => r.after);
-  if (afters.length === 0) return { silences: 0, covered: 0 };
+  const afters = [...new Set(config.follow_up_rules.map((r) => r.after))];
+  if (afters.length === 0 || ranges.length === 0) return { silences: 0, covered: 0 };
   const rows = await insightsRepo.firstFollowUps(
     db,
     scope,
-    from - Math.max(...afters),
-    to - Math.min(...afters),
+    ranges.flatMap((r) => afters.map((after) => ({ from: r.from - after, to: r.to - after }))),
   );
   let silences = 0;
   let covered = 0;
   for (const r of rows) {
     const point = silencePoint(r, config);
-    if (point < from || point >= to) continue;
+    if (!ranges.some((x) => point >= x.from && point < x.to)) continue;
     // Cancelled before the point: the customer wrote, a new silence began, or it was escalated or closed.
     if (r.state === 'cancelled' && r.updated_at < point) continue;
     silences += 1;
@@ -287,12 +283,12 @@ async function edgeSilences(
   return { silences, covered };
 }
 
-type EdgeTurn = { started_at: number; response_ms: number | null };
+type EdgeCounts = { turns: number; answered: number };
 
 function trend(
   hours: RollupRow[],
-  head: EdgeTurn[],
-  tail: EdgeTurn[],
+  head: EdgeCounts,
+  tail: EdgeCounts,
   start: number,
   firstFull: number,
   lastFull: number,
@@ -305,23 +301,22 @@ function trend(
     answered_turns: a,
     reply_rate: ratio(a, t),
   });
-  const answeredOf = (ts: EdgeTurn[]) => ts.filter((x) => x.response_ms !== null).length;
   const out: TrendBucket[] = [];
-  if (start < firstFull) out.push(bucket(start, firstFull, head.length, answeredOf(head)));
+  if (start < firstFull) out.push(bucket(start, firstFull, head.turns, head.answered));
   const byHour = new Map(hours.map((h) => [h.start, h]));
   for (let h = firstFull; h < lastFull; h += HOUR_MS) {
     const r = byHour.get(h);
     out.push(bucket(h, h + HOUR_MS, r?.turns ?? 0, r?.answered ?? 0));
   }
   const last = out[out.length - 1];
-  if (lastFull < now || !last) out.push(bucket(lastFull, now, tail.length, answeredOf(tail)));
-  else if (tail.length > 0) {
+  if (lastFull < now || !last) out.push(bucket(lastFull, now, tail.turns, tail.answered));
+  else if (tail.turns > 0) {
     // W includes its end: turns started exactly at `now` on an hour boundary join the last bucket.
     out[out.length - 1] = bucket(
       Date.parse(last.start),
       Date.parse(last.end),
-      last.customer_turns + tail.length,
-      last.answered_turns + answeredOf(tail),
+      last.customer_turns + tail.turns,
+      last.answered_turns + tail.answered,
     );
   }
   return out;

@@ -1,7 +1,8 @@
-// Insights rollups (migrations/0006_insights.ts): customer turns, hour and day rollups (turns, answered,
-// response-time histogram, follow-up silences and coverage) per agent and for every agent (-1), and
-// conversation counts per agent and state. Written as events arrive; read by the insights endpoint
-// with primary-key and range scans only. agent_id 0 = no agent owns the channel.
+// Insights rollups (migrations/0006_insights.ts, 0007_insight_minutes.ts): customer turns, minute, hour
+// and day rollups (turns, answered, response-time histogram, follow-up silences and coverage) per agent
+// and for every agent (-1), and conversation counts per agent and state. Written as events arrive;
+// read by the insights endpoint with primary-key and range scans only. agent_id 0 = no agent owns
+// the channel.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { CustomerTurnsTable } from './tables.js';
@@ -11,15 +12,25 @@ export type CustomerTurnRow = CustomerTurnsTable;
 /** Which agents a read covers: one agent's id, or every agent ("*"). */
 export type AgentScope = { agent_id: number } | { all: true };
 
+export type RollupPeriod = 'm' | 'h' | 'd';
+
 export interface RollupKey {
   agent_id: number;
-  period: 'h' | 'd';
+  period: RollupPeriod;
   start: number;
+}
+
+/** Whole periods with start in [from, to). */
+export interface RollupRange {
+  period: RollupPeriod;
+  from: number;
+  to: number;
 }
 
 export type RollupDelta = Partial<Record<'turns' | 'answered' | 'silences' | 'covered', number>>;
 
 export interface RollupRow {
+  period: RollupPeriod;
   start: number;
   turns: number;
   answered: number;
@@ -104,23 +115,47 @@ export const insightsRepo = Object.freeze({
   async rollups(
     db: Db,
     agentId: number,
-    period: 'h' | 'd',
+    period: RollupPeriod,
     from: number,
     to: number,
     withHistogram: boolean,
   ): Promise<RollupRow[]> {
-    if (from >= to) return [];
+    return insightsRepo.rollupsIn(db, agentId, [{ period, from, to }], withHistogram);
+  },
+
+  /**
+   * Rollup rows of one agent (-1: every agent) in each of the ranges: one statement, one primary-key
+   * range per range, so the rows read are bounded by the ranges' lengths, not by the traffic.
+   */
+  async rollupsIn(
+    db: Db,
+    agentId: number,
+    ranges: RollupRange[],
+    withHistogram: boolean,
+  ): Promise<RollupRow[]> {
+    const live = ranges.filter((r) => r.from < r.to);
+    if (live.length === 0) return [];
     const rows = await db
       .selectFrom('insight_rollups')
-      .select(['start', 'turns', 'answered', 'silences', 'covered'])
+      .select(['period', 'start', 'turns', 'answered', 'silences', 'covered'])
       .$if(withHistogram, (q) => q.select('response_hist'))
-      .where('agent_id', '=', agentId)
-      .where('period', '=', period)
-      .where('start', '>=', from)
-      .where('start', '<', to)
-      .orderBy('start')
+      // The agent is repeated in every term: SQLite then walks one key range per term (MULTI-INDEX
+      // OR); with the agent outside the OR it would read every row of the agent.
+      .where((eb) =>
+        eb.or(
+          live.map((r) =>
+            eb.and([
+              eb('agent_id', '=', agentId),
+              eb('period', '=', r.period),
+              eb('start', '>=', r.from),
+              eb('start', '<', r.to),
+            ]),
+          ),
+        ),
+      )
       .execute();
     return rows.map((r) => ({
+      period: r.period,
       start: Number(r.start),
       turns: Number(r.turns),
       answered: Number(r.answered),
@@ -210,13 +245,60 @@ export const insightsRepo = Object.freeze({
     from: number,
     to: number,
   ): Promise<{ started_at: number; response_ms: number | null }[]> {
-    let q = db
+    return insightsRepo.turnsIn(db, scope, [{ from, to }]);
+  },
+
+  /** Turns started in any of the ranges [from, to): one statement, an index range per range. */
+  async turnsIn(
+    db: Db,
+    scope: AgentScope,
+    ranges: { from: number; to: number }[],
+  ): Promise<{ started_at: number; response_ms: number | null }[]> {
+    const live = ranges.filter((r) => r.from < r.to);
+    if (live.length === 0) return [];
+    // The agent goes into every term so each is one index range (see rollupsIn).
+    const rows = await db
       .selectFrom('customer_turns')
       .select(['started_at', 'response_ms'])
-      .where('started_at', '>=', from)
-      .where('started_at', '<', to);
-    if ('agent_id' in scope) q = q.where('agent_id', '=', scope.agent_id);
-    return q.execute();
+      .where((eb) =>
+        eb.or(
+          live.map((r) =>
+            eb.and([
+              ...('agent_id' in scope ? [eb('agent_id', '=', scope.agent_id)] : []),
+              eb('started_at', '>=', r.from),
+              eb('started_at', '<', r.to),
+            ]),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((r) => ({
+      started_at: Number(r.started_at),
+      response_ms: r.response_ms === null ? null : Number(r.response_ms),
+    }));
+  },
+
+  /**
+   * Deletes minute rollup rows that started before `cutoff`, about `limit` at a time (the rows of the
+   * batch's last minute go whole, so a little more); returns how many. A range on (period, start).
+   */
+  async pruneMinuteRollups(db: Db, cutoff: number, limit: number): Promise<number> {
+    const batch = await db
+      .selectFrom('insight_rollups')
+      .select('start')
+      .where('period', '=', 'm')
+      .where('start', '<', cutoff)
+      .orderBy('start')
+      .limit(limit)
+      .execute();
+    const last = batch[batch.length - 1];
+    if (!last) return 0;
+    const res = await db
+      .deleteFrom('insight_rollups')
+      .where('period', '=', 'm')
+      .where('start', '<=', Number(last.start))
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
   },
 
   /** Outbound messages not yet accepted by the API (queued or sending) for the scope. */
@@ -225,7 +307,9 @@ export const insightsRepo = Object.freeze({
       .selectFrom('outbox')
       .leftJoin('conversations', 'conversations.id', 'outbox.conversation_id')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('outbox.state', 'in', ['queued', 'sending']);
+      // Spelled as the partial index outbox_unsent is (migrations/0007): SQLite uses a partial index
+      // only for a query whose terms match its condition literally, not through bound parameters.
+      .where(sql<boolean>`outbox.state in ('queued', 'sending')`);
     if ('agent_id' in scope) {
       const agentId = scope.agent_id;
       q = q.where((eb) =>
@@ -287,14 +371,14 @@ export const insightsRepo = Object.freeze({
   },
 
   /**
-   * First follow-ups of silences that started in [from, to], with whether any follow-up of the same
-   * silence was accepted by the API. Range scan on (sequence, silence_from).
+   * First follow-ups of silences that started in any of the ranges [from, to), with whether any
+   * follow-up of the same silence was accepted by the API. A range scan on (sequence, silence_from)
+   * per range.
    */
   async firstFollowUps(
     db: Db,
     scope: AgentScope,
-    from: number,
-    to: number,
+    ranges: { from: number; to: number }[],
   ): Promise<
     {
       rule_id: string;
@@ -305,6 +389,8 @@ export const insightsRepo = Object.freeze({
       covered: number;
     }[]
   > {
+    const live = ranges.filter((r) => r.from < r.to);
+    if (live.length === 0) return [];
     let q = db
       .selectFrom('follow_ups as f')
       .select((eb) => [
@@ -324,9 +410,18 @@ export const insightsRepo = Object.freeze({
           )
           .as('covered'),
       ])
-      .where('f.sequence', '=', 0)
-      .where('f.silence_from', '>=', from)
-      .where('f.silence_from', '<=', to);
+      // The sequence goes into every term so each is one index range (see rollupsIn).
+      .where((eb) =>
+        eb.or(
+          live.map((r) =>
+            eb.and([
+              eb('f.sequence', '=', 0),
+              eb('f.silence_from', '>=', r.from),
+              eb('f.silence_from', '<', r.to),
+            ]),
+          ),
+        ),
+      );
     // Driven by the follow-ups range; each row's conversation is a primary-key lookup.
     if ('agent_id' in scope) {
       q = q
@@ -334,6 +429,12 @@ export const insightsRepo = Object.freeze({
         .where('c.agent_id', '=', scope.agent_id);
     }
     const rows = await q.execute();
-    return rows.map((r) => ({ ...r, covered: Number(r.covered) }));
+    return rows.map((r) => ({
+      ...r,
+      silence_from: Number(r.silence_from),
+      due_at: Number(r.due_at),
+      updated_at: Number(r.updated_at),
+      covered: Number(r.covered),
+    }));
   },
 });

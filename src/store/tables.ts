@@ -434,8 +434,8 @@ export interface CustomerTurnsTable {
 export interface InsightRollupsTable {
   /** -1 = every agent. */
   agent_id: number;
-  /** h: hour, d: UTC day. */
-  period: 'h' | 'd';
+  /** m: minute (kept 31 days, migrations/0007), h: hour, d: UTC day. */
+  period: 'm' | 'h' | 'd';
   /** Start of the period (ms). */
   start: number;
   turns: Generated<number>;
