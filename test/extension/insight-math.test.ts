@@ -1,5 +1,6 @@
 // The arithmetic behind insights: histogram buckets, nearest-rank percentiles (exact and from the
-// histogram), hour edges and the dashboard sentence.
+// histogram), hour edges, how a window splits into rollup periods, and the dashboard sentence.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addToHistogram,
@@ -8,9 +9,11 @@ import {
   floorHour,
   histogramPercentileSeconds,
   humanDuration,
+  PERIOD_MS,
   percentileSeconds,
   responseBucket,
   summarySentence,
+  windowPieces,
 } from '../../src/extension/insight-math.js';
 
 describe('response-time buckets', () => {
@@ -58,6 +61,88 @@ describe('percentiles (nearest rank)', () => {
     expect(histogramPercentileSeconds({}, 0.5)).toBeNull();
     // Under a minute the histogram is exact to the second.
     expect(histogramPercentileSeconds(addToHistogram({}, responseBucket(42_700), 3), 0.5)).toBe(42);
+  });
+});
+
+describe('window pieces', () => {
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 23);
+  const show = (from: string, to: string) =>
+    windowPieces(Date.parse(`${from}Z`), Date.parse(`${to}Z`)).map(
+      (p) => `${p.period} ${iso(p.from)}..${iso(p.to)}`,
+    );
+
+  it.each([
+    [
+      'a 24h window at half past and 20.5 s: partial minutes raw, partial hours by minute, whole hours',
+      '2026-02-28T00:30:20.500',
+      '2026-03-01T00:30:20.501',
+      [
+        'raw 2026-02-28T00:30:20.500..2026-02-28T00:31:00.000',
+        'm 2026-02-28T00:31:00.000..2026-02-28T01:00:00.000',
+        'h 2026-02-28T01:00:00.000..2026-03-01T00:00:00.000',
+        'm 2026-03-01T00:00:00.000..2026-03-01T00:30:00.000',
+        'raw 2026-03-01T00:30:00.000..2026-03-01T00:30:20.501',
+      ],
+    ],
+    [
+      'whole days in the middle of a 3-day window',
+      '2026-02-26T22:00:00.000',
+      '2026-03-01T02:00:00.001',
+      [
+        'h 2026-02-26T22:00:00.000..2026-02-27T00:00:00.000',
+        'd 2026-02-27T00:00:00.000..2026-03-01T00:00:00.000',
+        'h 2026-03-01T00:00:00.000..2026-03-01T02:00:00.000',
+        'raw 2026-03-01T02:00:00.000..2026-03-01T02:00:00.001',
+      ],
+    ],
+    [
+      'an hour that crosses an hour edge: minutes only',
+      '2026-03-01T09:30:00.000',
+      '2026-03-01T10:30:00.000',
+      ['m 2026-03-01T09:30:00.000..2026-03-01T10:30:00.000'],
+    ],
+    [
+      'under a minute: raw only',
+      '2026-03-01T09:30:10.000',
+      '2026-03-01T09:30:50.000',
+      ['raw 2026-03-01T09:30:10.000..2026-03-01T09:30:50.000'],
+    ],
+    ['nothing', '2026-03-01T09:30:10.000', '2026-03-01T09:30:10.000', []],
+  ])('%s', (_name, from, to, pieces) => {
+    expect(show(from, to)).toEqual(pieces);
+  });
+
+  it('cover [from, to) exactly, in order, on period edges, with under a minute left raw at each end', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4e12 }),
+        fc.integer({ min: 0, max: 31 * 86_400_000 }),
+        (from, length) => {
+          const pieces = windowPieces(from, from + length);
+          let at = from;
+          for (const p of pieces) {
+            expect(p.from).toBe(at);
+            expect(p.to).toBeGreaterThan(p.from);
+            if (p.period === 'raw') expect(p.to - p.from).toBeLessThan(60_000);
+            else {
+              expect(p.from % PERIOD_MS[p.period]).toBe(0);
+              expect(p.to % PERIOD_MS[p.period]).toBe(0);
+            }
+            at = p.to;
+          }
+          expect(at).toBe(from + length);
+          expect(pieces.filter((p) => p.period === 'raw').length).toBeLessThanOrEqual(2);
+          // At most one day piece, two hour pieces and two minute pieces: the rows read are bounded.
+          for (const [period, most] of [
+            ['d', 1],
+            ['h', 2],
+            ['m', 2],
+          ] as const) {
+            expect(pieces.filter((p) => p.period === period).length).toBeLessThanOrEqual(most);
+          }
+        },
+      ),
+    );
   });
 });
 
