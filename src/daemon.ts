@@ -259,6 +259,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
     for (const s of services) await s.start();
     writability.onChange((writable, reason) => {
+      sender.storeWritable(writable);
       if (!writable) {
         log.error(
           { event: 'store.not_writable', reason },

@@ -78,9 +78,21 @@ export interface Sender extends Service {
   transport(): Transport;
   /** The effective config changed: new credentials restart stopped channels, a new rate applies. */
   configChanged(next: Config, previous: Config): void;
+  /**
+   * The database may (not) be written (store/writability.ts): held sends wait, since each begins with
+   * a write; in-flight ones finish. Feeding already stops through `paused`.
+   */
+  storeWritable(writable: boolean): void;
 }
 
 type TaskValue = { kind: 'skipped' } | { kind: 'sent'; result: SendResult };
+
+/**
+ * Retryable failures in a row on one channel (network errors, 5xx, rate limits) after which the
+ * runtime reports it `degraded` (SPEC §8: "a transport is failing on ... repeated errors"); the next
+ * accepted send clears it.
+ */
+export const FAILING_AFTER = 3;
 
 const SOURCE: Record<OutboxKind, BusinessMessageSource> = {
   reply: 'auto_reply',
@@ -99,6 +111,7 @@ export function createSender(deps: SenderDeps): Sender {
   );
   const followUpsSent = deps.metrics.counter('nwa_follow_ups_sent_total', 'Follow-ups accepted by the API');
   let transport = makeTransport(deps.config());
+  const failuresInARow = new Map<string, number>();
   const queues = new PacingQueues<TaskValue>((pnid) => makeQueue(pnid));
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -234,6 +247,7 @@ export function createSender(deps: SenderDeps): Sender {
       wakeAgain = await recordFailure(trx, fresh, result, now, config, pnid);
     });
     if (result.outcome === 'accepted') {
+      failuresInARow.delete(pnid);
       const problem = deps.health.view().channels.find((c) => c.phone_number_id === pnid);
       if (problem?.kind === 'failing') deps.health.channelOk(pnid);
     }
@@ -341,6 +355,7 @@ export function createSender(deps: SenderDeps): Sender {
       return false;
     }
     if (failure.kind === 'retryable') {
+      noteRetryableFailure(pnid, failure, now);
       const plan = planRetry(row.attempts, now, backoffFromConfig(config.outbound), unit);
       if (plan.retry) {
         await outboxRepo.requeue(trx, row.id, plan.retryAt, now, error);
@@ -386,6 +401,26 @@ export function createSender(deps: SenderDeps): Sender {
       );
     }
     return false;
+  }
+
+  function noteRetryableFailure(pnid: string, failure: SendFailed, now: number): void {
+    const n = (failuresInARow.get(pnid) ?? 0) + 1;
+    failuresInARow.set(pnid, n);
+    if (n < FAILING_AFTER || deps.health.stoppedChannels().includes(pnid)) return;
+    const known = deps.health.view().channels.some((c) => c.phone_number_id === pnid);
+    deps.health.channelProblem({
+      phone_number_id: pnid,
+      kind: 'failing',
+      code: failure.code,
+      title: failure.title,
+      since: now,
+    });
+    if (!known) {
+      log.warn(
+        { event: 'outbound.channel_failing', phone_number_id: pnid, code: failure.code, failures: n },
+        `sends on ${pnid} keep failing (${failure.title}); the runtime is degraded until one is accepted`,
+      );
+    }
   }
 
   /** 131047 on a follow-up: send the rule's template instead (SPEC §5). True when re-planned. */
@@ -526,6 +561,15 @@ export function createSender(deps: SenderDeps): Sender {
         for (const [, q] of queues.all()) q.setRate(next.outbound.rate_per_second);
       }
       wake();
+    },
+    storeWritable(writable) {
+      const stoppedChannels = new Set(deps.health.stoppedChannels());
+      const runtimePaused = deps.config().runtime.status === 'paused';
+      for (const [pnid, q] of queues.all()) {
+        if (!writable) q.pause();
+        else if (!runtimePaused && !stoppedChannels.has(pnid)) q.resume();
+      }
+      if (writable) wake();
     },
     async start() {
       stopped = false;

@@ -23,7 +23,7 @@ export interface RecordedRequest {
   body: unknown;
   /** Wall-clock ms with sub-ms precision (performance.timeOrigin + now) when the headers arrived. */
   receivedAt: number;
-  /** What the server did. */
+  /** What the server did (an accepted call's `wamid` is the one it answered with). */
   answered: FakeBehaviour;
 }
 
@@ -68,7 +68,13 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
               message: `Malformed access token ${String(req.headers.authorization).replace(/^Bearer /, '')}`,
             }
           : (script.shift() ?? fallback);
-      const { delayMs, ...behaviour } = step;
+      const { delayMs, ...scripted } = step;
+      // The wamid an accepted call gets is fixed (and recorded) before answering, so a test can tell
+      // which of its calls the daemon recorded.
+      const behaviour: FakeBehaviour =
+        'accept' in scripted
+          ? { ...scripted, wamid: scripted.wamid ?? `wamid.FAKE${String(++counter).padStart(8, '0')}` }
+          : scripted;
       requests.push({
         method: req.method ?? '',
         path: req.url ?? '',
