@@ -147,6 +147,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     const paused = () => !writability.writable();
     const metrics = createMetrics({ defaultMetrics: options.listen !== false });
+    // Each ingress commit wakes the processor; the processor never runs inside a request.
+    const inboxWriter = createInboxWriter(
+      { db: database.db, logger },
+      { onCommitted: () => inboxProcessor.wake() },
+    );
     const inboxProcessor = createInboxProcessor({
       db: database.db,
       clock,
@@ -155,14 +160,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       config: () => deps.config(),
       paused,
-      ingressIdle: () => inboxWriter.idle(),
+      ingress: inboxWriter,
       onSliceCommitted: () => responderWorker.wake(),
     });
-    // Each ingress commit wakes the processor; the processor never runs inside a request.
-    const inboxWriter = createInboxWriter(
-      { db: database.db, logger },
-      { onCommitted: () => inboxProcessor.wake() },
-    );
     const runtime = createRuntimeHealth();
     const serviceDeps = {
       db: database.db,
@@ -199,7 +199,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...serviceDeps,
       health: runtime,
       onEnqueued: () => sender.wake(),
-      ingressIdle: () => inboxWriter.idle(),
+      ingress: inboxWriter,
     });
     let previousConfig = configStore.current();
     configStore.subscribe((next) => {

@@ -282,8 +282,10 @@ export const configSchema = z.strictObject({
       // requests are shed while the loop has run this late for half a second, so it catches up.
       // Off by default: on a shared or busy box a slow loop is not always overload.
       max_event_loop_delay_ms: z.number().int().min(10).max(60_000).nullable().default(null),
-      // Webhooks are shed while more than inbox.backlog_threshold × this many rows wait to be processed.
-      backlog_shed_factor: z.number().min(1).max(1000).default(4),
+      // Webhooks are shed while more than inbox.backlog_threshold × this many rows wait to be processed
+      // (100,000 by default). A waiting row is on disk, not in memory, and is applied seconds after a
+      // burst ends, while a shed delivery waits for Meta's next retry: a burst is better stored.
+      backlog_shed_factor: z.number().min(1).max(1000).default(20),
       retry_after: duration.prefault('1s'),
     })
     .prefault({}),

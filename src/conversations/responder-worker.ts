@@ -11,7 +11,7 @@ import type { RuntimeHealth } from '../extension/runtime-health.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
-import { yieldToIngress } from '../lib/yield-to-ingress.js';
+import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { createResponder, type ResponderSetup } from '../responders/responder.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -33,8 +33,8 @@ export interface ResponderWorkerDeps {
   paused?: () => boolean;
   /** Called after a reply was enqueued. */
   onEnqueued?: () => void;
-  /** Resolves when webhook ingress is quiet; jobs wait for it (bounded) so a backlog never stalls 200s. */
-  ingressIdle?: () => Promise<void>;
+  /** Webhook ingress: jobs wait for it to be quiet (bounded) and take a small share of the loop while it is busy. */
+  ingress?: IngressSignal;
   pollMs?: number;
 }
 
@@ -45,6 +45,9 @@ export interface ResponderWorker extends Service {
 }
 
 const BATCH = 20;
+// Replies matter, but a burst of deliveries must not wait behind them: while deliveries keep arriving
+// the responder takes at most a tenth of the loop (the inbox processor takes up to 0.3).
+const INGRESS_SHARE = { share: 0.1, maxWaitMs: 50 };
 
 export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorker {
   const log = deps.logger.child({ module: 'responder' });
@@ -85,15 +88,8 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     return null;
   }
 
-  async function handle(job: ResponderJobRow): Promise<void> {
-    const conv = await conversationsRepo.get(deps.db, job.conversation_id);
-    const before = await unwanted(deps.db, job, conv);
-    if (before !== null || !conv) {
-      await withTransaction(deps.db, (trx) =>
-        conversationLogRepo.finishResponderJob(trx, job.id, `skipped: ${before}`, deps.clock.now()),
-      );
-      return;
-    }
+  /** Handles a job the conversation still wants (checked again after the network call). */
+  async function handle(job: ResponderJobRow, conv: ConversationRow): Promise<void> {
     const cfg = deps.config().responder.openai;
     const recent = await messagesRepo.listForConversation(deps.db, conv.id, cfg.max_context_messages);
     const { responder: r } = responder();
@@ -164,11 +160,19 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     while (!stopped) {
       const jobs = await conversationLogRepo.pendingResponderJobs(deps.db, BATCH);
       if (jobs.length === 0) return;
+      // Jobs the conversation no longer wants (answered, routed to a human, no active agent) are
+      // closed together in one transaction rather than one commit (one fsync) each.
+      const skipped: { id: string; why: string }[] = [];
+      let startedAt = performance.now();
       for (const job of jobs) {
-        if (stopped) return;
-        await yieldToIngress(deps.ingressIdle, 50);
+        if (stopped) break;
+        await yieldToIngress(deps.ingress, startedAt, INGRESS_SHARE);
+        startedAt = performance.now();
         try {
-          await handle(job);
+          const conv = await conversationsRepo.get(deps.db, job.conversation_id);
+          const why = await unwanted(deps.db, job, conv);
+          if (why !== null || !conv) skipped.push({ id: job.id, why: why ?? 'conversation not found' });
+          else await handle(job, conv);
         } catch (err) {
           log.error(
             { event: 'responder.job_failed', err, conversation_id: job.conversation_id },
@@ -178,6 +182,13 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
             conversationLogRepo.finishResponderJob(trx, job.id, 'error', deps.clock.now()),
           );
         }
+      }
+      if (skipped.length > 0) {
+        await withTransaction(deps.db, async (trx) => {
+          const now = deps.clock.now();
+          for (const { id, why } of skipped)
+            await conversationLogRepo.finishResponderJob(trx, id, `skipped: ${why}`, now);
+        });
       }
     }
   }

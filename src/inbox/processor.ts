@@ -10,7 +10,7 @@ import type { Service } from '../daemon.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
-import { quietOrTimeout } from '../lib/yield-to-ingress.js';
+import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
@@ -31,11 +31,11 @@ export interface InboxProcessorDeps {
   /** Called after each committed slice: the engine may have left work (responder jobs) to pick up. */
   onSliceCommitted?: () => void;
   /**
-   * Resolves when webhook ingress is quiet (nothing being received or committed). The processor
-   * runs its next slice then, so a delivery's 200 waits for its own commit rather than for a slice
-   * of processing; under sustained load it still runs one slice per `maxDeferMs`.
+   * Webhook ingress. The processor runs its next slice when ingress is quiet, so a delivery's 200
+   * waits for its own commit rather than for a slice of processing, and while deliveries keep
+   * arriving it takes at most `busyShare` of the event loop (lib/yield-to-ingress.ts).
    */
-  ingressIdle?: () => Promise<void>;
+  ingress?: IngressSignal;
 }
 
 export interface InboxProcessorOptions {
@@ -44,11 +44,22 @@ export interface InboxProcessorOptions {
    * requests (SQLite work is synchronous: a long slice would delay webhook answers).
    */
   sliceMs?: number;
+  /**
+   * The longer slice used while no delivery has arrived for a while: a commit costs an fsync, and
+   * catching up after a burst in short slices would spend much of its time committing.
+   */
+  idleSliceMs?: number;
   /** How often the timer looks for retries that became due. */
   pollMs?: number;
   /** The longest a slice waits for ingress to be quiet (a floor on processing under load). */
   maxDeferMs?: number;
+  /** The share of the event loop processing may take while deliveries keep arriving. */
+  busyShare?: number;
 }
+
+const MIN_FETCH = 16;
+/** Ingress counts as quiet when no delivery arrived for this long (ms). */
+const QUIET_FOR_MS = 100;
 
 export interface InboxProcessor extends Service {
   /** Something was committed to the inbox: process it soon. Cheap; calls coalesce. */
@@ -68,7 +79,9 @@ export function createInboxProcessor(
 ): InboxProcessor {
   const log = deps.logger.child({ module: 'inbox' });
   const sliceMs = options.sliceMs ?? 5;
+  const idleSliceMs = Math.max(sliceMs, options.idleSliceMs ?? 20);
   const maxDeferMs = options.maxDeferMs ?? 50;
+  const busyShare = options.busyShare ?? 0.3;
   const processedTotal = deps.metrics.counter(
     'nwa_inbox_processed_total',
     'Inbox rows processed, by outcome (processed, retry, dead)',
@@ -96,17 +109,27 @@ export function createInboxProcessor(
   const kick = () => loop.wake();
 
   async function runUntilIdle(): Promise<void> {
+    // Rows fetched per slice follow what the last slice got through (a slice is time-bounded, and
+    // reading a full batch of bodies to process a few of them costs more than the processing).
+    let fetch = MIN_FETCH;
+    let startedAt = performance.now();
     while (!stopped) {
-      if (deps.ingressIdle) await quietOrTimeout(deps.ingressIdle(), maxDeferMs);
-      const config = deps.config();
-      const rows = await inboxRepo.listDue(deps.db, deps.clock.now(), config.inbox.batch_size);
-      if (rows.length === 0) return;
-      const outcomes = await processSlice(rows, config);
-      report(outcomes);
-      deps.onSliceCommitted?.();
       // A full turn of the event loop between slices: requests that arrived meanwhile are read and
       // appended to the ingress queue, which the next slice then waits for.
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToIngress(deps.ingress, startedAt, { share: busyShare, maxWaitMs: maxDeferMs });
+      if (stopped) return;
+      startedAt = performance.now();
+      const config = deps.config();
+      const rows = await inboxRepo.listDue(
+        deps.db,
+        deps.clock.now(),
+        Math.min(fetch, config.inbox.batch_size),
+      );
+      if (rows.length === 0) return;
+      const outcomes = await processSlice(rows, config);
+      fetch = Math.max(MIN_FETCH, outcomes.length * 2);
+      report(outcomes);
+      deps.onSliceCommitted?.();
     }
   }
 
@@ -114,9 +137,11 @@ export function createInboxProcessor(
     return withTransaction(deps.db, async (trx) => {
       const outcomes: Outcome[] = [];
       const sliceStart = performance.now();
+      const quiet = deps.ingress !== undefined && !deps.ingress.arrivedSince(sliceStart - QUIET_FOR_MS);
+      const budget = quiet ? idleSliceMs : sliceMs;
       for (const row of rows) {
         outcomes.push(await processRow(trx, row, config));
-        if (stopped || performance.now() - sliceStart >= sliceMs) break;
+        if (stopped || performance.now() - sliceStart >= budget) break;
       }
       // Marked together, in the same transaction as their effects.
       await inboxRepo.markProcessed(

@@ -1,6 +1,25 @@
 // Background work (inbox processing, responder jobs) runs on the same event loop and the same SQLite
-// connection as webhook ingress. Between units of work it steps aside: it lets pending I/O run and
-// waits, up to a bound, for ingress to be quiet, so a backlog never holds up the 200s Meta is waiting for.
+// connection as webhook ingress. Between units of work it steps aside, so a backlog never holds up
+// the 200s Meta is waiting for: while deliveries keep arriving it takes at most a fixed share of the
+// loop (resting in proportion to the time it just used), and it starts its next unit when ingress is
+// quiet or after a bounded wait. Without the share, the quiet gaps between group commits under load
+// would let processing take half the loop and halve the deliveries accepted per second; a backlog
+// built in a burst is caught up once the burst ends (it is bounded by load shedding).
+
+/** What background workers know about ingress (webhook/inbox-writer.ts implements it). */
+export interface IngressSignal {
+  /** Resolves once nothing is being received or committed. */
+  idle(): Promise<void>;
+  /** True when a delivery started arriving at or after `since` (a performance.now() time). */
+  arrivedSince(since: number): boolean;
+}
+
+export interface YieldOptions {
+  /** Most of the loop's time background work may take while deliveries keep arriving (0 < share ≤ 1). */
+  share: number;
+  /** The longest to wait for quiet ingress (a floor on background progress under sustained load). */
+  maxWaitMs: number;
+}
 
 /** Resolves when `quiet` does or after `ms`, whichever comes first. */
 export function quietOrTimeout(quiet: Promise<void>, ms: number): Promise<void> {
@@ -13,11 +32,22 @@ export function quietOrTimeout(quiet: Promise<void>, ms: number): Promise<void> 
   ]).finally(() => clearTimeout(timer));
 }
 
-/** One turn of the event loop, then (if given) a bounded wait for ingress to be quiet. */
+/**
+ * Call after a unit of background work that started at `startedAt` (performance.now()): one turn of
+ * the event loop; then, if deliveries arrived meanwhile, a rest long enough to keep the work within
+ * its share; then a bounded wait for ingress to be quiet.
+ */
 export async function yieldToIngress(
-  ingressIdle: (() => Promise<void>) | undefined,
-  maxWaitMs: number,
+  ingress: IngressSignal | undefined,
+  startedAt: number,
+  options: YieldOptions,
 ): Promise<void> {
+  const used = performance.now() - startedAt;
   await new Promise<void>((resolve) => setImmediate(resolve));
-  if (ingressIdle) await quietOrTimeout(ingressIdle(), maxWaitMs);
+  if (!ingress) return;
+  if (ingress.arrivedSince(startedAt)) {
+    const rest = Math.min(options.maxWaitMs, (used * (1 - options.share)) / options.share);
+    if (rest >= 1) await new Promise<void>((resolve) => setTimeout(resolve, rest));
+  }
+  await quietOrTimeout(ingress.idle(), options.maxWaitMs);
 }

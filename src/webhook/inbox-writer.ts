@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Service } from '../daemon.js';
 import { AppError } from '../lib/app-error.js';
+import type { IngressSignal } from '../lib/yield-to-ingress.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
 
@@ -25,7 +26,7 @@ export interface InboxWriterOptions {
   onCommitted?: () => void;
 }
 
-export interface InboxWriter extends Service {
+export interface InboxWriter extends Service, IngressSignal {
   /** Resolves once the row is committed; rejects if the commit failed or the queue is full. */
   append(row: InboxRow): Promise<void>;
   /** Rows waiting for a commit right now. */
@@ -35,11 +36,6 @@ export interface InboxWriter extends Service {
    * function when its answer is decided. Ingress counts as busy while any delivery is.
    */
   receiving(): () => void;
-  /**
-   * Resolves once no delivery is being received, waiting for a commit or in one: the inbox
-   * processor defers to ingress so that a 200 never waits behind a slice of processing.
-   */
-  idle(): Promise<void>;
 }
 
 interface Waiting {
@@ -63,6 +59,7 @@ export function createInboxWriter(
   let flushing: Promise<void> | undefined;
   let idleWaiters: (() => void)[] = [];
   let receivingCount = 0;
+  let lastArrival = Number.NEGATIVE_INFINITY;
 
   const isIdle = () => !scheduled && !flushing && queue.length === 0 && receivingCount === 0;
 
@@ -129,6 +126,7 @@ export function createInboxWriter(
         );
       }
       queuedBytes += row.body.length;
+      lastArrival = performance.now();
       return new Promise<void>((resolve, reject) => {
         queue.push({ row, resolve, reject });
         schedule();
@@ -137,6 +135,7 @@ export function createInboxWriter(
     queued: () => queue.length,
     receiving() {
       receivingCount += 1;
+      lastArrival = performance.now();
       let done = false;
       return () => {
         if (done) return;
@@ -145,6 +144,8 @@ export function createInboxWriter(
         notifyIfIdle();
       };
     },
+    arrivedSince: (since) => lastArrival >= since,
+    // The inbox processor and responder defer to ingress so that a 200 never waits behind their work.
     idle() {
       if (isIdle()) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));

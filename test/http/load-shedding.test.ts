@@ -282,7 +282,7 @@ describe('load settings', () => {
       webhook_max_in_flight: 256,
       api_max_in_flight: 128,
       max_event_loop_delay_ms: null,
-      backlog_shed_factor: 4,
+      backlog_shed_factor: 20,
       retry_after: '1s',
     });
   });

@@ -162,7 +162,7 @@ describe('deferring to ingress', () => {
         logger: t.deps.logger,
         metrics: t.deps.metrics,
         config: t.deps.config,
-        ingressIdle,
+        ingress: { idle: ingressIdle, arrivedSince: () => true },
       },
       { maxDeferMs },
     );
