@@ -3,14 +3,18 @@
 // insight_rollups is rebuilt to allow the new period (a column check cannot be altered in SQLite),
 // gets a (period, start) index so housekeeping prunes old minute rows by range, and the minute rows
 // of the last 31 days of existing history are filled from customer_turns and follow_ups.
-// Also: a partial index of the outbox rows not yet accepted by the API, so queue pressure counts
-// those rows whatever the planner's statistics say (the outbox keeps every message ever sent).
+// The rows also count campaign sends and their replies by send time, so the campaign response rate
+// no longer counts recipients per request (back-filled for every period from campaign_recipients).
+// Also: outbound_pending_counts, the outbox rows not yet accepted by the API per owner (the agent of
+// their conversation, or their channel when they have none), kept by store/outbox-repo.ts, so queue
+// pressure no longer counts the outbox per request.
 import { type Kysely, sql } from 'kysely';
 // The one definition of the histogram buckets: minute rows must hold the same buckets as the rest.
 import { responseBucket } from '../src/extension/insight-math.js';
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 /** Minute rows are read for windows up to 30 days back; the backfill covers a day more. */
 const BACKFILL = 31 * DAY;
 const ALL_AGENTS = -1;
@@ -21,6 +25,8 @@ interface MinuteRow {
   hist: Record<string, number>;
   silences: number;
   covered: number;
+  campaign_sent: number;
+  campaign_replied: number;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was then.
@@ -36,6 +42,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('response_hist', 'text', (c) => c.notNull().defaultTo('{}'))
     .addColumn('silences', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('covered', 'integer', (c) => c.notNull().defaultTo(0))
+    // Campaign recipients whose send was accepted in the period, and those of them who wrote back
+    // within the attribution window.
+    .addColumn('campaign_sent', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('campaign_replied', 'integer', (c) => c.notNull().defaultTo(0))
     // A new name: on PostgreSQL the old table's constraint keeps its name until the table is dropped.
     .addPrimaryKeyConstraint('insight_rollups_period_pk', ['agent_id', 'period', 'start'])
     .execute();
@@ -51,12 +61,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 
   await db.schema
-    .createIndex('outbox_unsent')
-    .on('outbox')
-    // Covering for the per-agent count (conversation, or phone number when there is none).
-    .columns(['state', 'conversation_id', 'phone_number_id'])
-    .where(sql<boolean>`state in ('queued', 'sending')`)
+    .createTable('outbound_pending_counts')
+    // "agent:<id>" (0: a conversation no agent owns) or "channel:<phone_number_id>" (no conversation).
+    .addColumn('owner', 'text', (c) => c.primaryKey())
+    .addColumn('n', 'integer', (c) => c.notNull())
     .execute();
+  const owner = sql<string>`case when o.conversation_id is null then 'channel:' || o.phone_number_id
+    else 'agent:' || cast(coalesce(c.agent_id, 0) as text) end`;
+  await db
+    .insertInto('outbound_pending_counts')
+    .columns(['owner', 'n'])
+    .expression(
+      db
+        .selectFrom('outbox as o')
+        .leftJoin('conversations as c', 'c.id', 'o.conversation_id')
+        .select((eb) => [owner.as('owner'), eb.fn.countAll().as('n')])
+        .where('o.state', 'in', ['queued', 'sending'])
+        .groupBy(owner),
+    )
+    .execute();
+
+  await backfillCampaigns(db);
 
   const newest = await db
     .selectFrom('customer_turns')
@@ -66,7 +91,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .selectFrom('follow_ups')
     .select((eb) => eb.fn.max('silence_from').as('at'))
     .executeTakeFirst();
-  const last = Math.max(Number(newest?.at ?? 0), Number(newestSilence?.at ?? 0));
+  const newestSend = await db
+    .selectFrom('campaign_recipients')
+    .select((eb) => eb.fn.max('sent_at').as('at'))
+    .executeTakeFirst();
+  const last = Math.max(Number(newest?.at ?? 0), Number(newestSilence?.at ?? 0), Number(newestSend?.at ?? 0));
   if (last === 0) return;
   const cutoff = Math.floor((last - BACKFILL) / MINUTE) * MINUTE;
 
@@ -76,7 +105,15 @@ export async function up(db: Kysely<any>): Promise<void> {
       const key = `${a}:${Math.floor(at / MINUTE) * MINUTE}`;
       let r = rows.get(key);
       if (!r) {
-        r = { turns: 0, answered: 0, hist: {}, silences: 0, covered: 0 };
+        r = {
+          turns: 0,
+          answered: 0,
+          hist: {},
+          silences: 0,
+          covered: 0,
+          campaign_sent: 0,
+          campaign_replied: 0,
+        };
         rows.set(key, r);
       }
       f(r);
@@ -156,6 +193,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     }
   }
 
+  for (const m of await campaignSends(db, cutoff, MINUTE)) {
+    add(m.agent_id, m.start, (r) => {
+      r.campaign_sent += m.sent;
+      r.campaign_replied += m.replied;
+    });
+  }
+
   const values = [...rows].map(([key, r]) => {
     const [agent, start] = key.split(':');
     return {
@@ -167,12 +211,87 @@ export async function up(db: Kysely<any>): Promise<void> {
       response_hist: JSON.stringify(r.hist),
       silences: r.silences,
       covered: r.covered,
+      campaign_sent: r.campaign_sent,
+      campaign_replied: r.campaign_replied,
     };
   });
   for (let i = 0; i < values.length; i += 500) {
     await db
       .insertInto('insight_rollups')
       .values(values.slice(i, i + 500))
+      .execute();
+  }
+}
+
+/**
+ * Campaign sends accepted from `from` on, counted per agent and `size` period of their send time; a
+ * recipient with a reply wrote back within the attribution window (replies are attributed only then).
+ */
+async function campaignSends(
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was then.
+  db: Kysely<any>,
+  from: number,
+  size: number,
+): Promise<{ agent_id: number; start: number; sent: number; replied: number }[]> {
+  const start = sql<number>`r.sent_at - (r.sent_at % ${sql.lit(size)})`;
+  const rows = await db
+    .selectFrom('campaign_recipients as r')
+    .innerJoin('campaigns as c', 'c.id', 'r.campaign_id')
+    .select((eb) => [
+      'c.agent_id',
+      start.as('start'),
+      eb.fn.countAll().as('sent'),
+      eb.fn.count('r.replied_at').as('replied'),
+    ])
+    .where('r.sent_at', '>=', from)
+    .groupBy(['c.agent_id', start])
+    .execute();
+  return rows.map((r) => ({
+    agent_id: Number(r.agent_id),
+    start: Number(r.start),
+    sent: Number(r.sent),
+    replied: Number(r.replied),
+  }));
+}
+
+/** Hour and day rows of every campaign send so far (minute rows follow with the rest). */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was then.
+async function backfillCampaigns(db: Kysely<any>): Promise<void> {
+  const counts = new Map<string, { sent: number; replied: number }>();
+  for (const h of await campaignSends(db, 0, HOUR)) {
+    for (const agent of [h.agent_id, ALL_AGENTS]) {
+      for (const [period, start] of [
+        ['h', h.start],
+        ['d', Math.floor(h.start / DAY) * DAY],
+      ] as const) {
+        const key = `${agent}:${period}:${start}`;
+        const c = counts.get(key) ?? { sent: 0, replied: 0 };
+        c.sent += h.sent;
+        c.replied += h.replied;
+        counts.set(key, c);
+      }
+    }
+  }
+  const values = [...counts].map(([key, c]) => {
+    const [agent, period, start] = key.split(':');
+    return {
+      agent_id: Number(agent),
+      period,
+      start: Number(start),
+      campaign_sent: c.sent,
+      campaign_replied: c.replied,
+    };
+  });
+  for (let i = 0; i < values.length; i += 500) {
+    await db
+      .insertInto('insight_rollups')
+      .values(values.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc.columns(['agent_id', 'period', 'start']).doUpdateSet({
+          campaign_sent: sql`excluded.campaign_sent`,
+          campaign_replied: sql`excluded.campaign_replied`,
+        }),
+      )
       .execute();
   }
 }

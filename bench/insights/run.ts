@@ -23,6 +23,7 @@ import { computeInsight } from '../../src/extension/insights.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { parseDuration } from '../../src/lib/duration.js';
 import { openDatabase } from '../../src/store/db.js';
+import { outboundOwner } from '../../src/store/insights-repo.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/tables.js';
 import { type BenchRow, compared, defineBenchmark } from '../lib/benchmark.js';
@@ -37,7 +38,7 @@ const AGENTS = 10;
 const MESSAGES_PER_CONVERSATION = 10;
 // Half past and 20.5 s: both ends of every window are partial hours (read from minute rows) with a
 // partial minute at each end (read from the turns and follow-ups themselves).
-const NOW = Date.parse('2026-03-01T00:30:20.500Z');
+export const NOW = Date.parse('2026-03-01T00:30:20.500Z');
 /** Minute rows as housekeeping leaves them (extension/insight-events.ts: kept 31 days). */
 const MINUTE_ROWS_FROM = NOW - MINUTE_ROLLUP_RETENTION_MS;
 const PATH = '/api/extensions/native-whatsapp/runtime/insights';
@@ -63,7 +64,7 @@ interface Rollup {
 }
 
 /** Builds the synthetic database; returns how many rows of each kind it holds. */
-async function populate(file: string, conversations: number, log: (m: string) => void) {
+export async function populate(file: string, conversations: number, log: (m: string) => void) {
   const { db, sqlite, close } = openDatabase(file);
   await migrateToLatest(db);
   sqlite.pragma('journal_mode = MEMORY');
@@ -118,6 +119,7 @@ async function populate(file: string, conversations: number, log: (m: string) =>
     }
   };
   const states = new Map<string, number>();
+  const pending = new Map<string, number>();
   let messages = 0;
   let turns = 0;
   const CHUNK = 20_000;
@@ -224,8 +226,12 @@ async function populate(file: string, conversations: number, log: (m: string) =>
             });
           }
         }
-        if (i % 1000 === 0)
+        if (i % 1000 === 0) {
           insOutbox.run(`o${i}`, id, contact, pnid, String(4_910_000_000_000 + i), NOW, NOW, NOW);
+          // As store/outbox-repo.ts counts it for insights.
+          const owner = outboundOwner({ agent_id: agent });
+          pending.set(owner, (pending.get(owner) ?? 0) + 1);
+        }
         const sk = `${agent}:${state}:${waiting}`;
         states.set(sk, (states.get(sk) ?? 0) + 1);
       }
@@ -257,6 +263,8 @@ async function populate(file: string, conversations: number, log: (m: string) =>
       const [agent, state, waiting] = key.split(':');
       insState.run(Number(agent), state, Number(waiting), n);
     }
+    const insPending = sqlite.prepare('insert into outbound_pending_counts (owner, n) values (?, ?)');
+    for (const [owner, n] of pending) insPending.run(owner, n);
   })();
   sqlite.pragma('journal_mode = WAL');
   sqlite.exec('analyze');
@@ -269,7 +277,7 @@ interface Case {
   query: string;
 }
 
-const CASES: Case[] = [
+export const CASES: Case[] = [
   { name: 'one agent, 24h', query: '?agent_uuid=agent-3' },
   { name: 'one agent, 30d, trend', query: '?agent_uuid=agent-3&window=30d&trend=1h' },
   { name: 'every agent, 24h', query: '' },
@@ -334,7 +342,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
 }
 
-function benchConfig(file: string) {
+export function benchConfig(file: string) {
   return resolveConfig([
     {
       name: 'bench',

@@ -3,6 +3,7 @@
 // (inbox/on-inbound-message.ts) and an opt-out (conversations/engine.ts). Each runs inside the
 // caller's transaction; states only move forward, so late or repeated events change nothing.
 
+import { recordCampaignReply, recordCampaignSendAccepted } from '../extension/insight-events.js';
 import { campaignsRepo } from '../store/campaigns-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
@@ -27,13 +28,14 @@ export async function campaignSendAccepted(
   if (!r) return;
   // `failed` too when this very row failed before: root retried it (recovery retry_failed_sends).
   const from: RecipientState[] = r.outbox_id === row.id ? ['queued', 'failed'] : ['queued'];
-  await campaignsRepo.moveRecipient(trx, r, from, 'sent', {
+  const moved = await campaignsRepo.moveRecipient(trx, r, from, 'sent', {
     wamid,
     sent_at: now,
     error_code: null,
     error_title: null,
     updated_at: now,
   });
+  if (moved) await recordCampaignSendAccepted(trx, r, now);
 }
 
 /** A permanent failure, or retries given up (dead). */
@@ -94,6 +96,7 @@ export async function attributeReply(
     updated_at: input.now,
   });
   if (!moved) return null;
+  if (r.sent_at !== null) await recordCampaignReply(trx, { campaign_id: r.campaign_id, sent_at: r.sent_at });
   if (input.conversation_id) {
     await conversationsRepo.update(trx, input.conversation_id, {
       campaign_id: r.campaign_id,

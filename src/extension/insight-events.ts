@@ -1,7 +1,8 @@
 // Keeps the insights rollups current as events happen (SPEC §8: counters and rollups instead of
 // scanning history per request). Called inside the caller's transaction by the conversation engine
 // (turns, conversation states), the follow-up planner (a silence gets its first follow-up), the
-// places that cancel follow-ups, and the sender (a follow-up accepted by the API).
+// places that cancel follow-ups, the sender (a follow-up accepted by the API) and the campaign
+// recipient events (a send accepted, a reply attributed).
 import type { Config } from '../config/schema.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
 import type { IdSource } from '../lib/ids.js';
@@ -171,4 +172,29 @@ export async function recordFollowUpAccepted(
   await insightsRepo.bump(trx, rollupKeys(await agentOf(trx, followUp.conversation_id), point), {
     covered: 1,
   });
+}
+
+/**
+ * A campaign send was accepted at `now`: it counts in the rows of its send time. A recipient sent
+ * again (root retried a send Meta failed after accepting it) moves from its earlier send time.
+ */
+export async function recordCampaignSendAccepted(
+  trx: Db,
+  recipient: { campaign_id: string; sent_at: number | null },
+  now: number,
+): Promise<void> {
+  const agent = await insightsRepo.campaignAgent(trx, recipient.campaign_id);
+  if (recipient.sent_at !== null) {
+    await insightsRepo.bump(trx, rollupKeys(agent, recipient.sent_at), { campaign_sent: -1 });
+  }
+  await insightsRepo.bump(trx, rollupKeys(agent, now), { campaign_sent: 1 });
+}
+
+/** A reply was attributed to a campaign send (within the attribution window): counted at the send. */
+export async function recordCampaignReply(
+  trx: Db,
+  recipient: { campaign_id: string; sent_at: number },
+): Promise<void> {
+  const agent = await insightsRepo.campaignAgent(trx, recipient.campaign_id);
+  await insightsRepo.bump(trx, rollupKeys(agent, recipient.sent_at), { campaign_replied: 1 });
 }

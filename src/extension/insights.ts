@@ -110,7 +110,7 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     if (r.queue_state in counts) counts[r.queue_state as keyof typeof counts] += r.n;
     if (r.waiting === 1 && r.queue_state !== 'closed') waiting += r.n;
   }
-  const outboundPending = await insightsRepo.unsentOutbound(db, scope, agentPnid);
+  const outboundPending = await insightsRepo.outboundPending(db, scope, agentPnid);
 
   // W = [start, now], its end included. Whole days, hours and minutes come from the rollups (one
   // statement); what is left at each end, under a minute, from the turns and follow-ups themselves.
@@ -125,17 +125,19 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
   );
   const edgeTurns = await insightsRepo.turnsIn(db, scope, raw);
 
-  const hist: Histogram = {};
   let turns = 0;
   let answered = 0;
   let silences = 0;
   let covered = 0;
+  let campaignSent = 0;
+  let campaignReplied = 0;
   for (const r of rolled) {
     turns += r.turns;
     answered += r.answered;
     silences += r.silences;
     covered += r.covered;
-    mergeHistograms(hist, JSON.parse(r.response_hist) as Histogram);
+    campaignSent += r.campaign_sent;
+    campaignReplied += r.campaign_replied;
   }
   const edgeResponses: number[] = [];
   for (const t of edgeTurns) {
@@ -156,8 +158,10 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     p50 = percentileSeconds(responses, 0.5);
     p90 = percentileSeconds(responses, 0.9);
   } else {
-    let merged = hist;
-    for (const ms of edgeResponses) merged = addToHistogram(merged, responseBucket(ms));
+    // Histograms are parsed only here: in exact mode they are not needed.
+    const merged: Histogram = {};
+    for (const r of rolled) mergeHistograms(merged, JSON.parse(r.response_hist) as Histogram);
+    for (const ms of edgeResponses) mergeHistograms(merged, addToHistogram({}, responseBucket(ms)));
     p50 = histogramPercentileSeconds(merged, 0.5);
     p90 = histogramPercentileSeconds(merged, 0.9);
   }
@@ -166,8 +170,8 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
   silences += edge.silences;
   covered += edge.covered;
   const coverage = ratio(covered, silences);
-  const sends = await insightsRepo.campaignSends(db, scope, start, now, config.campaigns.attribution_window);
-  const campaign = ratio(sends.replied, sends.sent);
+  const edgeSends = await insightsRepo.campaignSends(db, scope, raw);
+  const campaign = ratio(campaignReplied + edgeSends.replied, campaignSent + edgeSends.sent);
 
   const reasons = [...deps.health.reasons];
   const backlog = await deps.backlog();

@@ -27,7 +27,9 @@ export interface RollupRange {
   to: number;
 }
 
-export type RollupDelta = Partial<Record<'turns' | 'answered' | 'silences' | 'covered', number>>;
+export type RollupDelta = Partial<
+  Record<'turns' | 'answered' | 'silences' | 'covered' | 'campaign_sent' | 'campaign_replied', number>
+>;
 
 export interface RollupRow {
   period: RollupPeriod;
@@ -36,7 +38,17 @@ export interface RollupRow {
   answered: number;
   silences: number;
   covered: number;
+  campaign_sent: number;
+  campaign_replied: number;
   response_hist: string;
+}
+
+/**
+ * Whose an outbox row is in outbound_pending_counts: the agent of its conversation (0 when no agent
+ * owns it), or its channel when it belongs to no conversation (a campaign send to a new number).
+ */
+export function outboundOwner(of: { agent_id: number | null } | { phone_number_id: string }): string {
+  return 'phone_number_id' in of ? `channel:${of.phone_number_id}` : `agent:${of.agent_id ?? 0}`;
 }
 
 export const insightsRepo = Object.freeze({
@@ -137,7 +149,16 @@ export const insightsRepo = Object.freeze({
     if (live.length === 0) return [];
     const rows = await db
       .selectFrom('insight_rollups')
-      .select(['period', 'start', 'turns', 'answered', 'silences', 'covered'])
+      .select([
+        'period',
+        'start',
+        'turns',
+        'answered',
+        'silences',
+        'covered',
+        'campaign_sent',
+        'campaign_replied',
+      ])
       .$if(withHistogram, (q) => q.select('response_hist'))
       // The agent is repeated in every term: SQLite then walks one key range per term (MULTI-INDEX
       // OR); with the agent outside the OR it would read every row of the agent.
@@ -161,6 +182,8 @@ export const insightsRepo = Object.freeze({
       answered: Number(r.answered),
       silences: Number(r.silences),
       covered: Number(r.covered),
+      campaign_sent: Number(r.campaign_sent),
+      campaign_replied: Number(r.campaign_replied),
       response_hist: (r as { response_hist?: string }).response_hist ?? '{}',
     }));
   },
@@ -301,73 +324,71 @@ export const insightsRepo = Object.freeze({
     return Number(res.numDeletedRows);
   },
 
-  /** Outbound messages not yet accepted by the API (queued or sending) for the scope. */
-  async unsentOutbound(db: Db, scope: AgentScope, agentPhoneNumberId: string | null): Promise<number> {
-    let q = db
-      .selectFrom('outbox')
-      .leftJoin('conversations', 'conversations.id', 'outbox.conversation_id')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      // Spelled as the partial index outbox_unsent is (migrations/0007): SQLite uses a partial index
-      // only for a query whose terms match its condition literally, not through bound parameters.
-      .where(sql<boolean>`outbox.state in ('queued', 'sending')`);
-    if ('agent_id' in scope) {
-      const agentId = scope.agent_id;
-      q = q.where((eb) =>
-        eb.or([
-          eb('conversations.agent_id', '=', agentId),
-          ...(agentPhoneNumberId === null
-            ? []
-            : [
-                eb.and([
-                  eb('outbox.conversation_id', 'is', null),
-                  eb('outbox.phone_number_id', '=', agentPhoneNumberId),
-                ]),
-              ]),
-        ]),
-      );
-    }
-    const row = await q.executeTakeFirstOrThrow();
-    return Number(row.n);
+  /**
+   * Keeps outbound_pending_counts in step with the outbox (store/outbox-repo.ts): `delta` rows of the
+   * owner became unsent (+) or were accepted, failed or cancelled (-).
+   */
+  async bumpOutboundPending(db: Db, owner: string, delta: number): Promise<void> {
+    await db
+      .insertInto('outbound_pending_counts')
+      .values({ owner, n: delta })
+      .onConflict((oc) =>
+        oc.column('owner').doUpdateSet({ n: sql<number>`outbound_pending_counts.n + excluded.n` }),
+      )
+      .execute();
   },
 
   /**
-   * Campaign recipients sent in [from, to] for the scope, and how many of them wrote back within
-   * `attribution` of their send. Range scan on the sent_at index; campaigns by primary key.
+   * Outbound messages not yet accepted by the API (queued or sending) for the scope: those of the
+   * agent's conversations and those of its channel that belong to no conversation.
+   */
+  async outboundPending(db: Db, scope: AgentScope, agentPhoneNumberId: string | null): Promise<number> {
+    let q = db.selectFrom('outbound_pending_counts').select((eb) => eb.fn.sum<number>('n').as('n'));
+    if ('agent_id' in scope) {
+      const owners = [outboundOwner({ agent_id: scope.agent_id })];
+      if (agentPhoneNumberId !== null) owners.push(outboundOwner({ phone_number_id: agentPhoneNumberId }));
+      q = q.where('owner', 'in', owners);
+    }
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n ?? 0);
+  },
+
+  /**
+   * Campaign recipients sent in any of the ranges [from, to) for the scope, and how many of them
+   * wrote back (a reply is attributed only within the attribution window, campaigns/recipient-events).
+   * A range of the sent_at index per range; campaigns by primary key.
    */
   async campaignSends(
     db: Db,
     scope: AgentScope,
-    from: number,
-    to: number,
-    attribution: number,
+    ranges: { from: number; to: number }[],
   ): Promise<{ sent: number; replied: number }> {
+    const live = ranges.filter((r) => r.from < r.to);
+    if (live.length === 0) return { sent: 0, replied: 0 };
     let q = db
       .selectFrom('campaign_recipients as r')
       .select((eb) => [
         eb.fn.countAll<number>().as('sent'),
-        eb.fn
-          .sum<number>(
-            eb
-              .case()
-              .when(
-                eb.and([
-                  eb('r.replied_at', 'is not', null),
-                  eb('r.replied_at', '<=', eb(eb.ref('r.sent_at'), '+', attribution)),
-                ]),
-              )
-              .then(1)
-              .else(0)
-              .end(),
-          )
-          .as('replied'),
+        eb.fn.count<number>('r.replied_at').as('replied'),
       ])
-      .where('r.sent_at', '>=', from)
-      .where('r.sent_at', '<=', to);
+      .where((eb) =>
+        eb.or(live.map((r) => eb.and([eb('r.sent_at', '>=', r.from), eb('r.sent_at', '<', r.to)]))),
+      );
     if ('agent_id' in scope) {
       q = q.innerJoin('campaigns as c', 'c.id', 'r.campaign_id').where('c.agent_id', '=', scope.agent_id);
     }
     const row = await q.executeTakeFirstOrThrow();
     return { sent: Number(row.sent), replied: Number(row.replied ?? 0) };
+  },
+
+  /** The agent that owns a campaign (0: none, as for conversations). */
+  async campaignAgent(db: Db, campaignId: string): Promise<number> {
+    const row = await db
+      .selectFrom('campaigns')
+      .select('agent_id')
+      .where('id', '=', campaignId)
+      .executeTakeFirst();
+    return Number(row?.agent_id ?? 0);
   },
 
   /**

@@ -1,9 +1,11 @@
 // The outbox (SPEC §5): every outbound message is a row before any network call. queued → sending →
 // sent | failed | dead (| cancelled while still queued). A row held by this process's send queue
 // carries a lease, so feeding the queue never takes the same row twice. Keeps the conversation's
-// pending_outbound counter (outbound not yet accepted by the API) in step with the rows.
+// pending_outbound counter (outbound not yet accepted by the API) and the insights' per-agent and
+// per-channel counts of the same in step with the rows.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { insightsRepo, outboundOwner } from './insights-repo.js';
 import type { OutboxKind, OutboxState, OutboxTable } from './tables.js';
 
 export type OutboxRow = OutboxTable;
@@ -11,22 +13,36 @@ export type OutboxRow = OutboxTable;
 /** States in which a row still counts as "not yet accepted by the API". */
 const UNSENT: OutboxState[] = ['queued', 'sending'];
 
-async function bumpPending(db: Db, conversationId: string | null, delta: number): Promise<void> {
-  if (conversationId === null) return;
+async function bumpPending(
+  db: Db,
+  row: Pick<OutboxRow, 'conversation_id' | 'phone_number_id'>,
+  delta: number,
+): Promise<void> {
+  // Insights count these per agent and channel without reading the outbox (insights-repo.ts).
+  if (row.conversation_id === null) {
+    await insightsRepo.bumpOutboundPending(
+      db,
+      outboundOwner({ phone_number_id: row.phone_number_id }),
+      delta,
+    );
+    return;
+  }
   // CASE rather than max(a, b): the two-argument max is SQLite's; PostgreSQL calls it greatest.
-  await db
+  const conv = await db
     .updateTable('conversations')
     .set({
       pending_outbound: sql<number>`case when pending_outbound + ${delta} < 0 then 0 else pending_outbound + ${delta} end`,
     })
-    .where('id', '=', conversationId)
-    .execute();
+    .where('id', '=', row.conversation_id)
+    .returning('agent_id')
+    .executeTakeFirst();
+  await insightsRepo.bumpOutboundPending(db, outboundOwner({ agent_id: conv?.agent_id ?? null }), delta);
 }
 
 export const outboxRepo = Object.freeze({
   async insert(db: Db, row: OutboxRow): Promise<void> {
     await db.insertInto('outbox').values(row).execute();
-    if (UNSENT.includes(row.state)) await bumpPending(db, row.conversation_id, 1);
+    if (UNSENT.includes(row.state)) await bumpPending(db, row, 1);
   },
 
   async get(db: Db, id: string): Promise<OutboxRow | undefined> {
@@ -105,7 +121,7 @@ export const outboxRepo = Object.freeze({
       })
       .where('id', '=', row.id)
       .execute();
-    await bumpPending(db, row.conversation_id, -1);
+    await bumpPending(db, row, -1);
   },
 
   /** Back to queued, due at `at` (a retry after backoff, or parked while the channel is stopped). */
@@ -147,7 +163,7 @@ export const outboxRepo = Object.freeze({
       .set({ state, error_code: error.code, error_title: error.title, lease_until: null, updated_at: now })
       .where('id', '=', row.id)
       .execute();
-    await bumpPending(db, row.conversation_id, -1);
+    await bumpPending(db, row, -1);
   },
 
   /**
@@ -227,7 +243,7 @@ export const outboxRepo = Object.freeze({
       .where('state', 'in', ['failed', 'dead'])
       .executeTakeFirst();
     const moved = Number(res.numUpdatedRows) > 0;
-    if (moved) await bumpPending(db, row.conversation_id, 1);
+    if (moved) await bumpPending(db, row, 1);
     return moved;
   },
 

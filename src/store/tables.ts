@@ -444,6 +444,9 @@ export interface InsightRollupsTable {
   response_hist: Generated<string>;
   silences: Generated<number>;
   covered: Generated<number>;
+  /** Campaign sends accepted in the period (migrations/0007), and those answered in attribution. */
+  campaign_sent: Generated<number>;
+  campaign_replied: Generated<number>;
 }
 
 export interface ConversationStateCountsTable {
@@ -454,8 +457,16 @@ export interface ConversationStateCountsTable {
   n: number;
 }
 
+/** Outbox rows not yet accepted by the API, per owner (migrations/0007, store/outbox-repo.ts). */
+export interface OutboundPendingCountsTable {
+  /** "agent:<id>" (0: no agent owns the conversation) or "channel:<phone_number_id>" (no conversation). */
+  owner: string;
+  n: number;
+}
+
 export interface InsightTables {
   customer_turns: CustomerTurnsTable;
+  outbound_pending_counts: OutboundPendingCountsTable;
   insight_rollups: InsightRollupsTable;
   conversation_state_counts: ConversationStateCountsTable;
 }

@@ -31,6 +31,8 @@ type MinuteRow = {
   hist: Record<string, number>;
   silences: number;
   covered: number;
+  campaign_sent: number;
+  campaign_replied: number;
 };
 
 async function minuteRows(o: OpenedDatabase): Promise<MinuteRow[]> {
@@ -49,11 +51,13 @@ async function minuteRows(o: OpenedDatabase): Promise<MinuteRow[]> {
     hist: JSON.parse(r.response_hist) as Record<string, number>,
     silences: Number(r.silences),
     covered: Number(r.covered),
+    campaign_sent: Number(r.campaign_sent),
+    campaign_replied: Number(r.campaign_replied),
   }));
 }
 
 describe('migration 0007', () => {
-  it('fills minute rows from the stored turns and follow-ups and keeps the hour and day rows', async () => {
+  it('fills minute rows from the stored turns, follow-ups and campaign sends and keeps the hour and day rows', async () => {
     opened = openDatabase(':memory:');
     const { db, sqlite } = opened;
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
@@ -111,7 +115,34 @@ describe('migration 0007', () => {
     const s4 = at('05T09:30:00');
     ins(fu, 'f4', 'c1', s4, 0, s4 + 30 * MINUTE_MS, 'cancelled', s4 + 40 * MINUTE_MS);
 
+    // Campaign sends: one replied to (in a minute the turns use too), one 40 days old (hour and day
+    // rows only), one not sent yet.
+    ins(`insert into campaigns (id, agent_id, phone_number_id, name, state, template, rate_per_second, created_at,
+      updated_at, recipients_total) values ('camp', 1, 'pn1', 'Camp', 'running', '{}', 1, 0, 0, 3)`);
+    const rcp = `insert into campaign_recipients (id, campaign_id, "index", wa_id, state, sent_at, replied_at, updated_at)
+      values (?, 'camp', ?, ?, ?, ?, ?, 0)`;
+    const oldSend = NEWEST - 40 * DAY;
+    ins(rcp, 'rc1', 0, '491700000001', 'replied', at('05T10:15:30'), at('05T11:00:00'));
+    ins(rcp, 'rc2', 1, '491700000002', 'delivered', oldSend, null);
+    ins(rcp, 'rc3', 2, '491700000003', 'queued', null, null);
+
+    // Outbox rows: two unsent in c1 (agent 1), one sent there, one unsent in c2 (no agent), two unsent
+    // with no conversation on channel pn7.
+    const ob = `insert into outbox (id, conversation_id, phone_number_id, "to", kind, priority, payload, state,
+      attempts, next_attempt_at, created_at, updated_at) values (?, ?, ?, '49170', 'manual', 2, '{}', ?, 0, 0, 0, 0)`;
+    ins(ob, 'o1', 'c1', 'pn1', 'queued');
+    ins(ob, 'o2', 'c1', 'pn1', 'sending');
+    ins(ob, 'o3', 'c1', 'pn1', 'sent');
+    ins(ob, 'o4', 'c2', 'pn9', 'queued');
+    ins(ob, 'o5', null, 'pn7', 'queued');
+    ins(ob, 'o6', null, 'pn7', 'queued');
+
     await migrateToLatest(db);
+    expect(sqlite.prepare('select owner, n from outbound_pending_counts order by owner').all()).toEqual([
+      { owner: 'agent:0', n: 1 },
+      { owner: 'agent:1', n: 2 },
+      { owner: 'channel:pn7', n: 2 },
+    ]);
     const h42 = String(responseBucket(42_000));
     const h300 = String(responseBucket(300_000));
     const m = (agent_id: number, start: number, r: Partial<MinuteRow>): MinuteRow => ({
@@ -122,6 +153,8 @@ describe('migration 0007', () => {
       hist: {},
       silences: 0,
       covered: 0,
+      campaign_sent: 0,
+      campaign_replied: 0,
       ...r,
     });
     const p1 = at('05T09:30:00'); // s1 + 30 min, floored to the minute
@@ -133,41 +166,59 @@ describe('migration 0007', () => {
       m(-1, p1, { silences: 1, covered: 1 }),
       m(-1, p2, { silences: 1 }),
       m(-1, p4, { silences: 1 }),
-      m(-1, t1, { turns: 2, answered: 1, hist: { [h42]: 1 } }),
+      m(-1, t1, { turns: 2, answered: 1, hist: { [h42]: 1 }, campaign_sent: 1, campaign_replied: 1 }),
       m(-1, t3, { turns: 1, answered: 1, hist: { [h300]: 1 } }),
       m(-1, NEWEST, { turns: 1 }),
       m(0, p2, { silences: 1 }),
       m(0, t3, { turns: 1, answered: 1, hist: { [h300]: 1 } }),
       m(1, p1, { silences: 1, covered: 1 }),
       m(1, p4, { silences: 1 }),
-      m(1, t1, { turns: 2, answered: 1, hist: { [h42]: 1 } }),
+      m(1, t1, { turns: 2, answered: 1, hist: { [h42]: 1 }, campaign_sent: 1, campaign_replied: 1 }),
       m(1, NEWEST, { turns: 1 }),
     ]);
     const kept = sqlite
-      .prepare(`select agent_id, period, start, turns, answered, response_hist, silences, covered
-        from insight_rollups where period <> 'm' order by period`)
+      .prepare(`select agent_id, period, start, turns, answered, response_hist, silences, covered, campaign_sent,
+        campaign_replied from insight_rollups where period <> 'm' order by period, agent_id, start`)
       .all();
+    const row = (agent_id: number, period: string, start: number, r: Record<string, unknown>) => ({
+      agent_id,
+      period,
+      start,
+      turns: 0,
+      answered: 0,
+      response_hist: '{}',
+      silences: 0,
+      covered: 0,
+      campaign_sent: 0,
+      campaign_replied: 0,
+      ...r,
+    });
+    const oldDay = Math.floor(oldSend / DAY) * DAY;
+    const oldHour = Math.floor(oldSend / HOUR_MS) * HOUR_MS;
+    const sentReplied = { campaign_sent: 1, campaign_replied: 1 };
     expect(kept).toEqual([
-      {
-        agent_id: -1,
-        period: 'd',
-        start: at('05T00:00:00'),
+      row(-1, 'd', oldDay, { campaign_sent: 1 }),
+      row(-1, 'd', at('05T00:00:00'), {
         turns: 7,
         answered: 3,
         response_hist: '{"1":1}',
         silences: 2,
         covered: 1,
-      },
-      {
-        agent_id: 1,
-        period: 'h',
-        start: at('05T10:00:00'),
+        ...sentReplied,
+      }),
+      row(1, 'd', oldDay, { campaign_sent: 1 }),
+      row(1, 'd', at('05T00:00:00'), sentReplied),
+      row(-1, 'h', oldHour, { campaign_sent: 1 }),
+      row(-1, 'h', at('05T10:00:00'), sentReplied),
+      row(1, 'h', oldHour, { campaign_sent: 1 }),
+      row(1, 'h', at('05T10:00:00'), {
         turns: 2,
         answered: 1,
         response_hist: '{"42":1}',
         silences: 1,
         covered: 1,
-      },
+        ...sentReplied,
+      }),
     ]);
     // The rebuilt table still refuses unknown periods.
     expect(() => ins(`insert into insight_rollups (agent_id, period, start) values (1, 'w', 0)`)).toThrow(
@@ -179,12 +230,13 @@ describe('migration 0007', () => {
     opened = openDatabase(':memory:');
     await migrateToLatest(opened.db);
     expect(await minuteRows(opened)).toEqual([]);
-    const indexes = opened.sqlite
+    const made = opened.sqlite
       .prepare(
-        `select name from sqlite_master where type = 'index' and name in ('insight_rollups_period_start', 'outbox_unsent')`,
+        `select name from sqlite_master where name in ('insight_rollups_period_start', 'outbound_pending_counts')`,
       )
       .all();
-    expect(indexes).toHaveLength(2);
+    expect(made).toHaveLength(2);
+    expect(opened.sqlite.prepare('select * from outbound_pending_counts').all()).toEqual([]);
   });
 });
 

@@ -1,11 +1,17 @@
 // The rollups answer as the raw rows do. Random event streams (customer turns answered or not, silences
-// planned, cancelled, followed up) are written through the insight-event hooks the engine and the
-// scheduler call; then windows with edges anywhere (to the millisecond, on minute and hour edges, on
-// an event's own time) are asked of computeInsight, for each agent and for every agent. Its turns,
-// answered turns, percentiles (exact and from the histograms), follow-up coverage and hourly trend must
-// equal a brute-force count over the events themselves.
+// planned, cancelled, followed up, campaign sends accepted, failed and sent again, replied to) are
+// written through the insight-event hooks the engine, the scheduler and the campaign recipient events
+// call; then windows with edges anywhere (to the millisecond, on minute and hour edges, on an event's
+// own time) are asked of computeInsight, for each agent and for every agent. Its turns, answered
+// turns, percentiles (exact and from the histograms), follow-up coverage, campaign response rate and
+// hourly trend must equal a brute-force count over the events themselves.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  attributeReply,
+  campaignSendAccepted,
+  campaignStatusChanged,
+} from '../../src/campaigns/recipient-events.js';
 import type { Config } from '../../src/config/schema.js';
 import {
   type ConversationCounters,
@@ -52,6 +58,12 @@ interface Silence {
   sent: boolean;
 }
 
+interface Send {
+  agent: number;
+  sentAt: number;
+  replied: boolean;
+}
+
 const step = fc.record({
   gap: fc.oneof(
     fc.integer({ min: 0, max: 3 * HOUR_MS }),
@@ -67,9 +79,17 @@ const silence = fc.record({
   /** Where in the silence, as a share of its rule's `after` (below 1: before its point). */
   at: fc.double({ min: 0.01, max: 2, noNaN: true }),
 });
+const send = fc.record({
+  gap: fc.integer({ min: 0, max: 5 * HOUR_MS }),
+  /** Meta fails it after accepting it and root sends it again this much later (null: never). */
+  retriedAfter: fc.option(fc.integer({ min: 1, max: 3 * HOUR_MS }), { nil: null }),
+  /** The customer writes back this share of the attribution window after the send (null: never). */
+  reply: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+});
 const conversation = fc.record({
   steps: fc.array(step, { maxLength: 25 }),
   silences: fc.array(silence, { maxLength: 6 }),
+  sends: fc.array(send, { maxLength: 5 }),
   offset: fc.integer({ min: 0, max: SPAN / 2 }),
 });
 type ConversationSpec = typeof conversation extends fc.Arbitrary<infer T> ? T : never;
@@ -126,6 +146,8 @@ afterAll(async () => {
 
 async function reset(): Promise<void> {
   for (const table of [
+    'campaign_recipients',
+    'campaigns',
     'follow_ups',
     'conversations',
     'contacts',
@@ -138,7 +160,10 @@ async function reset(): Promise<void> {
 }
 
 /** Writes one conversation's events through the hooks; returns its turns and silences as they ended. */
-async function play(index: number, c: ConversationSpec): Promise<{ turns: Turn[]; silences: Silence[] }> {
+async function play(
+  index: number,
+  c: ConversationSpec,
+): Promise<{ turns: Turn[]; silences: Silence[]; sends: Send[] }> {
   const agent = AGENTS[index] ?? null;
   const id = `conv${index}`;
   await db
@@ -251,7 +276,78 @@ async function play(index: number, c: ConversationSpec): Promise<{ turns: Turn[]
     // The next silence starts after this one's outcome.
     from = Math.max(from, when);
   }
-  return { turns, silences };
+  // Campaign sends of the agent's campaign, one recipient each, through the recipient events.
+  const sends: Send[] = [];
+  const owner = agent ?? 1;
+  const campaign = `camp${index}`;
+  await db
+    .insertInto('campaigns')
+    .values({
+      id: campaign,
+      agent_id: owner,
+      phone_number_id: `pn${owner}`,
+      name: campaign,
+      state: 'running',
+      template: '{}',
+      rate_per_second: 1,
+      created_at: T0,
+      updated_at: T0,
+      recipients_total: c.sends.length,
+      count_queued: c.sends.length,
+      count_sent: 0,
+      count_delivered: 0,
+      count_read: 0,
+      count_replied: 0,
+      count_failed: 0,
+      count_skipped_opted_out: 0,
+    })
+    .execute();
+  let sentAt = T0 + c.offset;
+  for (const [k, x] of c.sends.entries()) {
+    sentAt += x.gap;
+    const rid = `r${index}_${k}`;
+    const waId = `49170${index}${k}0000`;
+    await db
+      .insertInto('campaign_recipients')
+      .values({
+        id: rid,
+        campaign_id: campaign,
+        index: k,
+        wa_id: waId,
+        state: 'queued',
+        outbox_id: `o${rid}`,
+        updated_at: T0,
+      })
+      .execute();
+    const row = { id: `o${rid}`, campaign_recipient_id: rid };
+    await campaignSendAccepted(db, row, `w${rid}`, sentAt);
+    const entry: Send = { agent: owner, sentAt, replied: false };
+    if (x.retriedAfter !== null) {
+      await campaignStatusChanged(
+        db,
+        `w${rid}`,
+        'failed',
+        { code: 131026, title: 'undeliverable' },
+        sentAt + 1,
+      );
+      entry.sentAt = sentAt + x.retriedAfter;
+      await campaignSendAccepted(db, row, `w${rid}b`, entry.sentAt);
+    }
+    if (x.reply !== null) {
+      const at = entry.sentAt + Math.round(x.reply * config.campaigns.attribution_window);
+      entry.replied =
+        (await attributeReply(db, {
+          wa_id: waId,
+          conversation_id: null,
+          at,
+          now: at,
+          window: config.campaigns.attribution_window,
+        })) !== null;
+      expect(entry.replied).toBe(true);
+    }
+    sends.push(entry);
+  }
+  return { turns, silences, sends };
 }
 
 async function insightAt(now: number, windowMs: number, agent: number | undefined, exactLimit?: number) {
@@ -274,13 +370,14 @@ async function insightAt(now: number, windowMs: number, agent: number | undefine
 }
 
 /** The answers computed from the events themselves: W = [start, now], its end included. */
-function bruteForce(turns: Turn[], silences: Silence[], start: number, now: number) {
+function bruteForce(turns: Turn[], silences: Silence[], sends: Send[], start: number, now: number) {
   const inW = turns.filter((x) => x.started >= start && x.started <= now);
   const responses = inW
     .flatMap((x) => (x.answeredAt === null ? [] : [x.answeredAt - x.started]))
     .sort((a, b) => a - b);
   let hist: Histogram = {};
   for (const ms of responses) hist = addToHistogram(hist, responseBucket(ms));
+  const sent = sends.filter((x) => x.sentAt >= start && x.sentAt <= now);
   const reached = silences.filter(
     (s) => s.point >= start && s.point <= now && !(s.cancelledAt !== null && s.cancelledAt < s.point),
   );
@@ -291,6 +388,7 @@ function bruteForce(turns: Turn[], silences: Silence[], start: number, now: numb
     exact: { p50: percentileSeconds(responses, 0.5), p90: percentileSeconds(responses, 0.9) },
     histogram: { p50: histogramPercentileSeconds(hist, 0.5), p90: histogramPercentileSeconds(hist, 0.9) },
     follow_up_coverage: ratio(reached.filter((s) => s.sent).length, reached.length),
+    campaign_response_rate: ratio(sent.filter((x) => x.replied).length, sent.length),
   };
 }
 
@@ -325,12 +423,18 @@ describe('rollups against the raw events', () => {
         await reset();
         const turns: Turn[] = [];
         const silences: Silence[] = [];
+        const sends: Send[] = [];
         for (const [i, c] of s.conversations.entries()) {
           const played = await play(i, c);
           turns.push(...played.turns);
           silences.push(...played.silences);
+          sends.push(...played.sends);
         }
-        const times = [...turns.map((x) => x.started), ...silences.map((x) => x.point)];
+        const times = [
+          ...turns.map((x) => x.started),
+          ...silences.map((x) => x.point),
+          ...sends.map((x) => x.sentAt),
+        ];
         for (const w of s.windows) {
           let now = T0 + w.end;
           if (w.endOnEvent >= 0 && times.length > 0) now = times[w.endOnEvent % times.length] as number;
@@ -343,7 +447,13 @@ describe('rollups against the raw events', () => {
           const start = now - length;
           for (const agent of [undefined, 1, 2]) {
             const mine = (x: { agent: number | null }) => agent === undefined || x.agent === agent;
-            const want = bruteForce(turns.filter(mine), silences.filter(mine), start, now);
+            const want = bruteForce(
+              turns.filter(mine),
+              silences.filter(mine),
+              sends.filter(mine),
+              start,
+              now,
+            );
             const exact = await insightAt(now, length, agent);
             const viaHistogram = await insightAt(now, length, agent, 0);
             const got = (i: ExtensionRuntimeInsight) => ({
@@ -351,12 +461,14 @@ describe('rollups against the raw events', () => {
               answered_turns: i.metrics.answered_turns,
               reply_rate: i.metrics.reply_rate,
               follow_up_coverage: i.metrics.follow_up_coverage,
+              campaign_response_rate: i.metrics.campaign_response_rate,
             });
             const counts = {
               customer_turns: want.customer_turns,
               answered_turns: want.answered_turns,
               reply_rate: want.reply_rate,
               follow_up_coverage: want.follow_up_coverage,
+              campaign_response_rate: want.campaign_response_rate,
             };
             expect(got(exact)).toEqual(counts);
             expect(got(viaHistogram)).toEqual(counts);
