@@ -1,8 +1,9 @@
 // ExtensionRuntimeInsight (SPEC §8) for one agent or every agent ("*") over the window W ending now.
-// Everything is read from rollups the engine keeps current (store/insights-repo.ts): W as whole days,
-// hours and minutes from insight_rollups, the under-a-minute rest at each end from customer_turns and
-// follow_ups, the conversation counts from conversation_state_counts. Nothing here scans message
-// history, and the rows read do not grow with traffic (bar the exact percentiles, ≤ 5000 turns).
+// Everything is read from rollups kept current as events happen (store/insights-repo.ts): W as whole
+// days, hours and minutes from insight_rollups, the under-a-minute rest at each end from the turns,
+// follow-ups and campaign recipients themselves, conversation counts from conversation_state_counts,
+// unsent outbound from outbound_pending_counts. Nothing here scans message history, and the rows read
+// do not grow with traffic (bar the exact percentiles: at most EXACT_PERCENTILE_LIMIT turns).
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
 import { toIso } from '../lib/clock.js';
@@ -113,7 +114,7 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
   const outboundPending = await insightsRepo.outboundPending(db, scope, agentPnid);
 
   // W = [start, now], its end included. Whole days, hours and minutes come from the rollups (one
-  // statement); what is left at each end, under a minute, from the turns and follow-ups themselves.
+  // statement); what is left at each end, under a minute, from the rows themselves.
   const agentKey = 'agent_id' in scope ? scope.agent_id : ALL_AGENTS;
   const pieces = windowPieces(start, now + 1);
   const raw = pieces.filter((p) => p.period === 'raw');
