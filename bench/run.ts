@@ -69,7 +69,10 @@ async function runModule(
 function snapshotResults(): Map<string, string> {
   const files = new Map<string, string>();
   if (!existsSync(RESULTS_DIR)) return files;
-  for (const f of readdirSync(RESULTS_DIR)) files.set(f, readFileSync(path.join(RESULTS_DIR, f), 'utf8'));
+  // Report files only: the fault suite keeps its scratch files in a folder here (bench/results/tmp).
+  for (const f of readdirSync(RESULTS_DIR, { withFileTypes: true })) {
+    if (f.isFile()) files.set(f.name, readFileSync(path.join(RESULTS_DIR, f.name), 'utf8'));
+  }
   return files;
 }
 

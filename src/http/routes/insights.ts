@@ -59,7 +59,7 @@ export const insightSchema = z.object({
     first_response_p90_seconds: z.number().nullable(),
     first_response_exact: z
       .boolean()
-      .describe('false when W held more than 5000 turns: percentiles come from hourly histograms'),
+      .describe('false when W held more than 5000 turns: percentiles come from the rollup histograms'),
     follow_up_coverage: nullableRate,
     campaign_response_rate: nullableRate,
     unanswered_conversations: z.number().int(),
@@ -99,7 +99,7 @@ export function mountInsightRoutes(router: ApiRouter, deps: AppDeps): void {
         'Customer turns (runs of customer messages with no business message between them) count when ' +
         'they started in the window; a turn is answered by the first business message accepted by the ' +
         'API after it. Percentiles are nearest-rank, exact up to 5000 turns in the window, else read ' +
-        'from hourly histograms (1 s steps under a minute, 10 s under 10 min, 1 min under an hour).',
+        'from the histograms kept with the day, hour and minute rollups (1 s steps under a minute, 10 s under 10 min, 1 min under an hour).',
       query,
       responses: {
         200: { description: 'the insight', schema: insightSchema },
