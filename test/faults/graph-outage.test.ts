@@ -4,9 +4,7 @@
 // `degraded` and the outbox shows the retries; when the API is back every send gets through once and
 // nothing is lost. Only a call the API took just as it went down (its answer lost) may repeat.
 import { afterAll, describe, expect, it } from 'vitest';
-import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { waitFor } from '../helpers/daemon-process.js';
-import { deliveryOf, messagesChange } from '../webhook/deliveries.js';
 import {
   CAMPAIGNS,
   createFaultWorld,
@@ -16,6 +14,7 @@ import {
   messageSends,
   seededRandom,
   sleep,
+  textDeliveryBody,
 } from './harness.js';
 import { writeScenarioTotals } from './totals.js';
 
@@ -70,16 +69,7 @@ describe('the Cloud API goes down and comes back', () => {
     async function customerWrites(): Promise<void> {
       const wa = customers[Math.floor(rnd() * customers.length)] as string;
       const id = `wamid.OUTAGE${String(++seq).padStart(6, '0')}`;
-      const body = Buffer.from(
-        toMetaJson(
-          deliveryOf([
-            messagesChange(
-              [{ wa_id: wa }],
-              [{ from: wa, id, timestamp: Math.floor(Date.now() / 1000), body: `hello ${seq}` }],
-            ),
-          ]),
-        ),
-      );
+      const body = textDeliveryBody(wa, id, `hello ${seq}`);
       const res = await w.postWebhook(body);
       expect(res.status).toBe(200);
       acked.add(String(res.body.inbox_id));

@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
+import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { signBody } from '../../src/webhook/signature.js';
 import { type DaemonProcess, killAll, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
 import { type FakeGraphApi, startFakeGraphApi } from '../helpers/fake-graph-api.js';
-import { FIXTURE_DIR, PNID } from '../webhook/deliveries.js';
+import { deliveryOf, FIXTURE_DIR, messagesChange, PNID } from '../webhook/deliveries.js';
 import { type SwitchableProxy, startSwitchableProxy } from './switchable-proxy.js';
 
 export const SECRET = 'faults_app_secret_0123456789abcdef';
@@ -17,6 +18,20 @@ export const ROOT_TOKEN = 'faults_root_token_0123456789abcdef';
 export const CAMPAIGNS = '/api/extensions/native-whatsapp/runtime/campaigns';
 export const EXECUTE = '/api/extensions/native-whatsapp/runtime/execute';
 export { PNID };
+
+/** One text message from `wa` as Meta sends it (escaped JSON), ready to sign and post. */
+export function textDeliveryBody(wa: string, wamid: string, text: string): Buffer {
+  return Buffer.from(
+    toMetaJson(
+      deliveryOf([
+        messagesChange(
+          [{ wa_id: wa }],
+          [{ from: wa, id: wamid, timestamp: Math.floor(Date.now() / 1000), body: text }],
+        ),
+      ]),
+    ),
+  );
+}
 
 /** mulberry32: small, fast, good enough to pick moments and customers reproducibly. */
 export function seededRandom(seed: number): () => number {

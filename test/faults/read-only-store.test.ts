@@ -4,9 +4,7 @@
 // after a kill -9 and a restart every delivery that got 200 is there exactly once.
 import { chmodSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { waitFor } from '../helpers/daemon-process.js';
-import { deliveryOf, messagesChange } from '../webhook/deliveries.js';
 import {
   createFaultWorld,
   type FaultWorld,
@@ -14,6 +12,7 @@ import {
   messageSends,
   seededRandom,
   sleep,
+  textDeliveryBody,
 } from './harness.js';
 import { writeScenarioTotals } from './totals.js';
 
@@ -60,16 +59,7 @@ describe('the database file made read-only under the daemon', () => {
       while (!stop.done) {
         const wa = customers[Math.floor(rnd() * customers.length)] as string;
         const id = `wamid.READONLY${String(++seq).padStart(6, '0')}`;
-        const body = Buffer.from(
-          toMetaJson(
-            deliveryOf([
-              messagesChange(
-                [{ wa_id: wa }],
-                [{ from: wa, id, timestamp: Math.floor(Date.now() / 1000), body: `hello ${seq}` }],
-              ),
-            ]),
-          ),
-        );
+        const body = textDeliveryBody(wa, id, `hello ${seq}`);
         const res = await w.postWebhook(body);
         answers.set(res.status, (answers.get(res.status) ?? 0) + 1);
         if (res.status === 200) {
