@@ -8,6 +8,12 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TMP = path.join(ROOT, 'bench/results/tmp');
 export const LATEST = path.join(ROOT, 'bench/results/faults-latest.json');
+// A shortened or replayed run (FAULTS_ROUNDS, FAULTS_OUTAGE_S, FAULTS_SEED) must not replace the
+// committed totals of a full run: its merged totals go to the scratch folder instead.
+const SHORTENED = ['FAULTS_ROUNDS', 'FAULTS_OUTAGE_S', 'FAULTS_SEED'].some(
+  (k) => process.env[k] !== undefined,
+);
+const OUTPUT = SHORTENED ? path.join(TMP, 'faults-run.json') : LATEST;
 
 export type Totals = Record<string, number | string | boolean | null>;
 
@@ -27,6 +33,7 @@ export function mergeScenarioTotals(): string {
   const scenarios: Record<string, Totals> = {};
   for (const f of readdirSync(TMP).sort()) {
     const m = /^faults-(.*)\.json$/.exec(f);
+    if (m?.[1] === 'run') continue;
     if (m?.[1]) scenarios[m[1]] = JSON.parse(readFileSync(path.join(TMP, f), 'utf8')) as Totals;
   }
   if (Object.keys(scenarios).length === 0) return 'fault suite: no scenario wrote totals';
@@ -42,8 +49,8 @@ export function mergeScenarioTotals(): string {
     },
     scenarios,
   };
-  writeFileSync(LATEST, `${JSON.stringify(doc, null, 2)}\n`);
-  const lines = ['', 'Fault suite totals (also in bench/results/faults-latest.json)'];
+  writeFileSync(OUTPUT, `${JSON.stringify(doc, null, 2)}\n`);
+  const lines = ['', `Fault suite totals (also in ${path.relative(ROOT, OUTPUT)})`];
   for (const [name, totals] of Object.entries(scenarios)) {
     lines.push('', `  ${name}`);
     const width = Math.max(...Object.keys(totals).map((k) => k.length));
