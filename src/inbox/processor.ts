@@ -15,8 +15,10 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
 import { withSavepoint, withTransaction } from '../store/transactions.js';
+import { createBacklogProbe } from './backlog-probe.js';
 import { PermanentDeliveryError } from './delivery-errors.js';
 import { type DeliverySummary, processDelivery } from './process-delivery.js';
+import { DEFAULT_SHARE, processingShare, type ShareOptions } from './processing-share.js';
 import { nextAttempt } from './retry-policy.js';
 
 export interface InboxProcessorDeps {
@@ -33,7 +35,7 @@ export interface InboxProcessorDeps {
   /**
    * Webhook ingress. The processor runs its next slice when ingress is quiet, so a delivery's 200
    * waits for its own commit rather than for a slice of processing, and while deliveries keep
-   * arriving it takes at most `busyShare` of the event loop (lib/yield-to-ingress.ts).
+   * arriving it takes at most its share of the event loop (processing-share.ts, lib/yield-to-ingress.ts).
    */
   ingress?: IngressSignal;
 }
@@ -53,8 +55,8 @@ export interface InboxProcessorOptions {
   pollMs?: number;
   /** The longest a slice waits for ingress to be quiet (a floor on processing under load). */
   maxDeferMs?: number;
-  /** The share of the event loop processing may take while deliveries keep arriving. */
-  busyShare?: number;
+  /** The share of the event loop processing may take while deliveries keep arriving (processing-share.ts). */
+  share?: ShareOptions;
 }
 
 const MIN_FETCH = 16;
@@ -81,7 +83,9 @@ export function createInboxProcessor(
   const sliceMs = options.sliceMs ?? 5;
   const idleSliceMs = Math.max(sliceMs, options.idleSliceMs ?? 20);
   const maxDeferMs = options.maxDeferMs ?? 50;
-  const busyShare = options.busyShare ?? 0.3;
+  const shareOptions = options.share ?? DEFAULT_SHARE;
+  // The backlog, counted at most once a second, sets the processor's share of the loop.
+  const backlog = createBacklogProbe({ db: deps.db, clock: deps.clock });
   const processedTotal = deps.metrics.counter(
     'nwa_inbox_processed_total',
     'Inbox rows processed, by outcome (processed, retry, dead)',
@@ -116,29 +120,37 @@ export function createInboxProcessor(
     while (!stopped) {
       // A full turn of the event loop between slices: requests that arrived meanwhile are read and
       // appended to the ingress queue, which the next slice then waits for.
-      await yieldToIngress(deps.ingress, startedAt, { share: busyShare, maxWaitMs: maxDeferMs });
-      if (stopped) return;
-      startedAt = performance.now();
       const config = deps.config();
+      const share = processingShare(
+        await backlog.pending().catch(() => 0),
+        config.inbox.backlog_threshold * config.load.backlog_shed_factor,
+        shareOptions,
+      );
+      const late = await yieldToIngress(deps.ingress, startedAt, { share, maxWaitMs: maxDeferMs });
+      if (stopped) return;
+      // On a saturated loop the processor was away longer than planned: its next slice makes up for
+      // that time at its share, up to maxDeferMs.
+      const extraMs = Math.min(maxDeferMs, (late * share) / (1 - share));
+      startedAt = performance.now();
       const rows = await inboxRepo.listDue(
         deps.db,
         deps.clock.now(),
         Math.min(fetch, config.inbox.batch_size),
       );
       if (rows.length === 0) return;
-      const outcomes = await processSlice(rows, config);
+      const outcomes = await processSlice(rows, config, extraMs);
       fetch = Math.max(MIN_FETCH, outcomes.length * 2);
       report(outcomes);
       deps.onSliceCommitted?.();
     }
   }
 
-  async function processSlice(rows: InboxRow[], config: Config): Promise<Outcome[]> {
+  async function processSlice(rows: InboxRow[], config: Config, extraMs: number): Promise<Outcome[]> {
     return withTransaction(deps.db, async (trx) => {
       const outcomes: Outcome[] = [];
       const sliceStart = performance.now();
       const quiet = deps.ingress !== undefined && !deps.ingress.arrivedSince(sliceStart - QUIET_FOR_MS);
-      const budget = quiet ? idleSliceMs : sliceMs;
+      const budget = quiet ? idleSliceMs : Math.min(maxDeferMs, sliceMs + extraMs);
       for (const row of rows) {
         outcomes.push(await processRow(trx, row, config));
         if (stopped || performance.now() - sliceStart >= budget) break;

@@ -35,19 +35,33 @@ export function quietOrTimeout(quiet: Promise<void>, ms: number): Promise<void> 
 /**
  * Call after a unit of background work that started at `startedAt` (performance.now()): one turn of
  * the event loop; then, if deliveries arrived meanwhile, a rest long enough to keep the work within
- * its share; then a bounded wait for ingress to be quiet.
+ * its share and a wait for quiet ingress no longer than that rest; else a wait for quiet ingress of at
+ * most `maxWaitMs`. Under load without quiet gaps the work gets share / (2 − share) of the loop.
+ *
+ * Returns how much longer than planned the worker was away (ms): a saturated loop runs every timer and
+ * turn late, and a worker that keeps its fixed unit size then gets a sliver of its share (one slice
+ * per loop turn, when one turn is a hundred milliseconds of requests). Workers lengthen their next
+ * unit by it, weighted by their share.
  */
 export async function yieldToIngress(
   ingress: IngressSignal | undefined,
   startedAt: number,
   options: YieldOptions,
-): Promise<void> {
-  const used = performance.now() - startedAt;
+): Promise<number> {
+  const endedAt = performance.now();
+  const used = endedAt - startedAt;
   await new Promise<void>((resolve) => setImmediate(resolve));
-  if (!ingress) return;
-  if (ingress.arrivedSince(startedAt)) {
-    const rest = Math.min(options.maxWaitMs, (used * (1 - options.share)) / options.share);
-    if (rest >= 1) await new Promise<void>((resolve) => setTimeout(resolve, rest));
+  if (!ingress) return 0;
+  if (!ingress.arrivedSince(startedAt)) {
+    await quietOrTimeout(ingress.idle(), options.maxWaitMs);
+    return 0;
   }
-  await quietOrTimeout(ingress.idle(), options.maxWaitMs);
+  const rest = Math.min(options.maxWaitMs, (used * (1 - options.share)) / options.share);
+  if (rest >= 1) await new Promise<void>((resolve) => setTimeout(resolve, rest));
+  // Then start in the next quiet gap, but wait for one no longer than the rest: under load with no
+  // gaps a longer wait would hold processing far below its share (a fixed 50 ms wait held it to a
+  // tenth of the loop, whatever the backlog).
+  const gap = Math.max(1, rest);
+  await quietOrTimeout(ingress.idle(), gap);
+  return Math.max(0, performance.now() - endedAt - Math.max(rest, 0) - gap);
 }

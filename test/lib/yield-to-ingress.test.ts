@@ -64,8 +64,38 @@ describe('yieldToIngress', () => {
     expect(await restAfter(undefined, 20, 0.1)).toBe(0);
   });
 
+  it('under load without a quiet gap, waits for one no longer than the rest', async () => {
+    const never = new Promise<void>(() => undefined);
+    // 6 ms of work at a share of 0.25: a rest of 18 ms, then at most 18 ms more for a quiet gap.
+    expect(await restAfter(signal(true, never), 6, 0.25)).toBe(36);
+  });
+
   it('waits for quiet ingress at most maxWaitMs', async () => {
     const never = new Promise<void>(() => undefined);
     expect(await restAfter(signal(false, never), 1, 0.5, 30)).toBe(30);
+  });
+});
+
+describe('yieldToIngress on a saturated loop (real timers)', () => {
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reports how much longer than planned the worker was away', async () => {
+    const never = new Promise<void>(() => undefined);
+    const startedAt = performance.now() - 6; // 6 ms of work at 0.25: 18 ms rest + at most 18 ms for a gap
+    const pending = yieldToIngress(signal(true, never), startedAt, { share: 0.25, maxWaitMs: 50 });
+    // Others hold the loop for 100 ms: every turn and timer of the worker runs late.
+    const until = performance.now() + 100;
+    while (performance.now() < until) {
+      /* busy */
+    }
+    const late = await pending;
+    expect(late).toBeGreaterThan(40);
+  });
+
+  it('reports nothing when its timers ran on time', async () => {
+    const startedAt = performance.now() - 2;
+    expect(await yieldToIngress(signal(true), startedAt, { share: 0.5, maxWaitMs: 50 })).toBeLessThan(15);
   });
 });
