@@ -12,6 +12,7 @@ import {
   faultSeed,
   graphSendKey,
   messageSends,
+  reconcileAcked,
   seededRandom,
   sleep,
   textDeliveryBody,
@@ -141,18 +142,7 @@ describe('the Cloud API goes down and comes back', () => {
     const statusAfter = String((await w.api('GET', INSIGHTS)).body.status);
 
     // Reconcile.
-    const processed = new Set(
-      w.query<{ id: string }>("select id from inbox where state = 'processed'").map((r) => r.id),
-    );
-    const lost = [...acked].filter((id) => !processed.has(id));
-    const inbound = new Map(
-      w
-        .query<{ wamid: string; n: number }>(
-          "select wamid, count(*) as n from messages where direction = 'inbound' group by wamid",
-        )
-        .map((r) => [r.wamid, r.n]),
-    );
-    const missingOrTwice = [...ackedWamids].filter((id) => inbound.get(id) !== 1);
+    const { lost, notOnce: missingOrTwice } = reconcileAcked(w, acked, ackedWamids);
     const outbox = w.query<{ id: string; kind: string; state: string; wamid: string | null }>(
       'select id, kind, state, wamid from outbox',
     );

@@ -194,6 +194,31 @@ export async function createFaultWorld(options: {
 }
 
 /** Every request the fake Cloud API took that sends a message (not a mark-as-read). */
+/**
+ * Acknowledged deliveries against the daemon's database: inbox rows acked but not processed (lost),
+ * and acked inbound wamids not stored exactly once.
+ */
+export function reconcileAcked(
+  w: FaultWorld,
+  acked: Iterable<string>,
+  ackedWamids: Iterable<string>,
+): { lost: string[]; notOnce: string[] } {
+  const processed = new Set(
+    w.query<{ id: string }>("select id from inbox where state = 'processed'").map((r) => r.id),
+  );
+  const inbound = new Map(
+    w
+      .query<{ wamid: string; n: number }>(
+        "select wamid, count(*) as n from messages where direction = 'inbound' group by wamid",
+      )
+      .map((r) => [r.wamid, r.n]),
+  );
+  return {
+    lost: [...acked].filter((id) => !processed.has(id)),
+    notOnce: [...ackedWamids].filter((id) => inbound.get(id) !== 1),
+  };
+}
+
 export function messageSends(graph: FakeGraphApi) {
   return graph.requests.filter((r) => {
     const b = r.body as { to?: string; recipient?: string; status?: string } | null;

@@ -10,6 +10,7 @@ import {
   type FaultWorld,
   faultSeed,
   messageSends,
+  reconcileAcked,
   seededRandom,
   sleep,
   textDeliveryBody,
@@ -124,18 +125,7 @@ describe('the database file made read-only under the daemon', () => {
     await w.kill();
     await w.start();
     await waitFor(drained, 60_000, 50);
-    const processed = new Set(
-      w.query<{ id: string }>("select id from inbox where state = 'processed'").map((r) => r.id),
-    );
-    const lost = [...acked].filter((id) => !processed.has(id));
-    const inbound = new Map(
-      w
-        .query<{ wamid: string; n: number }>(
-          "select wamid, count(*) as n from messages where direction = 'inbound' group by wamid",
-        )
-        .map((r) => [r.wamid, r.n]),
-    );
-    const notOnce = [...ackedWamids].filter((id) => inbound.get(id) !== 1);
+    const { lost, notOnce } = reconcileAcked(w, acked, ackedWamids);
 
     writeScenarioTotals('read-only-store', {
       seed,
