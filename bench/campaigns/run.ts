@@ -21,6 +21,7 @@ import type { Config } from '../../src/config/schema.js';
 import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { templatesRepo } from '../../src/store/templates-repo.js';
+import { type ArrivalRate, arrivalRate } from '../lib/arrival-rate.js';
 import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
 
@@ -149,13 +150,9 @@ function runCreationChild(n: number): Promise<CreationResult> {
   return runJsonChild<CreationResult>('bench/campaigns/run.ts', ['--child-create', String(n)]);
 }
 
-interface SendRateResult {
+interface SendRateResult extends ArrivalRate {
   campaign_rate_per_second: number;
   channel_rate_per_second: number;
-  messages: number;
-  seconds: number;
-  achieved_rate_per_second: number;
-  max_in_any_one_second_window: number;
   all_sent: boolean;
 }
 
@@ -211,21 +208,12 @@ async function sendRate(n: number): Promise<SendRateResult> {
       if (Date.now() > deadline) throw new Error('campaign did not complete in time');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const times = (await graph.times()).sort((a, b) => a - b);
-    let worst = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while ((times[i] as number) - (times[j] as number) >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    const seconds = ((times.at(-1) as number) - (times[0] as number)) / 1000;
+    const rate = arrivalRate(await graph.times());
     return {
       campaign_rate_per_second: CAMPAIGN_RATE,
       channel_rate_per_second: CHANNEL_RATE,
-      messages: times.length,
-      seconds: round(seconds),
-      achieved_rate_per_second: round((times.length - 1) / seconds),
-      max_in_any_one_second_window: worst,
-      all_sent: times.length === n,
+      ...rate,
+      all_sent: rate.messages === n,
     };
   } finally {
     await daemon.stop();

@@ -28,6 +28,7 @@ import { createScheduler } from '../../src/scheduler/tick.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { withTransaction } from '../../src/store/transactions.js';
+import { type ArrivalRate, arrivalRate } from '../lib/arrival-rate.js';
 import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
 
@@ -191,12 +192,8 @@ function runTickChild(n: number, due: number): Promise<TickResult> {
   return runJsonChild<TickResult>('bench/outbound/run.ts', ['--child-tick', String(n), '--due', String(due)]);
 }
 
-interface SendRateResult {
+interface SendRateResult extends ArrivalRate {
   configured_rate_per_second: number;
-  messages: number;
-  seconds: number;
-  achieved_rate_per_second: number;
-  max_in_any_one_second_window: number;
   all_sent: boolean;
 }
 
@@ -247,20 +244,11 @@ async function sendRate(messages: number): Promise<SendRateResult> {
       }
     });
     await deps.outbound.sender.drain(10 * 60_000);
-    const times = (await graph.times()).sort((a, b) => a - b);
-    let worst = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while ((times[i] as number) - (times[j] as number) >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    const seconds = ((times.at(-1) as number) - (times[0] as number)) / 1000;
+    const rate = arrivalRate(await graph.times());
     return {
       configured_rate_per_second: 80,
-      messages: times.length,
-      seconds: round(seconds),
-      achieved_rate_per_second: round((times.length - 1) / seconds),
-      max_in_any_one_second_window: worst,
-      all_sent: times.length === messages,
+      ...rate,
+      all_sent: rate.messages === messages,
     };
   } finally {
     await daemon.stop();
