@@ -24,6 +24,7 @@ import { templatesRepo } from '../../src/store/templates-repo.js';
 import { type ArrivalRate, arrivalRate } from '../lib/arrival-rate.js';
 import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
+import { round } from '../lib/round.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PNID = '106540352242922';
@@ -220,10 +221,6 @@ async function sendRate(n: number): Promise<SendRateResult> {
     await graph.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

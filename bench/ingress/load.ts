@@ -9,6 +9,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { toMetaJson } from '../../src/webhook/meta-json.js';
+import { round } from '../lib/round.js';
 
 const [url, secret, mode, connArg, rateArg, durationArg, warmupArg, tag] = process.argv.slice(2);
 if (!url || !secret || (mode !== 'closed' && mode !== 'open')) {
@@ -133,8 +134,6 @@ function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 const warmup: Sample[] = [];
 const samples: Sample[] = [];

@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
+import { round } from '../lib/round.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'bench_app_secret_0123456789abcdef';
@@ -254,10 +255,6 @@ export async function runIngressBench(options: { duration: number; warmup: numbe
   const file = path.join(ROOT, 'bench/results', `ingress-${report.date.slice(0, 10)}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return { report, file };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

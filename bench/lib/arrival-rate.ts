@@ -1,5 +1,6 @@
 // The send rate a fake Cloud API saw: arrival times (ms) → achieved rate and the most arrivals in any
 // one-second window (what a rate cap promises never to exceed).
+import { round } from './round.js';
 
 export interface ArrivalRate {
   messages: number;
@@ -18,8 +19,8 @@ export function arrivalRate(arrivals: readonly number[]): ArrivalRate {
   const seconds = times.length > 1 ? ((times.at(-1) as number) - (times[0] as number)) / 1000 : 0;
   return {
     messages: times.length,
-    seconds: Math.round(seconds * 100) / 100,
-    achieved_rate_per_second: seconds > 0 ? Math.round(((times.length - 1) / seconds) * 100) / 100 : 0,
+    seconds: round(seconds),
+    achieved_rate_per_second: seconds > 0 ? round((times.length - 1) / seconds) : 0,
     max_in_any_one_second_window: worst,
   };
 }

@@ -31,6 +31,7 @@ import { withTransaction } from '../../src/store/transactions.js';
 import { type ArrivalRate, arrivalRate } from '../lib/arrival-rate.js';
 import { runJsonChild } from '../lib/child-json.js';
 import { startGraphProcess } from '../lib/fake-graph-process.js';
+import { round } from '../lib/round.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PNID = '106540352242922';
@@ -297,10 +298,6 @@ export async function runOutboundBench(options: { sizes: number[]; due: number; 
   const file = path.join(ROOT, 'bench/results', `outbound-${report.date.slice(0, 10)}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return { report, file };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
