@@ -11,7 +11,10 @@ import { completion, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { input } from './fixtures.js';
 
 const API_KEY = 'sk-test-secret-key-0123456789';
-const TIMEOUT_MS = 300;
+// Generous for answers that do come (a loaded box must not turn a prompt answer into a timeout); the
+// hanging case below sets its own short timeout, which it reaches whatever the machine's load.
+const TIMEOUT_MS = 10_000;
+const HANG_TIMEOUT_MS = 300;
 
 let llm: FakeLlm;
 let clock: FakeClock;
@@ -120,12 +123,8 @@ describe('openai-compatible responder against a local chat-completions server', 
 
   it('gives up on a slow answer at its timeout and falls back', async () => {
     llm.respond({ hang: true });
-    const started = performance.now();
-    const reply = await responder().reply(input(['do you ship?']));
-    const elapsed = performance.now() - started;
+    const reply = await responder({ timeout: HANG_TIMEOUT_MS }).reply(input(['do you ship?']));
     expect(reply).toMatchObject({ kind: 'text', source: 'rules' });
-    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
-    expect(elapsed).toBeLessThan(TIMEOUT_MS + 1500);
     expect(health.last_error).toMatch(/no answer within 300 ms/);
     expect(logs[0]).toMatchObject({ kind: 'timeout' });
   });

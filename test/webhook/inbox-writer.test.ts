@@ -120,9 +120,9 @@ describe('inbox writer', () => {
       { db: handle.db, logger: silentLogger() },
       { minCommitIntervalMs: 60_000 },
     );
-    const started = performance.now();
+    // Waiting for the 60 s interval would outlast the test's timeout; no clock needed to see it did not.
     await writer.append(row());
-    expect(performance.now() - started).toBeLessThan(10_000);
+    expect((handle.sqlite.prepare('select count(*) n from inbox').get() as { n: number }).n).toBe(1);
   });
 
   it('idle() waits for deliveries being received and for their commit', async () => {
