@@ -10,7 +10,7 @@
 // pressure no longer counts the outbox per request.
 import { type Kysely, sql } from 'kysely';
 // The one definition of the histogram buckets: minute rows must hold the same buckets as the rest.
-import { responseBucket } from '../src/extension/insight-math.js';
+import { responseBucket } from '../src/insights/insight-math.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

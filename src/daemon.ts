@@ -14,28 +14,21 @@ import { configToDocument } from './config/display.js';
 import type { ConfigLayer } from './config/load.js';
 import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
-import { createResponderWorker } from './conversations/responder-worker.js';
 import { stampCatalog } from './extension/marketplace.js';
-import { createRuntimeHealth } from './extension/runtime-health.js';
 import { createInboxProcessor } from './inbox/processor.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
+import type { Service } from './lib/service.js';
 import { createMetrics } from './observability/metrics.js';
 import { createSender } from './outbound/sender.js';
+import { createResponderWorker } from './responders/worker.js';
+import { createRuntimeHealth } from './runtime/health.js';
 import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
 import { createInboxWriter } from './webhook/inbox-writer.js';
-
-/** A background part of the daemon (inbox processor, scheduler, outbound queue). */
-export interface Service {
-  name: string;
-  start(): Promise<void> | void;
-  /** Finish or park current work within the deadline (ms since epoch, wall clock). */
-  stop(deadline: number): Promise<void>;
-}
 
 export interface DaemonOptions {
   config: Config;

@@ -7,11 +7,11 @@
 // Exactly once: a recipient gets its outbox row in the same transaction that sets its outbox_id
 // (guarded on it being null), and the outbox allows one live row per recipient (migration 0005).
 import type { Logger } from 'pino';
+import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
-import type { Service } from '../daemon.js';
-import { activeAttachment } from '../extension/attachments.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import type { Service } from '../lib/service.js';
 import { enqueueOutbound } from '../outbound/outbox.js';
 import type { TemplateMessage } from '../outbound/transports/transport.js';
 import { isQuiet } from '../scheduler/quiet-hours.js';

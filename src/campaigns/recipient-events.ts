@@ -3,7 +3,7 @@
 // (inbox/on-inbound-message.ts) and an opt-out (conversations/engine.ts). Each runs inside the
 // caller's transaction; states only move forward, so late or repeated events change nothing.
 
-import { recordCampaignReply, recordCampaignSendAccepted } from '../extension/insight-events.js';
+import { recordCampaignReply, recordCampaignSendAccepted } from '../insights/insight-events.js';
 import { campaignsRepo } from '../store/campaigns-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';

@@ -2,8 +2,9 @@
 // transaction), start / pause / resume / cancel with 409 from a state that does not allow them.
 // Sending itself is the feeder's job (campaigns/feeder.ts); pausing and cancelling take back the
 // campaign's outbox rows that have not started, so nothing more goes out and nobody is sent twice.
+
+import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
-import { activeAttachment } from '../extension/attachments.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';

@@ -4,7 +4,7 @@
 // a reply is left as a responder job for the worker (conversations/responder-worker.ts).
 import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
-import { recordInsightEvent, recordSilencesEnding } from '../extension/insight-events.js';
+import { recordInsightEvent, recordSilencesEnding } from '../insights/insight-events.js';
 import { AppError } from '../lib/app-error.js';
 import type { IdSource } from '../lib/ids.js';
 import { startSilence } from '../scheduler/follow-ups.js';

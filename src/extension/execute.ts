@@ -2,6 +2,9 @@
 // order (422 unsupported intent, 404 agent, 409 extension_not_active, 404 conversation or one owned
 // by another agent, 409 runtime_paused for intents that send, 409 window_closed for text outside the
 // window); the state changes go through the conversation engine and the outbox, in one transaction.
+
+import { findAgentByUuid } from '../agents/agents.js';
+import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
 import { classify } from '../conversations/classify.js';
 import { applyConversationEvent } from '../conversations/engine.js';
@@ -20,8 +23,6 @@ import type { Db } from '../store/db.js';
 import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { withTransaction } from '../store/transactions.js';
-import { findAgentByUuid } from './agents.js';
-import { activeAttachment } from './attachments.js';
 
 export const SUPPORTED_INTENTS = [
   'route_conversation',

@@ -1,5 +1,7 @@
 // The marketplace catalog and installation (SPEC §8): catalog rows become MarketplaceExtensionRecord,
 // and installing an offer on an agent creates its attachment once; installing again returns it.
+
+import { type AgentExtensionAttachment, toAttachment } from '../agents/attachments.js';
 import { AppError } from '../lib/app-error.js';
 import { type Clock, toIso } from '../lib/clock.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -7,7 +9,6 @@ import { attachmentsRepo } from '../store/attachments-repo.js';
 import type { Db } from '../store/db.js';
 import { type MarketplaceRow, marketplaceRepo } from '../store/marketplace-repo.js';
 import type { InstallMode } from '../store/tables.js';
-import { type AgentExtensionAttachment, toAttachment } from './attachments.js';
 
 export const NATIVE_WHATSAPP_SLUG = 'native-whatsapp';
 

@@ -6,9 +6,9 @@
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Service } from '../daemon.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';

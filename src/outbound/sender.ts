@@ -10,15 +10,15 @@ import { campaignSendAccepted, campaignSendFailed } from '../campaigns/recipient
 import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { BusinessMessageSource } from '../conversations/state-machine.js';
-import type { Service } from '../daemon.js';
-import { recordFollowUpAccepted } from '../extension/insight-events.js';
-import type { RuntimeHealth } from '../extension/runtime-health.js';
 import { applyPendingStatuses, recordStatus } from '../inbox/statuses.js';
+import { recordFollowUpAccepted } from '../insights/insight-events.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
+import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { RuntimeHealth } from '../runtime/health.js';
 import { replanAsTemplate } from '../scheduler/follow-up-plan.js';
 import { planNext } from '../scheduler/follow-ups.js';
 import { contactsRepo } from '../store/contacts-repo.js';

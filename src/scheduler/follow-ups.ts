@@ -2,7 +2,7 @@
 // of a silence is sent or skipped, the next one of the sequence is planned (scheduler/follow-up-plan.ts)
 // and stored as a row with its due time. Runs inside the caller's transaction; no network here.
 import type { Config } from '../config/schema.js';
-import { recordSilencePlanned, recordSilencesEnding } from '../extension/insight-events.js';
+import { recordSilencePlanned, recordSilencesEnding } from '../insights/insight-events.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { type FollowUpRow, followUpsRepo } from '../store/follow-ups-repo.js';

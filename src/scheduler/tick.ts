@@ -1,29 +1,24 @@
 // The scheduler (SPEC §6): a croner tick every `scheduler.tick_every` that claims due follow-ups in due
 // order and in bounded batches, decides each (state, opt-out, attachment, quiet hours, max, window)
-// and writes its outbox row in the same transaction; then housekeeping: SLA escalation, idle close,
-// retention purge. Ticks never overlap within the process; across processes the claim's state check
-// and lease keep a follow-up from being taken twice. Tests call tick() with a fake clock.
+// and writes its outbox row in the same transaction; then runs housekeeping (housekeeping.ts: SLA
+// escalation, idle close, retention purge). Ticks never overlap within the process; across processes
+// the claim's state check and lease keep a follow-up from being taken twice. Tests call tick() with a
+// fake clock.
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
+import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
-import { applyConversationEvent } from '../conversations/engine.js';
-import type { ConversationEvent } from '../conversations/state-machine.js';
-import type { Service } from '../daemon.js';
-import { activeAttachment } from '../extension/attachments.js';
-import { pruneMinuteRollups } from '../extension/insight-events.js';
-import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import type { Service } from '../lib/service.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { agentsRepo } from '../store/agents-repo.js';
-import { contactsRepo } from '../store/contacts-repo.js';
-import type { ConversationRow } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { type DueFollowUp, followUpsRepo } from '../store/follow-ups-repo.js';
-import { housekeepingRepo } from '../store/housekeeping-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { kindAt } from './follow-up-plan.js';
 import { planNext } from './follow-ups.js';
+import { type HousekeepingReport, housekeeping } from './housekeeping.js';
 import { isQuiet, nextAllowedTime } from './quiet-hours.js';
 
 export interface SchedulerDeps {
@@ -40,16 +35,13 @@ export interface SchedulerDeps {
   cron?: boolean;
 }
 
-export interface TickReport {
+export interface TickReport extends HousekeepingReport {
   claimed: number;
   enqueued: number;
   skipped: number;
   deferred: number;
   cancelled: number;
   batches: number;
-  escalated: number;
-  closed: number;
-  purged: number;
 }
 
 export interface Scheduler extends Service {
@@ -188,51 +180,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
-  async function engineEvent(
-    conv: ConversationRow,
-    event: ConversationEvent,
-    config: Config,
-  ): Promise<boolean> {
-    return withTransaction(deps.db, async (trx) => {
-      const contact = await contactsRepo.get(trx, conv.contact_id);
-      if (!contact) return false;
-      try {
-        await applyConversationEvent(
-          trx,
-          { conversation: conv, contact, phone_number_id: conv.phone_number_id, event },
-          { ids: deps.ids, now: deps.clock.now(), config },
-        );
-        return true;
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'invalid_state') return false;
-        throw err;
-      }
-    });
-  }
-
-  async function housekeeping(report: TickReport, config: Config): Promise<void> {
-    const now = deps.clock.now();
-    const limit = config.scheduler.batch_size;
-    if (config.escalation.sla !== null) {
-      for (const conv of await housekeepingRepo.slaCandidates(deps.db, now - config.escalation.sla, limit)) {
-        if (await engineEvent(conv, { type: 'sla_breach' }, config)) report.escalated += 1;
-      }
-    }
-    for (const conv of await housekeepingRepo.idleCandidates(
-      deps.db,
-      now - config.conversations.close_after,
-      limit,
-    )) {
-      if (await engineEvent(conv, { type: 'close', reason: 'idle', actor: 'scheduler' }, config))
-        report.closed += 1;
-    }
-    report.purged = await withTransaction(deps.db, (trx) =>
-      housekeepingRepo.purgeProcessedInbox(trx, now - config.retention.raw_webhooks, limit),
-    );
-    // Insights' minute rollups are read only at a window's ends, at most 30 days back.
-    await withTransaction(deps.db, (trx) => pruneMinuteRollups(trx, now, limit));
-  }
-
   async function runTick(): Promise<TickReport> {
     const report: TickReport = {
       claimed: 0,
@@ -248,7 +195,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const config = deps.config();
     // While the runtime is paused due follow-ups wait (they go out late rather than not at all).
     if (config.runtime.status !== 'paused') await followUps(report, config);
-    if (!stopped) await housekeeping(report, config);
+    if (!stopped) await housekeeping(deps, report, config);
     if (report.claimed + report.escalated + report.closed + report.purged > 0) {
       log.info({ event: 'scheduler.tick', ...report }, 'scheduler tick');
     }

@@ -5,8 +5,8 @@
 // it, and all of them are answered after that one commit. While a flush runs, new arrivals gather for
 // the next one. Bounded: past `maxQueuedBytes` waiting, appends are refused with 503 + Retry-After.
 import type { Logger } from 'pino';
-import type { Service } from '../daemon.js';
 import { AppError } from '../lib/app-error.js';
+import type { Service } from '../lib/service.js';
 import type { IngressSignal } from '../lib/yield-to-ingress.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';

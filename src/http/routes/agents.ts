@@ -1,8 +1,8 @@
 // Agents and shared agents (SPEC §8): create (root), list (paginated), and their attachments.
 import { z } from 'zod';
+import { createAgent, listAgents } from '../../agents/agents.js';
+import { listAttachments } from '../../agents/attachments.js';
 import type { AppDeps } from '../../app-deps.js';
-import { createAgent, listAgents } from '../../extension/agents.js';
-import { listAttachments } from '../../extension/attachments.js';
 import type { AgentKind } from '../../store/tables.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';

@@ -2,8 +2,8 @@
 // from 1h to 30d (default 24h), with optional hourly trend buckets (SPEC §8).
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { computeInsight } from '../../extension/insights.js';
 import { createBacklogProbe } from '../../inbox/backlog-probe.js';
+import { computeInsight } from '../../insights/insights.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { ApiRouter } from '../api-router.js';
 

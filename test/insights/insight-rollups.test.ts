@@ -19,7 +19,7 @@ import {
   recordInsightEvent,
   recordSilencePlanned,
   recordSilencesEnding,
-} from '../../src/extension/insight-events.js';
+} from '../../src/insights/insight-events.js';
 import {
   addToHistogram,
   ceilHour,
@@ -31,8 +31,8 @@ import {
   percentileSeconds,
   ratio,
   responseBucket,
-} from '../../src/extension/insight-math.js';
-import { computeInsight, type ExtensionRuntimeInsight } from '../../src/extension/insights.js';
+} from '../../src/insights/insight-math.js';
+import { computeInsight, type ExtensionRuntimeInsight } from '../../src/insights/insights.js';
 import type { Db } from '../../src/store/db.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 

@@ -4,12 +4,14 @@
 // follow-ups and campaign recipients themselves, conversation counts from conversation_state_counts,
 // unsent outbound from outbound_pending_counts. Nothing here scans message history, and the rows read
 // do not grow with traffic (bar the exact percentiles: at most EXACT_PERCENTILE_LIMIT turns).
+
+import { findAgentByUuid } from '../agents/agents.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
 import { toIso } from '../lib/clock.js';
+import type { RuntimeHealthView } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type AgentScope, insightsRepo, type RollupRange, type RollupRow } from '../store/insights-repo.js';
-import { findAgentByUuid } from './agents.js';
 import { ALL_AGENTS, silencePoint } from './insight-events.js';
 import {
   addToHistogram,
@@ -26,7 +28,6 @@ import {
   type WindowPiece,
   windowPieces,
 } from './insight-math.js';
-import type { RuntimeHealthView } from './runtime-health.js';
 
 /** Up to this many answered turns in W, percentiles are exact; above, read from the histogram. */
 export const EXACT_PERCENTILE_LIMIT = 5000;

@@ -1,7 +1,7 @@
 // The lookups the runtime uses: agent by uuid, the agent owning a channel, its active attachment.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentForPhoneNumber, findAgentByUuid, newUuid } from '../../src/extension/agents.js';
-import { activeAttachment } from '../../src/extension/attachments.js';
+import { agentForPhoneNumber, findAgentByUuid, newUuid } from '../../src/agents/agents.js';
+import { activeAttachment } from '../../src/agents/attachments.js';
 import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 

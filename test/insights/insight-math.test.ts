@@ -14,7 +14,7 @@ import {
   responseBucket,
   summarySentence,
   windowPieces,
-} from '../../src/extension/insight-math.js';
+} from '../../src/insights/insight-math.js';
 
 describe('response-time buckets', () => {
   it.each([

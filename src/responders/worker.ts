@@ -4,16 +4,15 @@
 // still waits for one. The responder's health feeds the runtime status (`degraded` while it fails).
 
 import type { Logger } from 'pino';
+import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
-import type { Service } from '../daemon.js';
-import { activeAttachment } from '../extension/attachments.js';
-import type { RuntimeHealth } from '../extension/runtime-health.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
-import { createResponder, type ResponderSetup } from '../responders/responder.js';
+import type { RuntimeHealth } from '../runtime/health.js';
 import { agentsRepo } from '../store/agents-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationLogRepo, type ResponderJobRow } from '../store/conversation-log-repo.js';
@@ -21,6 +20,7 @@ import { type ConversationRow, conversationsRepo } from '../store/conversations-
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { withTransaction } from '../store/transactions.js';
+import { createResponder, type ResponderSetup } from './responder.js';
 
 export interface ResponderWorkerDeps {
   db: Db;

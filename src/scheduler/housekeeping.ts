@@ -1,0 +1,79 @@
+// Housekeeping, run by every scheduler tick after the due follow-ups (SPEC §6): SLA escalation of
+// conversations waiting too long, idle close, and the retention purge of processed webhook rows and
+// old minute rollups. Each in bounded batches, each change in its own transaction.
+import type { Config } from '../config/schema.js';
+import { applyConversationEvent } from '../conversations/engine.js';
+import type { ConversationEvent } from '../conversations/state-machine.js';
+import { pruneMinuteRollups } from '../insights/insight-events.js';
+import { AppError } from '../lib/app-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
+import { contactsRepo } from '../store/contacts-repo.js';
+import type { ConversationRow } from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { housekeepingRepo } from '../store/housekeeping-repo.js';
+import { withTransaction } from '../store/transactions.js';
+
+export interface HousekeepingDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+}
+
+/** What one housekeeping pass did (part of the tick's report). */
+export interface HousekeepingReport {
+  escalated: number;
+  closed: number;
+  purged: number;
+}
+
+/** One engine event for a conversation; false when the conversation no longer allows it. */
+async function engineEvent(
+  deps: HousekeepingDeps,
+  conv: ConversationRow,
+  event: ConversationEvent,
+  config: Config,
+): Promise<boolean> {
+  return withTransaction(deps.db, async (trx) => {
+    const contact = await contactsRepo.get(trx, conv.contact_id);
+    if (!contact) return false;
+    try {
+      await applyConversationEvent(
+        trx,
+        { conversation: conv, contact, phone_number_id: conv.phone_number_id, event },
+        { ids: deps.ids, now: deps.clock.now(), config },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invalid_state') return false;
+      throw err;
+    }
+  });
+}
+
+export async function housekeeping(
+  deps: HousekeepingDeps,
+  report: HousekeepingReport,
+  config: Config,
+): Promise<void> {
+  const now = deps.clock.now();
+  const limit = config.scheduler.batch_size;
+  if (config.escalation.sla !== null) {
+    for (const conv of await housekeepingRepo.slaCandidates(deps.db, now - config.escalation.sla, limit)) {
+      if (await engineEvent(deps, conv, { type: 'sla_breach' }, config)) report.escalated += 1;
+    }
+  }
+  for (const conv of await housekeepingRepo.idleCandidates(
+    deps.db,
+    now - config.conversations.close_after,
+    limit,
+  )) {
+    if (await engineEvent(deps, conv, { type: 'close', reason: 'idle', actor: 'scheduler' }, config))
+      report.closed += 1;
+  }
+  report.purged = await withTransaction(deps.db, (trx) =>
+    housekeepingRepo.purgeProcessedInbox(trx, now - config.retention.raw_webhooks, limit),
+  );
+  // Insights' minute rollups are read only at a window's ends, at most 30 days back.
+  await withTransaction(deps.db, (trx) => pruneMinuteRollups(trx, now, limit));
+}
