@@ -1,50 +1,71 @@
-// The one table from error code to HTTP status, and the SPEC §8 envelope:
+// The one table from error code to HTTP status (codes: lib/app-error.ts), and the SPEC §8 envelope:
 // {"error": {"code", "message", "details"?, "request_id"}}. Unknown errors become a bare 500.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { AppError } from '../lib/app-error.js';
+import { AppError, type ErrorCode } from '../lib/app-error.js';
 
-const STATUS: Record<string, ContentfulStatusCode> = {
-  bad_request: 400,
-  invalid_json: 400,
-  invalid_webhook: 400,
-  validation_failed: 400,
-  template_not_found: 400,
-  messaging_limit_exceeded: 400,
-  read_only_setting: 400,
-  unauthorized: 401,
-  invalid_signature: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  invalid_state: 409,
-  version_conflict: 409,
-  extension_not_active: 409,
-  window_closed: 409,
-  runtime_paused: 409,
-  opted_out: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  unsupported_intent: 422,
-  rate_limited: 429,
-  internal_error: 500,
-  not_ready: 503,
-  overloaded: 503,
-  database_unavailable: 503,
-  store_not_writable: 503,
-};
-
-export function statusFor(code: string): ContentfulStatusCode {
-  return STATUS[code] ?? 500;
+/**
+ * The one table from error code to HTTP status. A switch without a default: a code in ERROR_CODES with
+ * no case here fails to compile ("lacks ending return statement").
+ */
+export function statusFor(code: ErrorCode): ContentfulStatusCode {
+  switch (code) {
+    case 'bad_request':
+    case 'invalid_json':
+    case 'invalid_webhook':
+    case 'validation_failed':
+    case 'invalid_outbound_message':
+    case 'config_invalid':
+    case 'template_not_found':
+    case 'messaging_limit_exceeded':
+    case 'read_only_setting':
+      return 400;
+    case 'unauthorized':
+    case 'invalid_signature':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'method_not_allowed':
+      return 405;
+    case 'conflict':
+    case 'invalid_state':
+    case 'version_conflict':
+    case 'extension_not_active':
+    case 'window_closed':
+    case 'runtime_paused':
+    case 'opted_out':
+      return 409;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
+    case 'unsupported_intent':
+      return 422;
+    case 'rate_limited':
+      return 429;
+    case 'internal_error':
+      return 500;
+    case 'not_ready':
+    case 'overloaded':
+    case 'database_unavailable':
+    case 'store_not_writable':
+      return 503;
+  }
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown; request_id?: string };
+  error: { code: ErrorCode; message: string; details?: unknown; request_id?: string };
 }
 
-export function errorBody(code: string, message: string, details?: unknown, requestId?: string): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+  requestId?: string,
+): ErrorBody {
   const error: ErrorBody['error'] = { code, message };
   if (details !== undefined) error.details = details;
   if (requestId) error.request_id = requestId;
