@@ -15,6 +15,7 @@ export const SCRIPT_FLAGS: Record<string, { quick: string[]; full: string[] }> =
     full: ['--recipients', '100000', '--sends', '800'],
   },
   insights: { quick: ['--quick'], full: ['--sizes', '10000,1000000'] },
+  regex: { quick: ['--quick'], full: [] },
 };
 
 // Descriptive parts of a report, not measurements.

@@ -3,7 +3,7 @@
 // Durations are written as strings ("4h") and come out of parsing as milliseconds.
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
-import { isSafePattern } from './safe-regex.js';
+import { checkOperatorPattern, MAX_TOTAL_PATTERN_PROGRAM } from './operator-regex.js';
 
 export const CURRENT_SCHEMA_VERSION = 1;
 
@@ -43,21 +43,8 @@ const pattern = z
   .min(1)
   .max(500)
   .superRefine((src, ctx) => {
-    try {
-      new RegExp(src, 'iu');
-    } catch (err) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `is not a valid regular expression: ${(err as Error).message}`,
-      });
-      return;
-    }
-    if (!isSafePattern(src)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'could backtrack catastrophically (nested or overlapping quantifiers); simplify it',
-      });
-    }
+    const { problem } = checkOperatorPattern(src);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 export const templateRef = z.strictObject({
@@ -184,7 +171,21 @@ export const configSchema = z.strictObject({
       access_tier: accessTier.default('standard'),
     })
     .prefault({}),
-  conversation_classes: z.array(conversationClass).max(100).default([]),
+  conversation_classes: z
+    .array(conversationClass)
+    .max(100)
+    .default([])
+    .superRefine((classes, ctx) => {
+      // Each pattern is bounded alone; the sum bounds what one message can cost to classify.
+      let total = 0;
+      for (const c of classes) for (const p of c.match.patterns ?? []) total += checkOperatorPattern(p).size;
+      if (total > MAX_TOTAL_PATTERN_PROGRAM) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `patterns of all classes together compile to ${total} instructions, at most ${MAX_TOTAL_PATTERN_PROGRAM}`,
+        });
+      }
+    }),
   scorer: z
     .strictObject({
       languages: z.array(z.string().min(2).max(15)).min(1).default(['en', 'es', 'pt', 'de']),

@@ -2,6 +2,7 @@
 // the listed criteria kinds must all hold (AND) and any value of one kind will do (OR), so "image
 // messages from an ad" is one class; a class that lists no criteria never matches. The first
 // matching class wins; otherwise the class is `general`.
+import { compileOperatorPattern, type OperatorPattern } from '../config/operator-regex.js';
 import type { Config } from '../config/schema.js';
 import type { Priority, Route } from './conversation.js';
 import { routeFor } from './routing.js';
@@ -36,7 +37,7 @@ type ClassConfig = Config['conversation_classes'][number];
 interface CompiledClass {
   config: ClassConfig;
   keywords: PhraseMatcher<string> | null;
-  patterns: { source: string; re: RegExp }[] | null;
+  patterns: { source: string; re: OperatorPattern }[] | null;
   messageTypes: Set<string> | null;
   referralSources: Set<string> | null;
 }
@@ -54,8 +55,10 @@ function compile(classes: readonly ClassConfig[]): CompiledClass[] {
       keywords: m.keywords?.length
         ? new PhraseMatcher(m.keywords.map((k) => ({ phrase: k, value: k })))
         : null,
-      // Patterns were checked for validity and catastrophic backtracking at config load.
-      patterns: m.patterns?.length ? m.patterns.map((p) => ({ source: p, re: new RegExp(p, 'iu') })) : null,
+      // Patterns were checked at config load; RE2 matching is linear in the (capped) text.
+      patterns: m.patterns?.length
+        ? m.patterns.map((p) => ({ source: p, re: compileOperatorPattern(p) }))
+        : null,
       messageTypes: m.message_types?.length ? new Set(m.message_types.map((t) => t.toLowerCase())) : null,
       referralSources: m.referral_source?.length
         ? new Set(m.referral_source.map((s) => s.toLowerCase()))
@@ -108,7 +111,7 @@ export function classify(
   input: ClassifyInput,
   config: Pick<Config, 'conversation_classes' | 'runtime'>,
 ): Classification {
-  // The cap bounds regex work: a pattern that slipped past the safety check still sees at most this.
+  // The cap bounds pattern work per message: linear time over at most this many characters.
   const text = (input.text ?? '').slice(0, MAX_MATCHED_CHARS);
   const tokens = tokenize(text);
   for (const c of compile(config.conversation_classes)) {

@@ -101,14 +101,15 @@ describe('configuration loading', () => {
     expect(problem?.problem).toMatch(/cannot read/);
   });
 
-  it('refuses a class with an invalid or runaway regular expression, naming the path', () => {
+  it('refuses a class with a pattern RE2 cannot compile or one too large for it, naming the path', () => {
     const dir = dirWith({
       'config/default.json': JSON.stringify({
         conversation_classes: [
           { name: 'ok', match: { patterns: ['order\\s+#?\\d+'] } },
           { name: 'broken', match: { patterns: ['(unclosed'] } },
-          { name: 'runaway', match: { patterns: ['(a+)+$'] } },
+          { name: 'huge', match: { patterns: ['.{0,1000}.{0,1000}x'] } },
           { name: 'badroute', route: 'robot' },
+          { name: 'lookahead', match: { patterns: ['order(?=\\d)'] } },
         ],
       }),
     });
@@ -117,6 +118,7 @@ describe('configuration loading', () => {
       'conversation_classes.1.match.patterns.0',
       'conversation_classes.2.match.patterns.0',
       'conversation_classes.3.route',
+      'conversation_classes.4.match.patterns.0',
     ]);
   });
 
