@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchRow } from './lib/benchmark.js';
+import { buildBaselines } from './lib/contestants.js';
 import { describeMachine, formatMachine } from './lib/machine.js';
 import { type BenchResults, RESULTS_DIR, writeResults } from './lib/results.js';
 import { reportRows, SCRIPT_FLAGS } from './lib/script-benchmarks.js';
@@ -132,6 +133,7 @@ async function main(): Promise<number> {
   if (!values['no-build']) {
     process.stderr.write('building the daemon (npm run build)...\n');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    buildBaselines();
   }
 
   const startedAt = new Date();

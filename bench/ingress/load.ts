@@ -24,6 +24,7 @@ const target = new URL('/webhooks/whatsapp', url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 
 let seq = 0;
+const BASE_TIMESTAMP = Math.floor(Date.now() / 1000) - 3600;
 function nextDelivery(): { body: Buffer; signature: string } {
   seq += 1;
   const wa = `4917${String(100_000_000 + (seq % 5000)).padStart(9, '0')}`;
@@ -43,7 +44,8 @@ function nextDelivery(): { body: Buffer; signature: string } {
                   {
                     from: wa,
                     id: `wamid.BENCH${tag}${seq}`,
-                    timestamp: String(1767600000 + seq),
+                    // Just before now: older than 30 days would be an item error (SPEC §9a), not the work to measure.
+                    timestamp: String(BASE_TIMESTAMP + (seq % 3600)),
                     text: { body: `Olá! Pedido nº ${seq} — https://loja.example/p/${seq}?ref=promoção 👍` },
                     type: 'text',
                   },

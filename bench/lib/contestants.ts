@@ -1,6 +1,10 @@
 // The servers a webhook benchmark can drive, each started the same way in its own process: the
-// baselines (bench/baselines/, and the durable floor of bench/ingress/) and the daemon itself (the built `node dist/main.js serve`).
-import { writeFileSync } from 'node:fs';
+// baselines (bench/baselines/, and the durable floor of bench/ingress/) and the daemon itself (the built
+// `node dist/main.js serve`). Every contestant runs compiled JavaScript under plain `node`: the baselines
+// are compiled by `tsc -p bench/tsconfig.baselines.json` into bench/.build (buildBaselines(), called by
+// the runner after `npm run build`), never through the tsx loader while the daemon runs from dist.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, type ServerProcess, startServer } from './server-process.js';
@@ -11,7 +15,7 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 /** The daemon's root API token in benchmarks (for /metrics). */
 export const DAEMON_ROOT_TOKEN = 'bench_root_token_0123456789';
 
-export type ContestantName = 'node:http' | 'hono+sqlite' | 'whatsapp-api-js' | 'daemon';
+export type ContestantName = 'node:http' | 'hono+sqlite' | 'hono+sqlite group' | 'whatsapp-api-js' | 'daemon';
 
 export interface Contestant {
   name: ContestantName;
@@ -28,12 +32,26 @@ export interface DaemonOptions {
   logLevel?: string;
 }
 
-function tsxServer(name: ContestantName, file: string, dir: string): Promise<ServerProcess> {
+/** Compiles the baseline servers to bench/.build (incremental; a second call costs little). */
+export function buildBaselines(): void {
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.baselines.json'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+}
+
+function compiledServer(name: ContestantName, file: string, dir: string): Promise<ServerProcess> {
+  const compiled = path.join(ROOT, 'bench/.build', file.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) buildBaselines();
   return freePort().then((port) =>
     startServer({
       name,
       command: process.execPath,
-      args: ['--import', 'tsx', path.join(ROOT, file)],
+      args: [compiled],
       cwd: ROOT,
       env: { PORT: String(port), APP_SECRET: BENCH_APP_SECRET, DATABASE_PATH: path.join(dir, 'baseline.db') },
       readyPath: '/',
@@ -56,20 +74,27 @@ export const contestants: Record<ContestantName, Contestant> = {
   'node:http': {
     name: 'node:http',
     description: 'bare node:http, reads the body and answers 200 (the ceiling)',
-    start: (dir) => tsxServer('node:http', 'bench/baselines/node-http-server.ts', dir),
+    start: (dir) => compiledServer('node:http', 'bench/baselines/node-http-server.ts', dir),
   },
   'hono+sqlite': {
     name: 'hono+sqlite',
     description:
-      'Hono, signature check, one SQLite insert (WAL, synchronous=FULL) per request (the durable floor)',
+      'Hono, signature check, one SQLite insert (WAL, synchronous=FULL) per request (the per-insert floor)',
     // The ingress benchmark's floor server, reused so both benchmarks compare against the same thing.
-    start: (dir) => tsxServer('hono+sqlite', 'bench/ingress/baseline-server.ts', dir),
+    start: (dir) => compiledServer('hono+sqlite', 'bench/ingress/baseline-server.ts', dir),
+    storedRows: (dir) => countRows(path.join(dir, 'baseline.db'), 'inbox'),
+  },
+  'hono+sqlite group': {
+    name: 'hono+sqlite group',
+    description:
+      'Hono, signature check, the inserts of one event-loop turn in one SQLite commit (WAL, synchronous=FULL): the group-commit floor',
+    start: (dir) => compiledServer('hono+sqlite group', 'bench/baselines/group-commit-server.ts', dir),
     storedRows: (dir) => countRows(path.join(dir, 'baseline.db'), 'inbox'),
   },
   'whatsapp-api-js': {
     name: 'whatsapp-api-js',
     description: 'whatsapp-api-js node-http middleware: signature check and dispatch, stores nothing (peer)',
-    start: (dir) => tsxServer('whatsapp-api-js', 'bench/baselines/whatsapp-api-js-server.ts', dir),
+    start: (dir) => compiledServer('whatsapp-api-js', 'bench/baselines/whatsapp-api-js-server.ts', dir),
   },
   daemon: {
     name: 'daemon',

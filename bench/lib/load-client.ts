@@ -2,9 +2,12 @@
 // sockets with requests serialised once and a minimal response parser: node:http's client costs
 // several times more CPU per request, and on a small machine the client would become the bottleneck
 // it is meant to measure. Closed loop: every connection always has one request out. Open loop:
-// requests start at a fixed `rate` per second whatever the server does, each on a free connection;
-// when all `connections` are busy the request is counted as not sent, so offered, sent and answered
-// load can be told apart. Prints one JSON result line on stdout.
+// requests are due at a fixed `rate` per second whatever the server does. A due request goes out on a
+// free connection; when every connection is busy another one is opened (up to `maxConnections`) and the
+// request waits in the client for the first connection free, so the client never lowers the offered
+// rate by itself, and its latency is timed from when it was due, not from when it went out (no
+// coordinated omission). Requests still waiting when the window closes are counted as not sent.
+// Prints one JSON result line on stdout.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type Histogram, record } from './latency-histogram.js';
@@ -15,6 +18,10 @@ export interface ClientJob {
   durationSec: number;
   connections: number;
   rate?: number;
+  /** Open loop: how many connections it may open when all are busy (default: 8 × connections). */
+  maxConnections?: number;
+  /** Report the index of every request answered 200 (to account for each delivery by id). */
+  recordAccepted?: boolean;
   timeoutMs?: number;
 }
 
@@ -29,13 +36,19 @@ export interface ClientResult {
   drain_seconds: number;
   statuses: Record<string, number>;
   latency: Histogram;
+  /** Indices (into the job's requests) answered 200, when asked for. */
+  accepted?: number[];
+  /** Most connections open at once. */
+  connections_used: number;
 }
 
 interface Conn {
   socket: net.Socket;
   connected: boolean;
   busy: boolean;
+  /** When the request out on it was due (open loop) or written (closed loop). */
   started: number;
+  index: number;
   /** A request written before the connection was up. */
   queued?: Buffer;
   chunks: Buffer[];
@@ -93,7 +106,13 @@ async function main(): Promise<void> {
     drain_seconds: 0,
     statuses: {},
     latency: {},
+    connections_used: 0,
+    ...(job.recordAccepted ? { accepted: [] } : {}),
   };
+  const maxConnections = job.maxConnections ?? job.connections * 8;
+  /** Open loop: requests due while every connection was busy, oldest first. */
+  const waiting: { index: number; due: number }[] = [];
+  let waitingHead = 0;
   const conns: Conn[] = [];
   const idle: Conn[] = [];
   let next = 0;
@@ -101,25 +120,37 @@ async function main(): Promise<void> {
   let started = performance.now();
   let endAt = started + job.durationSec * 1000;
 
-  function send(c: Conn): void {
-    const req = requests[next++ % requests.length] as Buffer;
+  function send(c: Conn, index = next++, due = performance.now()): void {
+    const req = requests[index % requests.length] as Buffer;
     c.busy = true;
-    c.started = performance.now();
+    c.started = due;
+    c.index = index % requests.length;
     result.sent += 1;
     if (c.connected) c.socket.write(req);
     else c.queued = req;
   }
 
+  function sendWaiting(c: Conn): boolean {
+    if (waitingHead >= waiting.length) return false;
+    const w = waiting[waitingHead++] as { index: number; due: number };
+    if (waitingHead > 4096 && waitingHead * 2 > waiting.length) {
+      waiting.splice(0, waitingHead);
+      waitingHead = 0;
+    }
+    send(c, w.index, w.due);
+    return true;
+  }
+
   function done(c: Conn): void {
     c.busy = false;
     if (job.rate === undefined && running) send(c);
-    else idle.push(c);
+    else if (!(running && sendWaiting(c))) idle.push(c);
   }
 
   function open(): Conn {
     const socket = net.connect({ host: target.hostname, port: Number(target.port) });
     socket.setNoDelay(true);
-    const c: Conn = { socket, connected: false, busy: false, started: 0, chunks: [], size: 0 };
+    const c: Conn = { socket, connected: false, busy: false, started: 0, index: 0, chunks: [], size: 0 };
     socket.on('connect', () => {
       c.connected = true;
       if (c.queued) {
@@ -137,6 +168,7 @@ async function main(): Promise<void> {
         if (c.busy) {
           result.answered += 1;
           result.statuses[res.status] = (result.statuses[res.status] ?? 0) + 1;
+          if (res.status === 200) result.accepted?.push(c.index);
           record(result.latency, (performance.now() - c.started) * 1000);
         }
         buf = buf.subarray(res.length);
@@ -161,6 +193,7 @@ async function main(): Promise<void> {
     socket.on('error', () => socket.destroy());
     socket.on('close', fail);
     conns.push(c);
+    result.connections_used = Math.max(result.connections_used, conns.length);
     return c;
   }
 
@@ -202,16 +235,28 @@ async function main(): Promise<void> {
           resolve();
           return;
         }
-        const due = Math.floor(((now - started) / 1000) * rate) - offered;
-        for (let k = 0; k < due; k++) {
+        const dueCount = Math.floor(((now - started) / 1000) * rate) - offered;
+        for (let k = 0; k < dueCount; k++) {
+          // When it was due, not now: a late tick must not hide the client's own lateness.
+          const due = started + ((offered + 1) / rate) * 1000;
           offered += 1;
           const c = idle.pop();
-          if (c) send(c);
-          else result.not_sent += 1;
+          if (c) {
+            send(c, next++, due);
+            continue;
+          }
+          waiting.push({ index: next++, due });
+          if (conns.length < maxConnections) {
+            const fresh = open();
+            fresh.socket.once('connect', () => {
+              if (!fresh.busy && !(running && sendWaiting(fresh))) idle.push(fresh);
+            });
+          }
         }
       }, 2);
     });
     running = false;
+    result.not_sent = waiting.length - waitingHead;
   }
   // Let requests already out come back (or time out) before counting.
   const drainStart = performance.now();

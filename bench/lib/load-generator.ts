@@ -14,6 +14,8 @@ export interface LoadRequest {
   path: string;
   headers: Record<string, string>;
   body?: string;
+  /** What identifies the delivery (its wamid), to account for each one by id. */
+  key?: string;
 }
 
 export interface LoadOptions {
@@ -25,6 +27,10 @@ export interface LoadOptions {
   rate?: number;
   /** Client processes for the node client (open loop): rate and connections are split among them. */
   workers?: number;
+  /** Open loop: the most connections the client may open when all are busy (default 8 × connections). */
+  maxConnections?: number;
+  /** Report which requests were answered 200 (node client only). */
+  recordAccepted?: boolean;
   /** Force a tool (tests and comparisons); default: wrk for closed loop when installed. */
   tool?: 'wrk' | 'node';
 }
@@ -43,6 +49,10 @@ export interface LoadResult {
   drain_seconds: number;
   statuses: Record<string, number>;
   latency_ms: { p50: number; p90: number; p99: number; max: number };
+  /** Indices into `requests` answered 200 (with recordAccepted). */
+  accepted?: number[];
+  /** Most client connections open at once (node client). */
+  connections_used?: number;
 }
 
 let wrkChecked: string | null | undefined;
@@ -214,11 +224,15 @@ async function runNodeClients(options: LoadOptions): Promise<LoadResult> {
     const jobs = Array.from({ length: workers }, (_, w) => {
       const job: ClientJob = {
         url: options.url,
-        // Each worker starts at a different request so workers do not send the same body in step.
-        requests: [...options.requests.slice(w), ...options.requests.slice(0, w)],
+        // Each worker sends its own share (every workers-th request), so no two send the same delivery.
+        requests: options.requests.filter((_, i) => i % workers === w),
         durationSec: options.durationSec,
         connections: Math.max(1, Math.ceil(options.connections / workers)),
         ...(options.rate !== undefined ? { rate: options.rate / workers } : {}),
+        ...(options.maxConnections !== undefined
+          ? { maxConnections: Math.max(1, Math.ceil(options.maxConnections / workers)) }
+          : {}),
+        ...(options.recordAccepted ? { recordAccepted: true } : {}),
       };
       const file = path.join(dir, `job-${w}.json`);
       writeFileSync(file, JSON.stringify(job));
@@ -247,6 +261,10 @@ async function runNodeClients(options: LoadOptions): Promise<LoadResult> {
       rps: sum((r) => r.answered) / seconds,
       drain_seconds: Math.max(...results.map((r) => r.drain_seconds)),
       statuses,
+      connections_used: sum((r) => r.connections_used ?? 0),
+      ...(options.recordAccepted
+        ? { accepted: results.flatMap((r, w) => (r.accepted ?? []).map((j) => w + j * workers)) }
+        : {}),
       latency_ms: {
         p50: percentile(latency, 50),
         p90: percentile(latency, 90),
