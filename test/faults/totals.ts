@@ -1,6 +1,7 @@
 // The fault suite's totals: each scenario writes its own numbers (bench/results/tmp/faults-<name>.json,
 // so scenarios running in parallel never write one file together); the suite's teardown merges them
 // into bench/results/faults-latest.json and prints one table.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,19 @@ export function clearScenarioTotals(): void {
   for (const f of readdirSync(TMP)) if (/^faults-.*\.json$/.test(f)) rmSync(path.join(TMP, f));
 }
 
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Merges what the scenarios wrote into faults-latest.json and returns the table to print. */
 export function mergeScenarioTotals(): string {
   if (!existsSync(TMP)) return 'fault suite: no scenario wrote totals';
@@ -40,6 +54,8 @@ export function mergeScenarioTotals(): string {
   const doc = {
     generated_at: new Date().toISOString(),
     command: 'npm run test:faults',
+    // The code the totals speak for; "dirty" when the tree had uncommitted changes.
+    git_commit: gitCommit(),
     machine: {
       cpus: os.cpus().length,
       cpu_model: os.cpus()[0]?.model ?? 'unknown',
