@@ -8,6 +8,7 @@ import * as m0004 from './0004_outbound.js';
 import * as m0005 from './0005_campaigns.js';
 import * as m0006 from './0006_insights.js';
 import * as m0007 from './0007_insight_minutes.js';
+import * as m0009 from './0009_draft_decisions.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0005_campaigns': m0005,
   '0006_insights': m0006,
   '0007_insight_minutes': m0007,
+  '0009_draft_decisions': m0009,
 };

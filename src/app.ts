@@ -12,6 +12,7 @@ import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
 import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js';
 import { mountConversationRoutes } from './http/routes/conversations.js';
+import { mountDraftRoutes } from './http/routes/drafts.js';
 import { mountExecuteRoutes } from './http/routes/execute.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountInsightRoutes } from './http/routes/insights.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountHealthRoutes(router, deps);
   mountWebhookRoutes(app, router, deps);
   mountConversationRoutes(router, deps);
+  mountDraftRoutes(router, deps);
   mountCampaignRoutes(router, deps);
   mountAuditRoutes(router, deps);
   mountMarketplaceRoutes(router, deps);

@@ -1,9 +1,14 @@
 // Extension attachments as the API shows them (AgentExtensionAttachment), and the question the runtime
 // asks before doing anything for an agent: does it have an `active` native-whatsapp attachment?
-import { toIso } from '../lib/clock.js';
+// Root activates a `queued` attachment and removes one (SPEC §13); both are audited.
+import { AppError } from '../lib/app-error.js';
+import { type Clock, toIso } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
 import { type AttachmentRow, attachmentsRepo } from '../store/attachments-repo.js';
+import { auditRepo } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
 import type { AgentKind, InstallMode } from '../store/tables.js';
+import { withTransaction } from '../store/transactions.js';
 import { requireAgent } from './agents.js';
 
 export interface AgentExtensionAttachment {
@@ -57,4 +62,99 @@ export async function activeAttachment(
 ): Promise<AgentExtensionAttachment | undefined> {
   const row = await attachmentsRepo.findByAgentAndSlug(db, agentId, 'native-whatsapp');
   return row && row.status === 'active' ? toAttachment(row) : undefined;
+}
+
+export interface AttachmentChangeDeps {
+  db: Db;
+  clock: Clock;
+  ids: IdSource;
+}
+
+export interface AttachmentChange {
+  agentId: string;
+  attachmentId: string;
+  kind: AgentKind;
+  /** Token id of the root caller, and the request id, for the audit log. */
+  actor: string;
+  requestId?: string;
+}
+
+/**
+ * `queued` becomes `active` (activated_at set): from now on the agent's channel gets automatic
+ * replies, follow-ups and campaign sends. Activating an active attachment changes nothing (a retried
+ * request); a removed one must be installed again (409).
+ */
+export async function activateAttachment(
+  deps: AttachmentChangeDeps,
+  change: AttachmentChange,
+): Promise<AgentExtensionAttachment> {
+  return changeAttachment(deps, change, 'attachment.activate', async (trx, row, now) => {
+    if (row.status === 'active') return false;
+    if (row.status !== 'queued') {
+      throw new AppError(
+        'invalid_state',
+        `attachment ${row.id} is ${row.status}; only a queued attachment can be activated (install it again after removal)`,
+        { status: row.status },
+      );
+    }
+    return attachmentsRepo.changeStatus(
+      trx,
+      row.id,
+      ['queued'],
+      { status: 'active', activated_at: now },
+      now,
+    );
+  });
+}
+
+/**
+ * The attachment becomes `removed`: nothing is sent automatically on the agent's channel any more
+ * (every automatic path asks activeAttachment). Removing a removed attachment changes nothing.
+ */
+export async function removeAttachment(
+  deps: AttachmentChangeDeps,
+  change: AttachmentChange,
+): Promise<AgentExtensionAttachment> {
+  return changeAttachment(deps, change, 'attachment.remove', async (trx, row, now) => {
+    if (row.status === 'removed') return false;
+    return attachmentsRepo.changeStatus(trx, row.id, [row.status], { status: 'removed' }, now);
+  });
+}
+
+/** Looks the attachment up under its agent (404 otherwise), applies `apply`, audits what it did. */
+async function changeAttachment(
+  deps: AttachmentChangeDeps,
+  change: AttachmentChange,
+  action: string,
+  apply: (trx: Db, row: AttachmentRow, now: number) => Promise<boolean>,
+): Promise<AgentExtensionAttachment> {
+  return withTransaction(deps.db, async (trx) => {
+    const agent = await requireAgent(trx, change.agentId, change.kind);
+    const id = /^[1-9]\d{0,15}$/.test(change.attachmentId) ? Number(change.attachmentId) : undefined;
+    const row = id === undefined ? undefined : await attachmentsRepo.findById(trx, id);
+    if (!row || row.agent_id !== agent.id) {
+      throw new AppError(
+        'not_found',
+        `no attachment with id ${JSON.stringify(change.attachmentId.slice(0, 100))} on agent ${agent.id}`,
+      );
+    }
+    const now = deps.clock.now();
+    const changed = await apply(trx, row, now);
+    await auditRepo.record(trx, {
+      id: deps.ids.next(),
+      actor: change.actor,
+      action,
+      details: JSON.stringify({
+        agent_id: agent.id,
+        attachment_id: row.id,
+        from: row.status,
+        changed,
+        ...(change.requestId ? { request_id: change.requestId } : {}),
+      }),
+      at: now,
+    });
+    const after = await attachmentsRepo.findById(trx, row.id);
+    if (!after) throw new Error(`attachment ${row.id} vanished inside its own transaction`);
+    return toAttachment(after);
+  });
 }

@@ -14,9 +14,11 @@ import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationLogRepo } from '../store/conversation-log-repo.js';
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { draftsRepo } from '../store/drafts-repo.js';
 import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { outboxRepo } from '../store/outbox-repo.js';
 import type { CloseReason, ConversationFacts } from './conversation.js';
+import { supersedingReason } from './drafts.js';
 import { type ConversationEvent, type Effect, type TransitionResult, transition } from './state-machine.js';
 import { windowExpiresAt } from './window.js';
 
@@ -146,6 +148,10 @@ export async function applyConversationEvent(
       at: t.at,
     })),
   );
+
+  // Drafts waiting for a human are stale once the customer wrote again or a human answered otherwise.
+  const stale = before ? supersedingReason(event) : null;
+  if (before && stale) await draftsRepo.supersedePending(trx, before.id, stale, ctx.now);
 
   const wake = { responder: false, sender: false };
   for (const effect of r.effects) await carryOut(trx, effect, row, contact, ctx, wake);

@@ -96,6 +96,7 @@ export interface InstallResult {
  * Installs an offer on an agent. Idempotent per (agent, offer): a second install returns the first
  * attachment unchanged, whatever its mode or notes, so a retried request never changes state; a
  * different mode is not a mode change (the answer shows the attachment's actual install_mode).
+ * A removed attachment is the exception: installing re-opens it (201).
  */
 export async function installExtension(
   deps: { db: Db; clock: Clock },
@@ -108,10 +109,25 @@ export async function installExtension(
     if (!agent) throw new AppError('not_found', `no agent with uuid ${input.agentUuid}`);
 
     const existing = await attachmentsRepo.findByAgentAndOffer(trx, agent.id, offer.id);
-    if (existing) return { attachment: toAttachment(existing), created: false };
-
     const now = deps.clock.now();
     const queued = input.installMode === 'queued';
+    if (existing && existing.status === 'removed') {
+      // Installing again after removal re-opens the same attachment in the mode asked for now.
+      await attachmentsRepo.changeStatus(
+        trx,
+        existing.id,
+        ['removed'],
+        queued
+          ? { status: 'queued', install_mode: input.installMode }
+          : { status: 'active', install_mode: input.installMode, activated_at: now },
+        now,
+      );
+      const reopened = await attachmentsRepo.findById(trx, existing.id);
+      if (!reopened) throw new Error(`attachment ${existing.id} vanished inside its own transaction`);
+      return { attachment: toAttachment(reopened), created: true };
+    }
+    if (existing) return { attachment: toAttachment(existing), created: false };
+
     const id = await attachmentsRepo.insert(trx, {
       agent_id: agent.id,
       offer_id: offer.id,

@@ -67,6 +67,27 @@ export const attachmentsRepo = Object.freeze({
     return joined(db).where('a.agent_id', '=', agentId).orderBy('a.id').execute();
   },
 
+  /** Moves an attachment from one status to another; false when it was not in `from` (nothing changes). */
+  async changeStatus(
+    db: Db,
+    id: number,
+    from: string[],
+    patch: {
+      status: string;
+      activated_at?: number;
+      install_mode?: AgentExtensionAttachmentsTable['install_mode'];
+    },
+    now: number,
+  ): Promise<boolean> {
+    const out = await db
+      .updateTable('agent_extension_attachments')
+      .set({ ...patch, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(out.numUpdatedRows) === 1;
+  },
+
   async findByAgentAndSlug(db: Db, agentId: number, slug: string): Promise<AttachmentRow | undefined> {
     return joined(db).where('a.agent_id', '=', agentId).where('m.slug', '=', slug).executeTakeFirst();
   },

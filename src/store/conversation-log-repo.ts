@@ -6,6 +6,10 @@ import type { ConversationTransitionsTable, DraftsTable, ResponderJobsTable } fr
 
 export type TransitionRow = ConversationTransitionsTable;
 export type DraftRow = DraftsTable;
+export type NewDraftRow = Pick<
+  DraftRow,
+  'id' | 'conversation_id' | 'text' | 'source' | 'state' | 'created_at' | 'updated_at'
+>;
 export type ResponderJobRow = ResponderJobsTable;
 
 export const conversationLogRepo = Object.freeze({
@@ -25,16 +29,18 @@ export const conversationLogRepo = Object.freeze({
       .execute();
   },
 
-  async addDraft(db: Db, row: DraftRow): Promise<void> {
-    await db.insertInto('drafts').values(row).execute();
-  },
-
-  async drafts(db: Db, conversationId: string): Promise<DraftRow[]> {
-    return db
-      .selectFrom('drafts')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .orderBy('id')
+  /** A new pending draft (decisions are drafts-repo.ts's). */
+  async addDraft(db: Db, row: NewDraftRow): Promise<void> {
+    await db
+      .insertInto('drafts')
+      .values({
+        ...row,
+        sent_text: null,
+        outbox_id: null,
+        decided_by: null,
+        decided_reason: null,
+        decided_at: null,
+      })
       .execute();
   },
 

@@ -274,13 +274,23 @@ export interface ConversationTransitionsTable {
   at: number;
 }
 
+export type DraftState = 'pending' | 'approved' | 'discarded' | 'superseded';
+
 export interface DraftsTable {
   id: string;
   conversation_id: string;
   text: string;
   /** Which responder wrote it. */
   source: string;
-  state: 'pending' | 'sent' | 'discarded';
+  state: DraftState;
+  /** Approved drafts: the text that went out (the draft's, or a human's edit) and its outbox row. */
+  sent_text: string | null;
+  outbox_id: string | null;
+  /** token:<id> for a human's decision, `engine` when superseded. */
+  decided_by: string | null;
+  /** Superseded: what happened instead (a human replied, the customer wrote again). */
+  decided_reason: string | null;
+  decided_at: number | null;
   created_at: number;
   updated_at: number;
 }

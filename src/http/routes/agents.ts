@@ -1,11 +1,16 @@
-// Agents and shared agents (SPEC §8): create (root), list (paginated), and their attachments.
+// Agents and shared agents (SPEC §8): create (root), list (paginated), and their attachments:
+// list, activate a queued one and remove one (root, SPEC §13).
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { createAgent, listAgents } from '../../agents/agents.js';
-import { listAttachments } from '../../agents/attachments.js';
+import { activateAttachment, listAttachments, removeAttachment } from '../../agents/attachments.js';
 import type { AppDeps } from '../../app-deps.js';
+import { AppError } from '../../lib/app-error.js';
 import type { AgentKind } from '../../store/tables.js';
+import type { TokenRow } from '../../store/tokens-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { AppEnv } from '../env.js';
 
 export const agentSchema = z.object({
   id: z.number().int(),
@@ -110,6 +115,57 @@ export function mountAgentRoutes(router: ApiRouter, deps: AppDeps): void {
         },
       },
       async (c, { params }) => c.json(await listAttachments(deps.db, params.agent_id ?? '', kind)),
+    );
+
+    const change = (c: Context<AppEnv>, params: Record<string, string>, token: TokenRow | undefined) => {
+      if (!token) throw new AppError('unauthorized', 'missing bearer token');
+      return {
+        agentId: params.agent_id ?? '',
+        attachmentId: params.attachment_id ?? '',
+        kind,
+        actor: token.id,
+        requestId: c.get('requestId'),
+      };
+    };
+
+    router.add(
+      {
+        method: 'post',
+        path: `${base}/:agent_id/extensions/:attachment_id/activate`,
+        tier: 'root',
+        tag: 'agents',
+        summary: `Activate a queued attachment of a ${label}.`,
+        description:
+          'A `queued` attachment becomes `active` (activated_at set): automatic replies, follow-ups and ' +
+          'campaign sends start on the agent’s channel. An active attachment is returned unchanged. Audited.',
+        responses: {
+          200: { description: 'the attachment, active', schema: attachmentSchema },
+          403: { description: 'needs a root token' },
+          404: { description: `no ${label} with this id, or no such attachment on it` },
+          409: { description: 'the attachment was removed (install it again)' },
+        },
+      },
+      async (c, { params, token }) => c.json(await activateAttachment(deps, change(c, params, token))),
+    );
+
+    router.add(
+      {
+        method: 'delete',
+        path: `${base}/:agent_id/extensions/:attachment_id`,
+        tier: 'root',
+        tag: 'agents',
+        summary: `Remove an attachment of a ${label}.`,
+        description:
+          'The attachment becomes `removed`: nothing is sent automatically on the agent’s channel any more ' +
+          '(replies, follow-ups, campaign sends); execute answers 409 extension_not_active. Removing a ' +
+          'removed attachment changes nothing. Installing again re-opens it. Audited.',
+        responses: {
+          200: { description: 'the attachment, removed', schema: attachmentSchema },
+          403: { description: 'needs a root token' },
+          404: { description: `no ${label} with this id, or no such attachment on it` },
+        },
+      },
+      async (c, { params, token }) => c.json(await removeAttachment(deps, change(c, params, token))),
     );
   }
 }

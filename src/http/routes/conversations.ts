@@ -3,6 +3,7 @@
 // follow-ups and drafts), SPEC §8.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
+import { draftSchema, toDraft } from '../../conversations/drafts.js';
 import {
   conversationMessageSchema,
   messagingSnapshotSchema,
@@ -13,6 +14,7 @@ import { AppError } from '../../lib/app-error.js';
 import { toIso } from '../../lib/clock.js';
 import { conversationLogRepo } from '../../store/conversation-log-repo.js';
 import { conversationsRepo } from '../../store/conversations-repo.js';
+import { draftsRepo } from '../../store/drafts-repo.js';
 import { followUpsRepo } from '../../store/follow-ups-repo.js';
 import { messagesRepo } from '../../store/messages-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
@@ -71,17 +73,7 @@ const detail = messagingSnapshotSchema.extend({
       skip_reason: z.string().nullable().describe('why it was skipped, cancelled or failed'),
     }),
   ),
-  drafts: z
-    .array(
-      z.object({
-        id: z.string(),
-        text: z.string(),
-        source: z.string(),
-        state: z.string(),
-        created_at: z.string(),
-      }),
-    )
-    .describe('replies a responder drafted for a human (route hybrid)'),
+  drafts: z.array(draftSchema).describe('replies a responder drafted for a human (route hybrid)'),
 });
 
 export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void {
@@ -171,13 +163,7 @@ export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void 
           sent_wamid: f.sent_wamid,
           skip_reason: f.skip_reason,
         })),
-        drafts: (await conversationLogRepo.drafts(deps.db, id)).map((d) => ({
-          id: d.id,
-          text: d.text,
-          source: d.source,
-          state: d.state,
-          created_at: toIso(d.created_at),
-        })),
+        drafts: (await draftsRepo.listForConversation(deps.db, id)).map(toDraft),
       });
     },
   );

@@ -1,0 +1,68 @@
+// Drafts a responder wrote for a human (route hybrid) and the human's decision on them: approve
+// (with the text that went out), discard, or superseded by what happened instead. Inserts are
+// conversation-log-repo.ts's addDraft (the responder worker's write).
+import type { Db } from './db.js';
+import type { DraftState, DraftsTable } from './tables.js';
+
+export type DraftRow = DraftsTable;
+
+export interface DraftDecision {
+  state: Exclude<DraftState, 'pending'>;
+  decided_by: string;
+  decided_reason?: string | null;
+  sent_text?: string | null;
+  outbox_id?: string | null;
+  at: number;
+}
+
+export const draftsRepo = Object.freeze({
+  async listForConversation(db: Db, conversationId: string, limit = 500): Promise<DraftRow[]> {
+    return db
+      .selectFrom('drafts')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  },
+
+  async get(db: Db, id: string): Promise<DraftRow | undefined> {
+    return db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** Decides a draft that is still pending; false when it was decided meanwhile (nothing changes). */
+  async decide(db: Db, id: string, d: DraftDecision): Promise<boolean> {
+    const out = await db
+      .updateTable('drafts')
+      .set({
+        state: d.state,
+        decided_by: d.decided_by,
+        decided_reason: d.decided_reason ?? null,
+        sent_text: d.sent_text ?? null,
+        outbox_id: d.outbox_id ?? null,
+        decided_at: d.at,
+        updated_at: d.at,
+      })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(out.numUpdatedRows) === 1;
+  },
+
+  /** Every pending draft of the conversation becomes superseded; returns how many. */
+  async supersedePending(db: Db, conversationId: string, reason: string, at: number): Promise<number> {
+    const out = await db
+      .updateTable('drafts')
+      .set({
+        state: 'superseded',
+        decided_by: 'engine',
+        decided_reason: reason,
+        decided_at: at,
+        updated_at: at,
+      })
+      .where('conversation_id', '=', conversationId)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(out.numUpdatedRows);
+  },
+});
