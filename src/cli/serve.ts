@@ -12,6 +12,9 @@ import {
 } from './context.js';
 import { USAGE } from './usage.js';
 
+/** Signals closer together than this are one stop request delivered twice. */
+const SAME_SIGNAL_MS = 1000;
+
 export async function serveCommand(ctx: CliContext): Promise<number> {
   const flags = parseFlags(ctx.args, {});
   if (flags.values.help) {
@@ -51,14 +54,17 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    let firstAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
+      // Ctrl-C reaches every process of the terminal's group, and a wrapper such as npm forwards it
+      // too: a repeat within a second is the same request, only a later one means "exit now".
+      if (firstAt !== undefined && Date.now() - firstAt < SAME_SIGNAL_MS) return;
+      if (firstAt !== undefined) {
         logger.warn({ event: 'daemon.forced_exit', signal }, 'second signal: exiting now');
         resolve(EXIT_FAILURE);
         return;
       }
+      firstAt = Date.now();
       logger.info({ event: 'daemon.signal', signal }, `received ${signal}`);
       daemon.stop().then(
         () => resolve(EXIT_OK),
