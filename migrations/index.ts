@@ -9,6 +9,7 @@ import * as m0005 from './0005_campaigns.js';
 import * as m0006 from './0006_insights.js';
 import * as m0007 from './0007_insight_minutes.js';
 import * as m0009 from './0009_draft_decisions.js';
+import * as m0010 from './0010_real_traffic.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0006_insights': m0006,
   '0007_insight_minutes': m0007,
   '0009_draft_decisions': m0009,
+  '0010_real_traffic': m0010,
 };

@@ -134,7 +134,10 @@ export async function applyConversationEvent(
     await conversationsRepo.update(trx, id, patch);
     row = { ...before, ...patch };
   }
-  await recordInsightEvent(trx, r.started_new || before === null ? null : before, row, event, ctx);
+  // A group's conversation is kept out of the one-to-one figures (SPEC §3a).
+  const group = contact.group_id !== null && contact.group_id !== undefined;
+  if (!group)
+    await recordInsightEvent(trx, r.started_new || before === null ? null : before, row, event, ctx);
 
   await conversationLogRepo.addTransitions(
     trx,
@@ -154,9 +157,15 @@ export async function applyConversationEvent(
   if (before && stale) await draftsRepo.supersedePending(trx, before.id, stale, ctx.now);
 
   const wake = { responder: false, sender: false };
-  for (const effect of r.effects) await carryOut(trx, effect, row, contact, ctx, wake);
+  for (const effect of r.effects) {
+    // A group is never answered automatically, and no follow-up chases a group's silence.
+    if (group && GROUP_SKIPS.has(effect.kind)) continue;
+    await carryOut(trx, effect, row, contact, ctx, wake);
+  }
   return { conversation_id: id, started_new: r.started_new || before === null, result: r, wake };
 }
+
+const GROUP_SKIPS: ReadonlySet<Effect['kind']> = new Set(['auto_reply', 'draft_reply', 'schedule_follow_up']);
 
 async function carryOut(
   trx: Db,

@@ -22,7 +22,14 @@ import { countBusinessReply, countCustomerMessage, ZERO_TURNS } from './reply-me
 import { ESCALATION_ROUTE } from './routing.js';
 import { type Score, scoreText } from './scorer.js';
 
-export type BusinessMessageSource = 'reply' | 'auto_reply' | 'agent' | 'follow_up' | 'campaign';
+export type BusinessMessageSource =
+  | 'reply'
+  | 'auto_reply'
+  | 'agent'
+  | 'follow_up'
+  | 'campaign'
+  /** smb_message_echoes: the business answered from the WhatsApp Business app (SPEC §3a). */
+  | 'business_app';
 
 export type ConversationEvent =
   | {
@@ -82,7 +89,7 @@ export type TransitionResult =
   | { ok: false; code: 'invalid_state'; message: string };
 
 /** Message types that are not the customer talking: they change no state and open no window. */
-export const PASSIVE_MESSAGE_TYPES: ReadonlySet<string> = new Set(['reaction', 'system']);
+export const PASSIVE_MESSAGE_TYPES: ReadonlySet<string> = new Set(['reaction', 'system', 'edit', 'revoke']);
 
 class Draft {
   readonly transitions: TransitionRecord[] = [];

@@ -44,6 +44,7 @@ export async function resolveContact(
       opted_in_at: null,
       created_at: ctx.now,
       updated_at: ctx.now,
+      group_id: null,
     };
     await contactsRepo.insert(trx, row);
     if (wa) await contactsRepo.addIdentity(trx, 'wa_id', wa, row.id, ctx.now);
@@ -128,7 +129,35 @@ async function linkOrReport(
   return true;
 }
 
-async function applyPatch(
+/**
+ * The contact that stands for a WhatsApp group (SPEC §3a): the group's conversation belongs to it, so
+ * it never mixes with a participant's one-to-one conversation (one active conversation per contact
+ * and number).
+ */
+export async function resolveGroupContact(
+  trx: Db,
+  groupId: string,
+  ctx: ContactContext,
+): Promise<ContactRow> {
+  const found = await contactsRepo.findByGroup(trx, groupId);
+  if (found) return found;
+  const row: ContactRow = {
+    id: ctx.ids.next(),
+    wa_id: null,
+    user_id: null,
+    username: null,
+    profile_name: null,
+    opted_out_at: null,
+    opted_in_at: null,
+    created_at: ctx.now,
+    updated_at: ctx.now,
+    group_id: groupId,
+  };
+  await contactsRepo.insert(trx, row);
+  return row;
+}
+
+export async function applyPatch(
   trx: Db,
   contact: ContactRow,
   patch: Partial<ContactRow>,

@@ -31,6 +31,11 @@ export function messageText(m: Partial<InboundMessage>): string | null {
       return m.location?.name ?? m.location?.address ?? null;
     case 'system':
       return m.system?.body ?? null;
+    case 'edit':
+      // The new content: the edited message's own text or caption.
+      return m.edit?.message ? messageText(m.edit.message as Partial<InboundMessage>) : null;
+    case 'revoke':
+      return null;
     default:
       return m.text?.body ?? null;
   }
@@ -38,20 +43,34 @@ export function messageText(m: Partial<InboundMessage>): string | null {
 
 /** The wamid this message replies or reacts to, if any (a forward is not a reply). */
 export function contextWamid(m: Partial<InboundMessage>): string | null {
-  return m.context?.id ?? (m.type === 'reaction' ? (m.reaction?.message_id ?? null) : null);
+  return (
+    revisionTarget(m) ?? m.context?.id ?? (m.type === 'reaction' ? (m.reaction?.message_id ?? null) : null)
+  );
 }
 
-export function messageError(m: Partial<InboundMessage>): { code: number | null; title: string | null } {
-  const e = m.errors?.[0];
+/** The wamid an edit or revoke changes (null for any other message). */
+export function revisionTarget(m: Partial<InboundMessage>): string | null {
+  if (m.type === 'edit') return m.edit?.original_message_id ?? null;
+  if (m.type === 'revoke') return m.revoke?.original_message_id ?? null;
+  return null;
+}
+
+export function messageError(
+  m: Partial<InboundMessage>,
+  valueError?: { code: number; title?: string; message?: string },
+): { code: number | null; title: string | null } {
+  const e = m.errors?.[0] ?? valueError;
   return { code: e?.code ?? null, title: e?.title ?? e?.message ?? null };
 }
 
 /**
  * "customer": the customer wrote something that waits for an answer (opens or reopens the
  * conversation, counts as unanswered, opens the service window).
- * "passive": a reaction or a system notice (number change): recorded in the conversation, but it
- * neither asks for an answer nor reopens anything.
+ * "passive": a reaction, a system notice (number change), an edit or a revoke of an earlier message:
+ * recorded, but it neither asks for an answer nor reopens anything (SPEC §3a).
  */
+export const PASSIVE_TYPES: ReadonlySet<string> = new Set(['reaction', 'system', 'edit', 'revoke']);
+
 export function messageRole(type: string): 'customer' | 'passive' {
-  return type === 'reaction' || type === 'system' ? 'passive' : 'customer';
+  return PASSIVE_TYPES.has(type) ? 'passive' : 'customer';
 }

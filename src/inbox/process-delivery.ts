@@ -1,6 +1,7 @@
 // One inbox row → its effects, inside the caller's transaction: contacts, conversations and messages
 // (in message-timestamp order), status events, other webhook fields and the template cache. A change
 // or item that cannot be used is recorded in webhook_errors and skipped; the rest goes on.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
@@ -11,6 +12,7 @@ import type { WebhookErrorsTable } from '../store/tables.js';
 import { templatesRepo } from '../store/templates-repo.js';
 import { webhookLogRepo } from '../store/webhook-log-repo.js';
 import {
+  CORE_MESSAGE_KEYS,
   change as changeSchema,
   delivery as deliverySchema,
   entry as entrySchema,
@@ -25,11 +27,16 @@ import {
   statusObject,
   type TemplateStatusValue,
   templateStatusValue,
+  type UserIdUpdate,
+  userIdUpdate,
 } from '../webhook/payload.js';
-import { applyIdentityChange, type ContactContext, resolveContact } from './contacts.js';
+import { resolveContact, resolveGroupContact } from './contacts.js';
 import { ItemError, PermanentDeliveryError } from './delivery-errors.js';
-import { contextWamid, messageError, messageText } from './inbound-fields.js';
+import { storeEcho } from './echoes.js';
+import { followIdentityChange, type IdentityContext, idsFromSystemBody } from './identity-changes.js';
+import { contextWamid, messageError, messageText, revisionTarget } from './inbound-fields.js';
 import { onInboundMessage } from './on-inbound-message.js';
+import { applyRevisions } from './revisions.js';
 import { statusRank } from './status-progress.js';
 import { recordStatus } from './statuses.js';
 
@@ -49,12 +56,22 @@ export interface DeliverySummary {
 }
 
 interface PendingMessage {
+  /** A customer's message (`messages`) or the business's own from the Business app (echo). */
+  kind: 'message' | 'echo';
   pnid: string;
   msg: Partial<InboundMessage> & MessageCore & { id: string };
   raw: unknown;
   senders: SenderContact[];
+  /** The change's value-level error, kept on a message that carries none of its own. */
+  valueError?: { code: number; title?: string; message?: string };
   loc: string;
   order: number;
+}
+
+interface PendingIdentityUpdate {
+  update: UserIdUpdate;
+  loc: string;
+  at: number;
 }
 
 interface PendingStatus {
@@ -95,11 +112,45 @@ export async function processDelivery(
   const work = collect(parsed.data.entry, addError);
   const summary: DeliverySummary = { messages: 0, duplicates: 0, statuses: 0, events: 0, errors: 0 };
 
+  // BSUID changes first, so the messages of this delivery find the contact they now belong to.
+  for (const u of work.identityUpdates) {
+    try {
+      await followIdentityChange(
+        trx,
+        {
+          wa_id: u.update.wa_id,
+          previous_user_id: u.update.user_id.previous,
+          current_user_id: u.update.user_id.current,
+          source: 'user_id_update',
+          at: u.update.timestamp ?? u.at,
+        },
+        {
+          ids: ctx.ids,
+          now: ctx.now,
+          logger: ctx.logger,
+          warn: (code, message) => addError(u.loc, code, message),
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof ItemError)) throw err;
+      addError(u.loc, err.code, err.message);
+    }
+  }
+
   // A batch is applied whole, in message-timestamp order (stable for equal timestamps).
   work.messages.sort((a, b) => a.msg.timestamp - b.msg.timestamp || a.order - b.order);
   for (const m of work.messages) {
     try {
-      if (await storeInboundMessage(trx, m, ctx, addError)) summary.messages += 1;
+      const stored =
+        m.kind === 'echo'
+          ? await storeEcho(trx, m, {
+              ids: ctx.ids,
+              now: ctx.now,
+              config: ctx.config,
+              warn: (code, message) => addError(m.loc, code, message),
+            })
+          : await storeInboundMessage(trx, m, ctx, addError);
+      if (stored) summary.messages += 1;
       else summary.duplicates += 1;
     } catch (err) {
       if (!(err instanceof ItemError)) throw err;
@@ -114,7 +165,12 @@ export async function processDelivery(
       a.order - b.order,
   );
   for (const s of work.statuses) {
-    const outcome = await recordStatus(trx, s.status, s.raw, { ids: ctx.ids, now: ctx.now, inboxId: row.id });
+    const outcome = await recordStatus(trx, s.status, s.raw, {
+      ids: ctx.ids,
+      now: ctx.now,
+      config: ctx.config,
+      inboxId: row.id,
+    });
     if (outcome === 'new') summary.statuses += 1;
   }
 
@@ -128,6 +184,7 @@ export async function processDelivery(
       event: e.event,
       payload: JSON.stringify(e.payload),
       received_at: row.received_at,
+      content_hash: contentHash(e.field, e.payload, e.entryTime),
     });
     if (e.template) {
       await templatesRepo.upsertIfNewer(trx, {
@@ -174,6 +231,7 @@ function collect(entries: unknown[], addError: AddError) {
   const messages: PendingMessage[] = [];
   const statuses: PendingStatus[] = [];
   const events: PendingEvent[] = [];
+  const identityUpdates: PendingIdentityUpdate[] = [];
   for (const [i, rawEntry] of entries.entries()) {
     const entry = entrySchema.safeParse(rawEntry);
     if (!entry.success) {
@@ -188,9 +246,18 @@ function collect(entries: unknown[], addError: AddError) {
         continue;
       }
       const { field, value } = change.data;
-      if (field === 'messages') {
-        collectMessagesChange(value, loc, { i, j }, { messages, statuses, events }, addError);
+      if (field === 'messages' || field === 'smb_message_echoes') {
+        collectMessagesChange(value, loc, { i, j, field }, { messages, statuses, events }, addError);
         continue;
+      }
+      if (field === 'user_id_update') {
+        collectIdentityUpdates(
+          value,
+          `${loc}.value`,
+          (entry.data.time ?? 0) * 1000,
+          identityUpdates,
+          addError,
+        );
       }
       const event: PendingEvent = {
         entryIndex: i,
@@ -208,13 +275,64 @@ function collect(entries: unknown[], addError: AddError) {
       events.push(event);
     }
   }
-  return { messages, statuses, events };
+  return { messages, statuses, events, identityUpdates };
+}
+
+function collectIdentityUpdates(
+  value: unknown,
+  loc: string,
+  entryTime: number,
+  out: PendingIdentityUpdate[],
+  addError: AddError,
+): void {
+  const list = (value as { user_id_update?: unknown } | null)?.user_id_update;
+  if (!Array.isArray(list)) {
+    addError(loc, 'invalid_user_id_update', 'user_id_update: expected an array');
+    return;
+  }
+  for (const [k, raw] of list.entries()) {
+    const u = userIdUpdate.safeParse(raw);
+    if (u.success) out.push({ update: u.data, loc: `${loc}.user_id_update[${k}]`, at: entryTime });
+    else addError(`${loc}.user_id_update[${k}]`, 'invalid_user_id_update', describe(u.error));
+  }
+}
+
+/** The message as far as it can be read: a key of an unexpected type is dropped, not the message. */
+function parseMessage(
+  raw: unknown,
+  mloc: string,
+  addError: AddError,
+): (Partial<InboundMessage> & MessageCore) | undefined {
+  const full = inboundMessage.safeParse(raw);
+  if (full.success) return full.data;
+  const core = messageCore.safeParse(raw);
+  if (!core.success) {
+    addError(mloc, 'invalid_message', describe(core.error));
+    return undefined;
+  }
+  const bad = new Set(
+    full.error.issues
+      .map((i) => i.path[0])
+      .filter((k): k is string => typeof k === 'string' && !CORE_MESSAGE_KEYS.has(k)),
+  );
+  const kept = Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>).filter(([k]) => !bad.has(k)),
+  );
+  const again = inboundMessage.safeParse(kept);
+  addError(
+    mloc,
+    'unexpected_message_fields',
+    `stored without ${[...bad].map((k) => `"${k}"`).join(', ')}: ${describe(full.error)}`,
+  );
+  if (again.success) return again.data;
+  const { id, from, from_user_id, timestamp, type } = core.data;
+  return { id, from, from_user_id, timestamp, type };
 }
 
 function collectMessagesChange(
   value: unknown,
   loc: string,
-  at: { i: number; j: number },
+  at: { i: number; j: number; field: string },
   out: { messages: PendingMessage[]; statuses: PendingStatus[]; events: PendingEvent[] },
   addError: AddError,
 ): void {
@@ -235,32 +353,24 @@ function collectMessagesChange(
     const s = senderContact.safeParse(c);
     return s.success ? [s.data] : [];
   });
-  for (const [k, raw] of (v.data.messages ?? []).entries()) {
-    const mloc = `${loc}.value.messages[${k}]`;
-    let msg: Partial<InboundMessage> & MessageCore;
-    const full = inboundMessage.safeParse(raw);
-    if (full.success) {
-      msg = full.data;
-    } else {
-      // Keep what can be read (id, sender, time, type) rather than lose the message.
-      const core = messageCore.safeParse(raw);
-      if (!core.success) {
-        addError(mloc, 'invalid_message', describe(core.error));
-        continue;
-      }
-      const { id, from, from_user_id, timestamp, type } = core.data;
-      msg = { id, from, from_user_id, timestamp, type };
-      addError(mloc, 'unexpected_message_fields', `stored without its content: ${describe(full.error)}`);
-    }
+  const valueError = firstError(v.data.errors);
+  const echo = at.field === 'smb_message_echoes';
+  const list = echo ? v.data.message_echoes : v.data.messages;
+  for (const [k, raw] of (list ?? []).entries()) {
+    const mloc = `${loc}.value.${echo ? 'message_echoes' : 'messages'}[${k}]`;
+    const msg = parseMessage(raw, mloc, addError);
+    if (!msg) continue;
     if (!msg.id) {
       addError(mloc, 'missing_message_id', 'the message has no "id", so it cannot be deduplicated; skipped');
       continue;
     }
     out.messages.push({
+      kind: echo ? 'echo' : 'message',
       pnid,
       msg: msg as PendingMessage['msg'],
       raw,
       senders,
+      ...(valueError ? { valueError } : {}),
       loc: mloc,
       order: out.messages.length,
     });
@@ -290,55 +400,39 @@ async function storeInboundMessage(
 ): Promise<boolean> {
   const { msg } = m;
   if (await messagesRepo.findByWamid(trx, msg.id)) return false;
-  // The sender is matched by id, never by position: a batch carries several contacts.
-  const sender = m.senders.find(
-    (s) => (msg.from && s.wa_id === msg.from) || (msg.from_user_id && s.user_id === msg.from_user_id),
-  );
-  const cctx: ContactContext = {
+  const cctx: IdentityContext = {
     ids: ctx.ids,
     now: ctx.now,
+    logger: ctx.logger,
     warn: (code, message) => addError(m.loc, code, message),
   };
-  let contact = await resolveContact(
-    trx,
-    {
-      wa_id: msg.from,
-      user_id: msg.from_user_id,
-      profile_name: sender?.profile?.name,
-      username: sender?.profile?.username,
-    },
-    cctx,
-  );
-  const system = msg.type === 'system' ? msg.system : undefined;
-  if (system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id') {
-    contact = await applyIdentityChange(
-      trx,
-      contact,
-      {
-        new_wa_id: system.type === 'user_changed_number' ? system.wa_id : undefined,
-        new_user_id: system.user_id,
-        previous_user_id: system.previous_user_id,
-      },
-      cctx,
-    );
-  }
-  const outcome = await onInboundMessage(
-    trx,
-    {
-      phone_number_id: m.pnid,
-      contact,
-      type: msg.type,
-      timestamp: msg.timestamp,
-      text: messageText(msg),
-      referral: msg.referral ?? null,
-    },
-    { ids: ctx.ids, now: ctx.now, config: ctx.config },
-  );
-  const error = messageError(msg);
-  return messagesRepo.insertIfNew(trx, {
+  const contact = await senderOf(trx, m, cctx);
+  // A group's messages go to the group's conversation (its own contact); the sender stays on the row.
+  const party = msg.group_id ? await resolveGroupContact(trx, msg.group_id, cctx) : contact;
+  const target = revisionTarget(msg);
+  const original = target ? await messagesRepo.findByWamid(trx, target) : undefined;
+  const conversationId =
+    original && original.conversation_id !== null
+      ? original.conversation_id
+      : (
+          await onInboundMessage(
+            trx,
+            {
+              phone_number_id: m.pnid,
+              contact: party,
+              type: msg.type,
+              timestamp: msg.timestamp,
+              text: messageText(msg),
+              referral: msg.referral ?? null,
+            },
+            { ids: ctx.ids, now: ctx.now, config: ctx.config },
+          )
+        ).conversation_id;
+  const error = messageError(msg, m.valueError);
+  const inserted = await messagesRepo.insertIfNew(trx, {
     id: ctx.ids.next(),
     wamid: msg.id,
-    conversation_id: outcome.conversation_id,
+    conversation_id: conversationId,
     contact_id: contact.id,
     phone_number_id: m.pnid,
     direction: 'inbound',
@@ -352,6 +446,72 @@ async function storeInboundMessage(
     created_at: ctx.now,
     payload: JSON.stringify(m.raw),
   });
+  // An edit or revoke changes its original; an original that arrives after them catches up.
+  if (inserted) await applyRevisions(trx, target ?? msg.id);
+  return inserted;
+}
+
+/**
+ * The contact a message belongs to: its `from` / `from_user_id`, else the only sender in
+ * `value.contacts`; an identity notice links the old and new ids to one contact (identity-changes.ts).
+ */
+async function senderOf(trx: Db, m: PendingMessage, cctx: IdentityContext) {
+  const { msg } = m;
+  const named = Boolean(msg.from || msg.from_user_id);
+  const sender = named
+    ? m.senders.find(
+        (s) => (msg.from && s.wa_id === msg.from) || (msg.from_user_id && s.user_id === msg.from_user_id),
+      )
+    : m.senders.length === 1
+      ? m.senders[0]
+      : undefined;
+  const wa_id = named ? msg.from : sender?.wa_id;
+  const user_id = named ? msg.from_user_id : sender?.user_id;
+  const system = msg.type === 'system' ? msg.system : undefined;
+  const identityNotice = system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id';
+  const resolved =
+    wa_id || user_id || !identityNotice
+      ? await resolveContact(
+          trx,
+          { wa_id, user_id, profile_name: sender?.profile?.name, username: sender?.profile?.username },
+          cctx,
+        )
+      : undefined;
+  if (!system || !identityNotice) return resolved as Awaited<ReturnType<typeof resolveContact>>;
+  const byBody = system.type === 'user_changed_user_id' ? idsFromSystemBody(system.body) : {};
+  return followIdentityChange(
+    trx,
+    {
+      ...(resolved ? { sender: resolved } : {}),
+      new_wa_id: system.type === 'user_changed_number' ? system.wa_id : undefined,
+      previous_user_id: system.previous_user_id ?? byBody.previous,
+      current_user_id: system.user_id ?? byBody.current,
+      source: 'system_message',
+      at: msg.timestamp,
+    },
+    cctx,
+  );
+}
+
+/** One record per content of a non-message field, whichever delivery carries it (SPEC §3a). */
+function contentHash(field: string, value: unknown, entryTime: number | undefined): string {
+  // The entry time is part of the content: the same update sent again later is a new event.
+  return createHash('sha256')
+    .update(`${field}\n${entryTime ?? ''}\n`)
+    .update(JSON.stringify(value))
+    .digest('hex');
+}
+
+function firstError(
+  errors: unknown[] | undefined,
+): { code: number; title?: string; message?: string } | undefined {
+  const e = errors?.[0] as { code?: unknown; title?: unknown; message?: unknown } | undefined;
+  if (!e || typeof e.code !== 'number') return undefined;
+  return {
+    code: e.code,
+    ...(typeof e.title === 'string' ? { title: e.title } : {}),
+    ...(typeof e.message === 'string' ? { message: e.message } : {}),
+  };
 }
 
 /** A short name for a non-message webhook: its `event`, or for user preferences "category:value". */

@@ -2,9 +2,12 @@
 // side calls applyPendingStatuses when it records a wamid the Cloud API returned, because Meta's
 // `sent` (even `delivered`) can arrive before our send call has returned.
 import { campaignStatusChanged } from '../campaigns/recipient-events.js';
+import type { Config } from '../config/schema.js';
 import type { IdSource } from '../lib/ids.js';
+import { answerPermanentFailure } from '../outbound/permanent-failure.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
+import { outboxRepo } from '../store/outbox-repo.js';
 import { statusEventsRepo } from '../store/status-events-repo.js';
 import type { StatusObject } from '../webhook/payload.js';
 import { nextStatus, statusRank } from './status-progress.js';
@@ -13,7 +16,7 @@ export async function recordStatus(
   trx: Db,
   status: StatusObject,
   raw: unknown,
-  ctx: { ids: IdSource; now: number; inboxId: string | null },
+  ctx: StatusContext & { inboxId: string | null },
 ): Promise<'new' | 'duplicate'> {
   const error = status.errors?.[0];
   const inserted = await statusEventsRepo.insertIfNew(trx, {
@@ -32,8 +35,14 @@ export async function recordStatus(
     applied_at: null,
   });
   if (!inserted) return 'duplicate';
-  await applyPendingStatuses(trx, status.id, ctx.now);
+  await applyPendingStatuses(trx, status.id, ctx);
   return 'new';
+}
+
+export interface StatusContext {
+  ids: IdSource;
+  now: number;
+  config: Config;
 }
 
 /**
@@ -44,8 +53,9 @@ export async function recordStatus(
 export async function applyPendingStatuses(
   trx: Db,
   wamid: string,
-  now: number,
+  ctx: StatusContext,
 ): Promise<string | null | undefined> {
+  const { now } = ctx;
   const message = await messagesRepo.findByWamid(trx, wamid);
   if (!message) return undefined;
   const events = await statusEventsRepo.listUnapplied(trx, wamid);
@@ -67,6 +77,20 @@ export async function applyPendingStatuses(
     // A campaign send moves its recipient along (delivered, read, failed).
     if (message.direction === 'outbound' && status)
       await campaignStatusChanged(trx, wamid, status, error, now);
+    // Failed after the API had accepted it: the same answer as a refused send (SPEC §3a).
+    if (message.direction === 'outbound' && status === 'failed' && message.source === null) {
+      await answerPermanentFailure(
+        trx,
+        {
+          outbox: await outboxRepo.findByWamid(trx, wamid),
+          conversation_id: message.conversation_id,
+          code: error?.code ?? null,
+          title: error?.title ?? null,
+          via: 'status',
+        },
+        ctx,
+      );
+    }
   }
   await statusEventsRepo.markApplied(
     trx,

@@ -19,7 +19,6 @@ import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeHealth } from '../runtime/health.js';
-import { replanAsTemplate } from '../scheduler/follow-up-plan.js';
 import { planNext } from '../scheduler/follow-ups.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
@@ -31,7 +30,7 @@ import type { OutboxKind } from '../store/tables.js';
 import { withTransaction } from '../store/transactions.js';
 import { statusObject } from '../webhook/payload.js';
 import { backoffFromConfig, planRetry, unitRandomFrom } from './backoff.js';
-import { enqueueOutbound, queuePriority } from './outbox.js';
+import { queuePriority } from './outbox.js';
 import {
   DEFAULT_WINDOW_SLACK_MS,
   type PacedTask,
@@ -39,6 +38,7 @@ import {
   PacingQueues,
   type TaskOutcome,
 } from './pacing-queue.js';
+import { answerPermanentFailure } from './permanent-failure.js';
 import { SlidingWindowLimiter, windowForRate } from './rate-limiter.js';
 import { createCloudApiTransport } from './transports/cloud-api.js';
 import { createSandboxTransport, type SyntheticStatusEvent } from './transports/sandbox.js';
@@ -140,7 +140,12 @@ export function createSender(deps: SenderDeps): Sender {
     if (stopped) return;
     const status = statusObject.parse(event.status);
     await withTransaction(deps.db, (trx) =>
-      recordStatus(trx, status, event.status, { ids: deps.ids, now: deps.clock.now(), inboxId: null }),
+      recordStatus(trx, status, event.status, {
+        ids: deps.ids,
+        now: deps.clock.now(),
+        inboxId: null,
+        config: deps.config(),
+      }),
     );
   }
 
@@ -283,7 +288,7 @@ export function createSender(deps: SenderDeps): Sender {
         payload: row.payload,
       });
       // Meta's statuses can arrive before the send call returns; they were kept for this moment.
-      await applyPendingStatuses(trx, wamid, now);
+      await applyPendingStatuses(trx, wamid, { ids: deps.ids, now, config });
     }
     const followUp = row.follow_up_id ? await followUpsRepo.get(trx, row.follow_up_id) : undefined;
     if (followUp) {
@@ -376,31 +381,29 @@ export function createSender(deps: SenderDeps): Sender {
       );
       return false;
     }
-    // Permanent.
+    // Permanent: follow-up re-plan and escalation are answered in one place (permanent-failure.ts).
     await outboxRepo.markFinal(trx, row, 'failed', error, now);
     await campaignSendFailed(trx, row, error, now);
     results.inc({ outcome: 'failed', code: codeLabel(failure.code) });
     log.warn({ event: 'outbound.failed', ...logIds }, `send failed permanently: ${failure.title}`);
-    if (failure.windowClosed && row.follow_up_id && (await replanFollowUp(trx, row, now, config)))
-      return true;
-    await finishFollowUp(trx, row, 'failed', failure.title, now);
-    const conv = row.conversation_id ? await conversationsRepo.get(trx, row.conversation_id) : undefined;
-    const contact = conv ? await contactsRepo.get(trx, conv.contact_id) : undefined;
-    if (conv && contact) {
-      await engineEvent(conv.id, () =>
-        applyConversationEvent(
-          trx,
-          {
-            conversation: conv,
-            contact,
-            phone_number_id: conv.phone_number_id,
-            event: { type: 'permanent_send_failure', error_code: failure.code },
-          },
-          { ids: deps.ids, now, config },
-        ),
+    const answer = await answerPermanentFailure(
+      trx,
+      {
+        outbox: row,
+        conversation_id: row.conversation_id,
+        code: failure.code,
+        title: failure.title,
+        via: 'send',
+      },
+      { ids: deps.ids, now, config },
+    );
+    if (answer.replanned) {
+      log.info(
+        { event: 'outbound.follow_up_replanned', ...answer.replanned },
+        'follow-up re-planned as a template (the customer service window had closed)',
       );
     }
-    return false;
+    return answer.replanned !== null;
   }
 
   function noteRetryableFailure(pnid: string, failure: SendFailed, now: number): void {
@@ -421,41 +424,6 @@ export function createSender(deps: SenderDeps): Sender {
         `sends on ${pnid} keep failing (${failure.title}); the runtime is degraded until one is accepted`,
       );
     }
-  }
-
-  /** 131047 on a follow-up: send the rule's template instead (SPEC §5). True when re-planned. */
-  async function replanFollowUp(trx: Db, row: OutboxRow, now: number, config: Config): Promise<boolean> {
-    const fu = row.follow_up_id ? await followUpsRepo.get(trx, row.follow_up_id) : undefined;
-    const rule = fu ? config.follow_up_rules.find((r) => r.id === fu.rule_id) : undefined;
-    if (!fu || !rule) return false;
-    const message = JSON.parse(row.payload) as OutboundMessage;
-    if (message.kind !== 'message' || message.content.type === 'template') return false;
-    const plan = replanAsTemplate(rule, now, config.quiet_hours);
-    if (plan.action !== 'send_template' || !rule.template) return false;
-    const replacement = await enqueueOutbound(
-      trx,
-      {
-        kind: 'follow_up',
-        phone_number_id: row.phone_number_id,
-        to: message.to,
-        content: { type: 'template', template: rule.template },
-        conversation_id: row.conversation_id,
-        contact_id: row.contact_id,
-        follow_up_id: fu.id,
-        not_before: plan.due_at,
-      },
-      { ids: deps.ids, now },
-    );
-    await followUpsRepo.update(trx, fu.id, {
-      outbox_id: replacement.id,
-      due_at: plan.due_at,
-      updated_at: now,
-    });
-    log.info(
-      { event: 'outbound.follow_up_replanned', follow_up_id: fu.id, outbox_id: replacement.id },
-      'follow-up re-planned as a template (the customer service window had closed)',
-    );
-    return true;
   }
 
   async function finishFollowUp(trx: Db, row: OutboxRow, state: 'failed', reason: string, now: number) {

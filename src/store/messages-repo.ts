@@ -4,6 +4,9 @@ import type { Db } from './db.js';
 import type { MessagesTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
+/** What a writer gives: the revision columns (source, edits, revoke) default to null. */
+export type NewMessage = Omit<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'> &
+  Partial<Pick<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'>>;
 
 export const messagesRepo = Object.freeze({
   async findByWamid(db: Db, wamid: string): Promise<MessageRow | undefined> {
@@ -11,7 +14,7 @@ export const messagesRepo = Object.freeze({
   },
 
   /** Inserts unless the wamid exists. Returns true when this call stored it. */
-  async insertIfNew(db: Db, row: MessageRow): Promise<boolean> {
+  async insertIfNew(db: Db, row: NewMessage): Promise<boolean> {
     const res = await db
       .insertInto('messages')
       .values(row)
@@ -61,5 +64,59 @@ export const messagesRepo = Object.freeze({
       .where('conversation_id', '=', conversationId)
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  },
+
+  /** Edits and revokes that point at `wamid`, in time order. */
+  async revisionsOf(db: Db, wamid: string): Promise<MessageRow[]> {
+    return db
+      .selectFrom('messages')
+      .selectAll()
+      .where('context_wamid', '=', wamid)
+      .where('type', 'in', ['edit', 'revoke'])
+      .orderBy('timestamp')
+      .orderBy('id')
+      .execute();
+  },
+
+  async setRevision(
+    db: Db,
+    wamid: string,
+    patch: Pick<MessageRow, 'text' | 'edit_history' | 'edited_at' | 'deleted_at'>,
+  ): Promise<void> {
+    await db.updateTable('messages').set(patch).where('wamid', '=', wamid).execute();
+  },
+
+  /** Reactions that point at any of `wamids` (in time order). */
+  async reactionsTo(db: Db, wamids: string[]): Promise<MessageRow[]> {
+    const out: MessageRow[] = [];
+    // Bounded IN lists: SQLite caps bound parameters per statement.
+    for (let i = 0; i < wamids.length; i += 500) {
+      const chunk = wamids.slice(i, i + 500);
+      out.push(
+        ...(await db
+          .selectFrom('messages')
+          .selectAll()
+          .where('type', '=', 'reaction')
+          .where('context_wamid', 'in', chunk)
+          .orderBy('timestamp')
+          .orderBy('id')
+          .execute()),
+      );
+    }
+    return out;
+  },
+
+  /** The latest `limit` messages of a contact that belong to no conversation, in timestamp order. */
+  async listWithoutConversation(db: Db, contactId: string, limit: number): Promise<MessageRow[]> {
+    const rows = await db
+      .selectFrom('messages')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('conversation_id', 'is', null)
+      .orderBy('timestamp', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse();
   },
 });

@@ -45,6 +45,11 @@ export const outboxRepo = Object.freeze({
     if (UNSENT.includes(row.state)) await bumpPending(db, row, 1);
   },
 
+  /** The send the API accepted under `wamid` (a status webhook names only the wamid). */
+  async findByWamid(db: Db, wamid: string): Promise<OutboxRow | undefined> {
+    return db.selectFrom('outbox').selectAll().where('wamid', '=', wamid).executeTakeFirst();
+  },
+
   async get(db: Db, id: string): Promise<OutboxRow | undefined> {
     return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
   },

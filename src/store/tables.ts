@@ -65,6 +65,8 @@ export interface ContactsTable {
   opted_in_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Set on the contact that stands for a WhatsApp group (its conversation is the group's). */
+  group_id: string | null;
 }
 
 export interface ContactIdentitiesTable {
@@ -125,6 +127,26 @@ export interface MessagesTable {
   created_at: number;
   /** The message object as Meta sent it or as we sent it (JSON). */
   payload: string;
+  /** Who wrote an outbound message outside the daemon: `business_app` (an smb_message_echoes echo). */
+  source: string | null;
+  /** JSON array of {text, replaced_at} (earlier texts, oldest first) when the message was edited. */
+  edit_history: string | null;
+  edited_at: number | null;
+  /** When the sender revoked (deleted) the message. */
+  deleted_at: number | null;
+}
+
+export interface ContactIdentityChangesTable {
+  id: string;
+  contact_id: string;
+  kind: 'wa_id' | 'user_id';
+  previous: string | null;
+  current: string;
+  /** What told us: `system_message` or `user_id_update`. */
+  source: string;
+  /** Meta's time of the change, ms. */
+  at: number;
+  created_at: number;
 }
 
 export interface StatusEventsTable {
@@ -153,6 +175,8 @@ export interface WebhookEventsTable {
   event: string | null;
   payload: string;
   received_at: number;
+  /** SHA-256 of field + value: one record per content, however often it is delivered. */
+  content_hash: string | null;
 }
 
 export interface WebhookErrorsTable {
@@ -179,6 +203,7 @@ export interface IngressTables {
   inbox: InboxTable;
   contacts: ContactsTable;
   contact_identities: ContactIdentitiesTable;
+  contact_identity_changes: ContactIdentityChangesTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
   status_events: StatusEventsTable;

@@ -5,12 +5,15 @@ import type { Db } from './db.js';
 import type { WebhookErrorsTable, WebhookEventsTable } from './tables.js';
 
 export const webhookLogRepo = Object.freeze({
-  /** Stores the event once per (delivery, entry, change), so reprocessing does not duplicate it. */
+  /**
+   * Stores the event once per (delivery, entry, change) and once per content (field + content hash),
+   * so neither reprocessing nor a redelivery by Meta records it again. True when this call stored it.
+   */
   async recordEvent(db: Db, row: WebhookEventsTable): Promise<boolean> {
     const res = await db
       .insertInto('webhook_events')
       .values(row)
-      .onConflict((oc) => oc.columns(['inbox_id', 'entry_index', 'change_index']).doNothing())
+      .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
   },

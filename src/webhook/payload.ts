@@ -135,7 +135,30 @@ export const inboundMessage = messageCore.extend({
     }),
   ),
   unsupported: opt(z.looseObject({ type: opt(str) })),
+  /** Set on a message written in a WhatsApp group (SPEC §3a). */
+  group_id: opt(str),
+  /** Coexistence: the sender edited an earlier message; `message` is its new content. */
+  edit: opt(
+    z.looseObject({
+      original_message_id: opt(str),
+      message: opt(z.looseObject({ type: opt(str) })),
+    }),
+  ),
+  /** Coexistence: the sender revoked (deleted) an earlier message. */
+  revoke: opt(z.looseObject({ original_message_id: opt(str) })),
+  /** smb_message_echoes: the customer the business wrote to from the WhatsApp Business app. */
+  to: opt(str),
+  to_user_id: opt(str),
 });
+
+/** The keys without which a message cannot be stored; any other key of a wrong type is dropped. */
+export const CORE_MESSAGE_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'from',
+  'from_user_id',
+  'timestamp',
+  'type',
+]);
 
 export const statusObject = z.looseObject({
   id: z.string().min(1),
@@ -170,7 +193,17 @@ export const messagesValue = z.looseObject({
   messages: opt(z.array(z.unknown())),
   statuses: opt(z.array(z.unknown())),
   errors: opt(z.array(z.unknown())),
+  /** smb_message_echoes: messages the business sent from the WhatsApp Business app. */
+  message_echoes: opt(z.array(z.unknown())),
 });
+
+/** One entry of the `user_id_update` field: a customer's BSUID changed (previous → current). */
+export const userIdUpdate = z.looseObject({
+  wa_id: opt(str),
+  user_id: z.looseObject({ previous: opt(str), current: z.string().min(1) }),
+  timestamp: opt(unixSeconds),
+});
+export type UserIdUpdate = z.output<typeof userIdUpdate>;
 
 export const templateStatusValue = z.looseObject({
   event: z.string().min(1),

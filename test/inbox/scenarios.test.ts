@@ -17,7 +17,16 @@ import {
   statusChange,
   wamid,
 } from '../webhook/deliveries.js';
-import { contacts, conversations, messages, one, rows, statusEvents, webhookErrors } from './db-view.js';
+import {
+  contacts,
+  conversations,
+  identities,
+  messages,
+  one,
+  rows,
+  statusEvents,
+  webhookErrors,
+} from './db-view.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -50,7 +59,7 @@ async function recordOutbound(id: string, at = T0): Promise<string | null | unde
       created_at: t.clock.now(),
       payload: '{}',
     });
-    return applyPendingStatuses(trx, id, t.clock.now());
+    return applyPendingStatuses(trx, id, { ids: t.deps.ids, now: t.clock.now(), config: t.deps.config() });
   });
 }
 
@@ -331,7 +340,7 @@ describe('identities: one customer, one history', () => {
     expect(new Set(messages(t).map((m) => m.conversation_id)).size).toBe(1);
   });
 
-  it('a new number that already belongs to another contact is not stolen; the conflict is recorded', async () => {
+  it('a new number that already wrote (message before the notice) is merged: one contact, one history', async () => {
     await deliver(
       t,
       signed(
@@ -346,12 +355,14 @@ describe('identities: one customer, one history', () => {
       ),
       fixture('msg_system_user_changed_number.json'),
     );
-    expect(
-      contacts(t)
-        .map((c) => c.wa_id)
-        .sort(),
-    ).toEqual(['4917000000010', '4917000000012']);
-    expect(webhookErrors(t).map((e) => e.code)).toEqual(['identity_conflict']);
+    // SPEC §3a: the notice names both numbers as one customer, so the two contacts become one.
+    expect(contacts(t).map((c) => c.wa_id)).toEqual(['4917000000012']);
+    expect(identities(t, contacts(t)[0]?.id as string)).toEqual([
+      'wa_id:4917000000010',
+      'wa_id:4917000000012',
+    ]);
+    expect(new Set(messages(t).map((m) => m.contact_id)).size).toBe(1);
+    expect(webhookErrors(t)).toEqual([]);
   });
 });
 
