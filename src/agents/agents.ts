@@ -77,13 +77,13 @@ export async function createAgent(
   });
 }
 
+/** Agents of one kind in creation (id) order, after `afterId` (exclusive). */
 export async function listAgents(
   db: Db,
-  opts: { kind: AgentKind; limit: number; afterId?: number },
-): Promise<{ items: Agent[]; last?: number; more: boolean }> {
-  const rows = await agentsRepo.page(db, { kind: opts.kind, afterId: opts.afterId, limit: opts.limit + 1 });
-  const page = rows.slice(0, opts.limit);
-  return { items: page.map(toAgent), last: page[page.length - 1]?.id, more: rows.length > opts.limit };
+  opts: { kind: AgentKind; limit: number; afterId?: number | undefined },
+): Promise<Agent[]> {
+  const rows = await agentsRepo.page(db, { kind: opts.kind, afterId: opts.afterId, limit: opts.limit });
+  return rows.map(toAgent);
 }
 
 /** The agent with this id and kind, from a path parameter; anything else is 404. */

@@ -3,10 +3,13 @@
 import type { Tier } from '../auth/tokens.js';
 import type { ConfigStore } from '../config/config-store.js';
 import { configToDocument } from '../config/display.js';
-import { REDACTED } from '../config/redact.js';
+import { REDACTED, redactConfig } from '../config/redact.js';
 import { type Config, CURRENT_SCHEMA_VERSION, SECRET_PATHS } from '../config/schema.js';
 import { migrateConfigDocument } from '../config/schema-migrations.js';
 import { AppError } from '../lib/app-error.js';
+import { toIso } from '../lib/clock.js';
+import { configVersionsRepo } from '../store/config-versions-repo.js';
+import type { Db } from '../store/db.js';
 import { checkAccess } from './config-access.js';
 import { type Doc, isPlainObject, leafPaths, pruneUnchanged, valueAt } from './config-diff.js';
 
@@ -109,4 +112,18 @@ export async function updateManagementConfig(
     audit: input.token.tier === 'root',
   });
   return managementView(store);
+}
+
+/** Stored config versions newest first, before `beforeVersion` (exclusive), credentials redacted. */
+export async function configHistory(db: Db, limit: number, beforeVersion?: number) {
+  const rows = await configVersionsRepo.page(db, { limit, beforeVersion });
+  return rows.map((r) => ({
+    version: r.version,
+    schema_version: r.schema_version,
+    actor: r.actor,
+    reason: r.reason,
+    changed_keys: JSON.parse(r.changed_keys) as string[],
+    document: redactConfig(JSON.parse(r.document) as Record<string, unknown>),
+    created_at: toIso(r.created_at),
+  }));
 }

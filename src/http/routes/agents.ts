@@ -9,7 +9,7 @@ import { AppError } from '../../lib/app-error.js';
 import type { AgentKind } from '../../store/tables.js';
 import type { TokenRow } from '../../store/tokens-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorInt, keysetPage } from '../cursor.js';
 import type { AppEnv } from '../env.js';
 
 export const agentSchema = z.object({
@@ -70,16 +70,13 @@ export function mountAgentRoutes(router: ApiRouter, deps: AppDeps): void {
         },
       },
       async (c, { query }) => {
-        const after = query.cursor ? decodeCursor(query.cursor, ['id']) : undefined;
-        const page = await listAgents(deps.db, {
-          kind,
-          limit: query.limit,
-          afterId: after ? Number(after.id) : undefined,
-        });
-        return c.json({
-          items: page.items,
-          next_cursor: page.more && page.last !== undefined ? encodeCursor({ id: page.last }) : null,
-        });
+        const page = await keysetPage(
+          query,
+          z.object({ id: cursorInt }),
+          (limit, after) => listAgents(deps.db, { kind, limit, afterId: after?.id }),
+          (a) => ({ id: a.id }),
+        );
+        return c.json(page);
       },
     );
 

@@ -1,10 +1,9 @@
 // GET .../management/audit (root): the audit log of root actions, newest first, paginated.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { toIso } from '../../lib/clock.js';
-import { auditRepo } from '../../store/audit-repo.js';
+import { listAuditEntries, toAuditEntry } from '../../extension/audit-log.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorId, cursorInt, keysetPage } from '../cursor.js';
 
 const entry = z.object({
   id: z.string(),
@@ -32,23 +31,13 @@ export function mountAuditRoutes(router: ApiRouter, deps: AppDeps): void {
       },
     },
     async (c, { query }) => {
-      const after = query.cursor ? decodeCursor(query.cursor, ['at', 'id']) : undefined;
-      const rows = await auditRepo.page(deps.db, {
-        limit: query.limit + 1,
-        before: after ? { at: Number(after.at), id: String(after.id) } : undefined,
-      });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return c.json({
-        items: page.map((r) => ({
-          id: r.id,
-          actor: r.actor,
-          action: r.action,
-          details: JSON.parse(r.details),
-          at: toIso(r.at),
-        })),
-        next_cursor: rows.length > query.limit && last ? encodeCursor({ at: last.at, id: last.id }) : null,
-      });
+      const page = await keysetPage(
+        query,
+        z.object({ at: cursorInt, id: cursorId }),
+        (limit, before) => listAuditEntries(deps.db, limit, before),
+        (r) => ({ at: r.at, id: r.id }),
+      );
+      return c.json({ items: page.items.map(toAuditEntry), next_cursor: page.next_cursor });
     },
   );
 }

@@ -3,7 +3,8 @@
 // above the default needs root (decided in the service, which knows the default).
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { campaignSchema, recipientSchema, toCampaign, toRecipient } from '../../campaigns/campaign.js';
+import { campaignSchema, recipientSchema, toRecipient } from '../../campaigns/campaign.js';
+import { listCampaigns, listRecipients } from '../../campaigns/queries.js';
 import {
   type CampaignDeps,
   cancelCampaign,
@@ -13,12 +14,9 @@ import {
   resumeCampaign,
   startCampaign,
 } from '../../campaigns/service.js';
-import { AppError } from '../../lib/app-error.js';
 import { templateSchema } from '../../outbound/transports/transport.js';
-import { agentsRepo } from '../../store/agents-repo.js';
-import { campaignsRepo } from '../../store/campaigns-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorId, cursorInt, keysetPage } from '../cursor.js';
 
 export const CAMPAIGNS_PATH = '/api/extensions/native-whatsapp/runtime/campaigns';
 
@@ -142,32 +140,16 @@ export function mountCampaignRoutes(router: ApiRouter, deps: AppDeps): void {
         },
       },
     },
-    async (c, { query }) => {
-      const after = query.cursor ? String(decodeCursor(query.cursor, ['id']).id) : undefined;
-      let agentId: number | undefined;
-      if (query.agent_uuid) {
-        const agent = await agentsRepo.findByUuid(deps.db, query.agent_uuid);
-        if (!agent) return c.json({ items: [], next_cursor: null });
-        agentId = agent.id;
-      }
-      const rows = await campaignsRepo.page(
-        deps.db,
-        { state: query.state, agent_id: agentId },
-        query.limit + 1,
-        after,
-      );
-      const page = rows.slice(0, query.limit);
-      const uuids = new Map<number, string>();
-      for (const r of page) {
-        if (!uuids.has(r.agent_id))
-          uuids.set(r.agent_id, (await agentsRepo.findById(deps.db, r.agent_id))?.uuid ?? '');
-      }
-      const last = page[page.length - 1];
-      return c.json({
-        items: page.map((r) => toCampaign(r, uuids.get(r.agent_id) ?? '')),
-        next_cursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null,
-      });
-    },
+    async (c, { query }) =>
+      c.json(
+        await keysetPage(
+          query,
+          z.object({ id: cursorId }),
+          (limit, after) =>
+            listCampaigns(deps.db, { state: query.state, agent_uuid: query.agent_uuid }, limit, after?.id),
+          (v) => ({ id: v.id }),
+        ),
+      ),
   );
 
   router.add(
@@ -202,23 +184,13 @@ export function mountCampaignRoutes(router: ApiRouter, deps: AppDeps): void {
       },
     },
     async (c, { params, query }) => {
-      const id = params.campaign_id as string;
-      if (!(await campaignsRepo.get(deps.db, id))) {
-        throw new AppError('not_found', `no campaign with id ${JSON.stringify(id.slice(0, 100))}`);
-      }
-      const cursor = query.cursor ? Number(decodeCursor(query.cursor, ['i']).i) : undefined;
-      if (cursor !== undefined && !Number.isInteger(cursor)) {
-        throw new AppError('validation_failed', 'invalid query: cursor is not a cursor this API returned', [
-          { path: 'cursor', message: 'is not a cursor this API returned' },
-        ]);
-      }
-      const rows = await campaignsRepo.recipientsPage(deps.db, id, query.state, query.limit + 1, cursor);
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return c.json({
-        items: page.map(toRecipient),
-        next_cursor: rows.length > query.limit && last ? encodeCursor({ i: last.index }) : null,
-      });
+      const page = await keysetPage(
+        query,
+        z.object({ i: cursorInt }),
+        (limit, after) => listRecipients(deps.db, params.campaign_id as string, query.state, limit, after?.i),
+        (r) => ({ i: r.index }),
+      );
+      return c.json({ items: page.items.map(toRecipient), next_cursor: page.next_cursor });
     },
   );
 }

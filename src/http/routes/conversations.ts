@@ -3,24 +3,20 @@
 // follow-ups and drafts), SPEC §8.
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { draftSchema, toDraft } from '../../conversations/drafts.js';
+import { draftSchema } from '../../conversations/drafts.js';
+import { conversationDetail, listConversations } from '../../conversations/queries.js';
 import {
   conversationMessageSchema,
   messagingSnapshotSchema,
-  toConversationMessage,
   toSnapshot,
 } from '../../conversations/snapshot.js';
-import { AppError } from '../../lib/app-error.js';
-import { toIso } from '../../lib/clock.js';
-import { conversationLogRepo } from '../../store/conversation-log-repo.js';
-import { conversationsRepo } from '../../store/conversations-repo.js';
-import { draftsRepo } from '../../store/drafts-repo.js';
-import { followUpsRepo } from '../../store/follow-ups-repo.js';
-import { messagesRepo } from '../../store/messages-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorId, cursorInt, keysetPage } from '../cursor.js';
 
 const BASE = '/api/extensions/native-whatsapp/runtime/conversations';
+
+/** Position in (last activity desc, id desc) order. */
+const activityCursor = z.object({ t: cursorInt, id: cursorId });
 
 const listQuery = z.strictObject({
   ...paginationQuery,
@@ -96,31 +92,25 @@ export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void 
       },
     },
     async (c, { query }) => {
-      const after = query.cursor ? decodeCursor(query.cursor, ['t', 'id']) : undefined;
-      const t = Number(after?.t);
-      if (after && !Number.isFinite(t)) {
-        throw new AppError('validation_failed', 'invalid query: cursor is not a cursor this API returned', [
-          { path: 'cursor', message: 'is not a cursor this API returned' },
-        ]);
-      }
-      const rows = await conversationsRepo.listViews(
-        deps.db,
-        {
-          queue_state: query.queue_state,
-          assigned_route: query.assigned_route,
-          agent_uuid: query.agent_uuid,
-          wa_id: query.wa_id,
-        },
-        query.limit + 1,
-        after ? { last_message_at: t, id: String(after.id) } : undefined,
+      const filters = {
+        queue_state: query.queue_state,
+        assigned_route: query.assigned_route,
+        agent_uuid: query.agent_uuid,
+        wa_id: query.wa_id,
+      };
+      const page = await keysetPage(
+        query,
+        activityCursor,
+        (limit, after) =>
+          listConversations(
+            deps.db,
+            filters,
+            limit,
+            after ? { last_message_at: after.t, id: after.id } : undefined,
+          ),
+        (r) => ({ t: r.last_message_at, id: r.id }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return c.json({
-        items: page.map(toSnapshot),
-        next_cursor:
-          rows.length > query.limit && last ? encodeCursor({ t: last.last_message_at, id: last.id }) : null,
-      });
+      return c.json({ items: page.items.map(toSnapshot), next_cursor: page.next_cursor });
     },
   );
 
@@ -137,34 +127,7 @@ export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void 
         404: { description: 'no conversation with that id' },
       },
     },
-    async (c, { query, params }) => {
-      const id = params.conversation_id as string;
-      const row = await conversationsRepo.getView(deps.db, id);
-      if (!row)
-        throw new AppError('not_found', `no conversation with id ${JSON.stringify(id.slice(0, 100))}`);
-      const messages = await messagesRepo.listForConversation(deps.db, id, query.message_limit + 1);
-      const truncated = messages.length > query.message_limit;
-      return c.json({
-        ...toSnapshot(row),
-        messages: (truncated ? messages.slice(1) : messages).map(toConversationMessage),
-        messages_truncated: truncated,
-        transitions: (await conversationLogRepo.transitions(deps.db, id)).map((t) => ({
-          from: t.from_state,
-          to: t.to_state,
-          reason: t.reason,
-          actor: t.actor,
-          at: toIso(t.at),
-        })),
-        follow_ups: (await followUpsRepo.listForConversation(deps.db, id)).map((f) => ({
-          id: f.id,
-          rule_id: f.rule_id,
-          due_at: toIso(f.due_at),
-          state: f.state,
-          sent_wamid: f.sent_wamid,
-          skip_reason: f.skip_reason,
-        })),
-        drafts: (await draftsRepo.listForConversation(deps.db, id)).map(toDraft),
-      });
-    },
+    async (c, { query, params }) =>
+      c.json(await conversationDetail(deps.db, params.conversation_id as string, query.message_limit)),
   );
 }

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import { getCampaign, startCampaign } from '../../campaigns/service.js';
 import { templateRef } from '../../config/schema.js';
+import { findConversation } from '../../conversations/queries.js';
 import { messagingSnapshotSchema, toSnapshot } from '../../conversations/snapshot.js';
 import { executeIntent, SUPPORTED_INTENTS } from '../../extension/execute.js';
 import { AppError } from '../../lib/app-error.js';
-import { conversationsRepo } from '../../store/conversations-repo.js';
 import type { ApiRouter } from '../api-router.js';
 import { campaignDeps } from './campaigns.js';
 
@@ -113,9 +113,7 @@ export function mountExecuteRoutes(router: ApiRouter, deps: AppDeps): void {
           },
         },
       );
-      const row = out.conversation_id
-        ? await conversationsRepo.getView(deps.db, out.conversation_id)
-        : undefined;
+      const row = out.conversation_id ? await findConversation(deps.db, out.conversation_id) : undefined;
       return c.json(
         { intent: out.intent, status: out.status, snapshot: row ? toSnapshot(row) : null, ...out.extra },
         out.status === 'queued' ? 202 : 200,

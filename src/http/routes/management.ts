@@ -2,13 +2,10 @@
 // root depending on the keys), and read the history of stored versions (root).
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { redactConfig } from '../../config/redact.js';
-import { managementView, updateManagementConfig } from '../../extension/management-config.js';
+import { configHistory, managementView, updateManagementConfig } from '../../extension/management-config.js';
 import { AppError } from '../../lib/app-error.js';
-import { toIso } from '../../lib/clock.js';
-import { configVersionsRepo } from '../../store/config-versions-repo.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cursorInt, keysetPage } from '../cursor.js';
 
 const CONFIG_PATH = '/api/extensions/native-whatsapp/management/config';
 
@@ -104,25 +101,13 @@ export function mountManagementRoutes(router: ApiRouter, deps: AppDeps): void {
       },
     },
     async (c, { query }) => {
-      const after = query.cursor ? decodeCursor(query.cursor, ['version']) : undefined;
-      const rows = await configVersionsRepo.page(deps.db, {
-        limit: query.limit + 1,
-        beforeVersion: after ? Number(after.version) : undefined,
-      });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return c.json({
-        items: page.map((r) => ({
-          version: r.version,
-          schema_version: r.schema_version,
-          actor: r.actor,
-          reason: r.reason,
-          changed_keys: JSON.parse(r.changed_keys) as string[],
-          document: redactConfig(JSON.parse(r.document) as Record<string, unknown>),
-          created_at: toIso(r.created_at),
-        })),
-        next_cursor: rows.length > query.limit && last ? encodeCursor({ version: last.version }) : null,
-      });
+      const page = await keysetPage(
+        query,
+        z.object({ version: cursorInt }),
+        (limit, before) => configHistory(deps.db, limit, before?.version),
+        (v) => ({ version: v.version }),
+      );
+      return c.json(page);
     },
   );
 }

@@ -1,0 +1,62 @@
+// What the API reads about conversations (SPEC §8): the filtered list newest activity first, one
+// conversation's snapshot, and its detail (messages, transitions, follow-ups, drafts). Routes call
+// these; the shapes come from snapshot.ts.
+import { AppError } from '../lib/app-error.js';
+import { toIso } from '../lib/clock.js';
+import { conversationLogRepo } from '../store/conversation-log-repo.js';
+import {
+  type ActivityKey,
+  type ConversationFilters,
+  type ConversationView,
+  conversationsRepo,
+} from '../store/conversations-repo.js';
+import type { Db } from '../store/db.js';
+import { draftsRepo } from '../store/drafts-repo.js';
+import { followUpsRepo } from '../store/follow-ups-repo.js';
+import { messagesRepo } from '../store/messages-repo.js';
+import { toDraft } from './drafts.js';
+import { toConversationMessage, toSnapshot } from './snapshot.js';
+
+/** Conversations matching every filter, newest activity first, strictly after `after`. */
+export function listConversations(
+  db: Db,
+  filters: ConversationFilters,
+  limit: number,
+  after?: ActivityKey,
+): Promise<ConversationView[]> {
+  return conversationsRepo.listViews(db, filters, limit, after);
+}
+
+/** The conversation as the API shows it, or undefined when there is none with that id. */
+export function findConversation(db: Db, id: string): Promise<ConversationView | undefined> {
+  return conversationsRepo.getView(db, id);
+}
+
+/** One conversation with its latest `messageLimit` messages in timestamp order and its history. */
+export async function conversationDetail(db: Db, id: string, messageLimit: number) {
+  const row = await conversationsRepo.getView(db, id);
+  if (!row) throw new AppError('not_found', `no conversation with id ${JSON.stringify(id.slice(0, 100))}`);
+  const messages = await messagesRepo.listForConversation(db, id, messageLimit + 1);
+  const truncated = messages.length > messageLimit;
+  return {
+    ...toSnapshot(row),
+    messages: (truncated ? messages.slice(1) : messages).map(toConversationMessage),
+    messages_truncated: truncated,
+    transitions: (await conversationLogRepo.transitions(db, id)).map((t) => ({
+      from: t.from_state,
+      to: t.to_state,
+      reason: t.reason,
+      actor: t.actor,
+      at: toIso(t.at),
+    })),
+    follow_ups: (await followUpsRepo.listForConversation(db, id)).map((f) => ({
+      id: f.id,
+      rule_id: f.rule_id,
+      due_at: toIso(f.due_at),
+      state: f.state,
+      sent_wamid: f.sent_wamid,
+      skip_reason: f.skip_reason,
+    })),
+    drafts: (await draftsRepo.listForConversation(db, id)).map(toDraft),
+  };
+}
