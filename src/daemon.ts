@@ -25,6 +25,7 @@ import { createResponderWorker } from './responders/worker.js';
 import { createRuntimeHealth } from './runtime/health.js';
 import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
+import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
 import { migrateToLatest } from './store/migrate.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
@@ -74,6 +75,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const database: OpenedDatabase = openDatabase(config.database.path, {
     busyTimeoutMs: config.database.busy_timeout,
   });
+  // Before anything is written (opening creates the directory and sets pragmas only): a second daemon
+  // on the same file must not even migrate it.
+  let instanceLock: InstanceLock | undefined;
+  try {
+    instanceLock =
+      config.database.path === ':memory:'
+        ? undefined
+        : acquireInstanceLock(config.database.path, {
+            pid: process.pid,
+            started_at: new Date(clock.now()).toISOString(),
+          });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
   let server: ServerType | undefined;
   try {
     const migrated = await migrateToLatest(database.db);
@@ -288,6 +304,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           }
         }
         await database.close();
+        instanceLock?.release();
         log.info({ event: 'daemon.stopped' }, 'stopped');
       })();
       return stopping;
@@ -296,6 +313,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     if (server) server.close();
     await database.close().catch(() => undefined);
+    instanceLock?.release();
     throw err;
   }
 }

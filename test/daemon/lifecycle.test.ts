@@ -107,10 +107,10 @@ describe('daemon process', () => {
   });
 
   it('exits 1 with the address when the port is taken', async () => {
-    const DATABASE_PATH = dbPath();
-    const first = await startDaemonProcess({ DATABASE_PATH });
+    // Two databases: on one file the second would be refused for the file (single-instance.test.ts).
+    const first = await startDaemonProcess({ DATABASE_PATH: dbPath() });
     const second = await startDaemonProcess(
-      { DATABASE_PATH, PORT: String(first.port) },
+      { DATABASE_PATH: dbPath(), PORT: String(first.port) },
       { waitReady: false },
     );
     expect(await second.exited).toBe(1);
