@@ -15,6 +15,7 @@ import type { ConfigLayer } from './config/load.js';
 import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { stampCatalog } from './extension/marketplace.js';
+import { gatedServer } from './http/body-gate.js';
 import { createInboxProcessor } from './inbox/processor.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
@@ -91,6 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   let server: ServerType | undefined;
+  let gate: ReturnType<typeof gatedServer> | undefined;
   try {
     const migrated = await migrateToLatest(database.db);
     if (migrated.applied.length > 0) {
@@ -252,7 +254,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     let port = config.server.port;
     if (options.listen !== false) {
-      const listening = await listen(app.app.fetch, config.server.host, config.server.port);
+      gate = gatedServer(deps.config, logger);
+      const listening = await listen(app.app.fetch, config.server.host, config.server.port, gate);
       server = listening.server;
       port = listening.port;
       log.info(
@@ -293,6 +296,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         writability.stop();
         log.info({ event: 'daemon.stopping' }, 'stopping: no new requests, finishing in-flight work');
         if (server) await closeServer(server, deadline);
+        gate?.close();
         for (const s of [...services].reverse()) {
           try {
             await s.stop(deadline);
@@ -312,6 +316,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { deps, app, port, url: `http://${urlHost(config.server.host)}:${port}`, stop };
   } catch (err) {
     if (server) server.close();
+    gate?.close();
     await database.close().catch(() => undefined);
     instanceLock?.release();
     throw err;
@@ -328,9 +333,11 @@ function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   hostname: string,
   port: number,
+  gate: Pick<ReturnType<typeof gatedServer>, 'createServer' | 'serverOptions'>,
 ): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, (info: AddressInfo) =>
+    const { createServer, serverOptions } = gate;
+    const server = serve({ fetch, hostname, port, createServer, serverOptions }, (info: AddressInfo) =>
       resolve({ server, port: info.port }),
     );
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -133,6 +133,20 @@ export const configSchema = z.strictObject({
         .max(64 * 1024 * 1024)
         .default(3 * 1024 * 1024),
       shutdown_timeout: duration.prefault('10s'),
+      // SPEC §9a: slow clients. A body must arrive whole within body_timeout and, after body_rate_grace,
+      // at body_min_bytes_per_second on average; at most max_receiving_bodies are read at once (apart
+      // from the requests being processed, load.*_max_in_flight); headers and idle keep-alive time out.
+      body_timeout: duration.prefault('30s'),
+      body_rate_grace: duration.prefault('2s'),
+      body_min_bytes_per_second: z
+        .number()
+        .int()
+        .min(1)
+        .max(100 * 1024 * 1024)
+        .default(1024),
+      max_receiving_bodies: z.number().int().min(1).max(100_000).default(512),
+      headers_timeout: duration.prefault('10s'),
+      keep_alive_timeout: duration.prefault('5s'),
     })
     .prefault({}),
   database: z

@@ -30,6 +30,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 404;
     case 'method_not_allowed':
       return 405;
+    case 'request_timeout':
+      return 408;
     case 'conflict':
     case 'invalid_state':
     case 'version_conflict':
