@@ -20,6 +20,8 @@ export interface ClientJob {
   rate?: number;
   /** Open loop: how many connections it may open when all are busy (default: 8 × connections). */
   maxConnections?: number;
+  /** Closed loop: send each request once at most, and end when all are answered. */
+  maxRequests?: number;
   /** Report the index of every request answered 200 (to account for each delivery by id). */
   recordAccepted?: boolean;
   timeoutMs?: number;
@@ -141,9 +143,11 @@ async function main(): Promise<void> {
     return true;
   }
 
+  const exhausted = () => job.maxRequests !== undefined && next >= job.maxRequests;
+
   function done(c: Conn): void {
     c.busy = false;
-    if (job.rate === undefined && running) send(c);
+    if (job.rate === undefined && running && !exhausted()) send(c);
     else if (!(running && sendWaiting(c))) idle.push(c);
   }
 
@@ -206,8 +210,11 @@ async function main(): Promise<void> {
   started = performance.now();
   endAt = started + job.durationSec * 1000;
   if (job.rate === undefined) {
-    for (let i = 0; i < job.connections; i++) send(open());
-    await new Promise<void>((resolve) => setTimeout(resolve, job.durationSec * 1000));
+    for (let i = 0; i < job.connections && !exhausted(); i++) send(open());
+    const endAt = performance.now() + job.durationSec * 1000;
+    while (performance.now() < endAt && !(exhausted() && !conns.some((c) => c.busy))) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    }
     running = false;
   } else {
     // Every connection is opened before the clock starts: a burst of new connections would queue

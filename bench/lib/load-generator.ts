@@ -29,6 +29,8 @@ export interface LoadOptions {
   workers?: number;
   /** Open loop: the most connections the client may open when all are busy (default 8 × connections). */
   maxConnections?: number;
+  /** Closed loop, node client: send each request at most once and end when all are answered. */
+  maxRequests?: number;
   /** Report which requests were answered 200 (node client only). */
   recordAccepted?: boolean;
   /** Force a tool (tests and comparisons); default: wrk for closed loop when installed. */
@@ -233,6 +235,9 @@ async function runNodeClients(options: LoadOptions): Promise<LoadResult> {
           ? { maxConnections: Math.max(1, Math.ceil(options.maxConnections / workers)) }
           : {}),
         ...(options.recordAccepted ? { recordAccepted: true } : {}),
+        ...(options.maxRequests !== undefined
+          ? { maxRequests: Math.ceil(options.maxRequests / workers) }
+          : {}),
       };
       const file = path.join(dir, `job-${w}.json`);
       writeFileSync(file, JSON.stringify(job));
