@@ -9,8 +9,6 @@
 // their conversation, or their channel when they have none), kept by store/outbox-repo.ts, so queue
 // pressure no longer counts the outbox per request.
 import { type Kysely, sql } from 'kysely';
-// The one definition of the histogram buckets: minute rows must hold the same buckets as the rest.
-import { responseBucket } from '../src/insights/insight-math.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -18,6 +16,30 @@ const DAY = 24 * HOUR;
 /** Minute rows are read for windows up to 30 days back; the backfill covers a day more. */
 const BACKFILL = 31 * DAY;
 const ALL_AGENTS = -1;
+
+// The response-time histogram buckets as they were when this migration shipped (a copy of
+// src/insights/insight-math.ts's responseBucket at the time: migrations are frozen history and import
+// no live code; the minute rows it fills must hold the same buckets as the rest). 1 s steps under a
+// minute, 10 s under 10 min, 1 min under an hour, 15 min under a day, 1 h under a week, then one
+// overflow bucket. Each range: [from s, step s, buckets].
+const RANGES: [number, number, number][] = [
+  [0, 1, 60],
+  [60, 10, 54],
+  [600, 60, 50],
+  [3600, 900, 92],
+  [86_400, 3600, 144],
+];
+const OVERFLOW_BUCKET = RANGES.reduce((n, r) => n + r[2], 0);
+
+function responseBucket(ms: number): number {
+  const s = Math.max(0, ms) / 1000;
+  let base = 0;
+  for (const [from, step, count] of RANGES) {
+    if (s < from + step * count) return base + Math.floor((s - from) / step);
+    base += count;
+  }
+  return OVERFLOW_BUCKET;
+}
 
 interface MinuteRow {
   turns: number;

@@ -20,16 +20,8 @@ export function floorDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 
-export function ceilDay(ms: number): number {
-  return Math.ceil(ms / DAY_MS) * DAY_MS;
-}
-
 export function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
-}
-
-export function ceilMinute(ms: number): number {
-  return Math.ceil(ms / MINUTE_MS) * MINUTE_MS;
 }
 
 /** Rollup periods: UTC day, hour, minute. */

@@ -170,17 +170,6 @@ export const followUpsRepo = Object.freeze({
     return Number(row.n);
   },
 
-  async hasLive(db: Db, conversationId: string): Promise<boolean> {
-    const row = await db
-      .selectFrom('follow_ups')
-      .select('id')
-      .where('conversation_id', '=', conversationId)
-      .where('state', 'in', LIVE)
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  },
-
   async listForConversation(db: Db, conversationId: string, limit = 200): Promise<FollowUpRow[]> {
     return db
       .selectFrom('follow_ups')

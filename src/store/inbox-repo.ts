@@ -72,13 +72,6 @@ export const inboxRepo = Object.freeze({
       .execute();
   },
 
-  /** Dead letters, oldest first, for the recovery view. */
-  async listDead(db: Db, limit: number, afterId?: string): Promise<InboxRow[]> {
-    let q = db.selectFrom('inbox').selectAll().where('state', '=', 'dead');
-    if (afterId) q = q.where('id', '>', afterId);
-    return q.orderBy('id').limit(limit).execute();
-  },
-
   /**
    * Recovery: every dead letter back to pending with fresh attempts. Returns how many. processed_at
    * stays set: it tells the processor the row was handled before (its old error records go).

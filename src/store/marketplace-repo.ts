@@ -14,10 +14,6 @@ export const marketplaceRepo = Object.freeze({
     return db.selectFrom('marketplace_extensions').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  async findBySlug(db: Db, slug: string): Promise<MarketplaceRow | undefined> {
-    return db.selectFrom('marketplace_extensions').selectAll().where('slug', '=', slug).executeTakeFirst();
-  },
-
   /** Fills times a migration could not know, and records an upgrade of the running version. */
   async stamp(db: Db, slug: string, version: string, now: number): Promise<void> {
     await db

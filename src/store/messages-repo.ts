@@ -57,15 +57,6 @@ export const messagesRepo = Object.freeze({
       .executeTakeFirst();
   },
 
-  async countForConversation(db: Db, conversationId: string): Promise<number> {
-    const row = await db
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('conversation_id', '=', conversationId)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  },
-
   /** Edits and revokes that point at `wamid`, in time order. */
   async revisionsOf(db: Db, wamid: string): Promise<MessageRow[]> {
     return db

@@ -27,16 +27,6 @@ export const statusEventsRepo = Object.freeze({
       .execute();
   },
 
-  async listForWamid(db: Db, wamid: string): Promise<StatusEventRow[]> {
-    return db
-      .selectFrom('status_events')
-      .selectAll()
-      .where('wamid', '=', wamid)
-      .orderBy('timestamp')
-      .orderBy('id')
-      .execute();
-  },
-
   async markApplied(db: Db, ids: string[], now: number): Promise<void> {
     if (ids.length === 0) return;
     await db.updateTable('status_events').set({ applied_at: now }).where('id', 'in', ids).execute();

@@ -18,12 +18,6 @@ export const webhookLogRepo = Object.freeze({
     return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
   },
 
-  async listEvents(db: Db, field?: string, limit = 100): Promise<WebhookEventsTable[]> {
-    let q = db.selectFrom('webhook_events').selectAll();
-    if (field) q = q.where('field', '=', field);
-    return q.orderBy('received_at').orderBy('id').limit(limit).execute();
-  },
-
   async recordErrors(db: Db, rows: WebhookErrorsTable[]): Promise<void> {
     if (rows.length === 0) return;
     await db.insertInto('webhook_errors').values(rows).execute();
