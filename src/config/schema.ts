@@ -307,6 +307,10 @@ export const configSchema = z.strictObject({
   retention: z
     .strictObject({
       raw_webhooks: duration.prefault('30d'),
+      // Status events for a wamid no stored message has. Meta retries a webhook for up to 7 days and our
+      // own sends are recorded seconds after the API accepts them, so one still unmatched after a week
+      // never will be (a send from another app on the number); 30 days leaves the operator time to look.
+      unmatched_statuses: duration.prefault('30d'),
     })
     .prefault({}),
   campaigns: z

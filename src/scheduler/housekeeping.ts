@@ -1,6 +1,6 @@
 // Housekeeping, run by every scheduler tick after the due follow-ups (SPEC §6): SLA escalation of
-// conversations waiting too long, idle close, and the retention purge of processed webhook rows and
-// old minute rollups. Each in bounded batches, each change in its own transaction.
+// conversations waiting too long, idle close, and the retention purge of processed and rejected
+// webhook rows, status events that never matched a message, and old minute rollups. Each in bounded batches, each change in its own transaction.
 import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
@@ -24,7 +24,10 @@ export interface HousekeepingDeps {
 export interface HousekeepingReport {
   escalated: number;
   closed: number;
+  /** Processed and rejected inbox rows past `retention.raw_webhooks`. */
   purged: number;
+  /** Status events that matched no message within `retention.unmatched_statuses`. */
+  purged_statuses: number;
 }
 
 /** One engine event for a conversation; false when the conversation no longer allows it. */
@@ -72,7 +75,10 @@ export async function housekeeping(
       report.closed += 1;
   }
   report.purged = await withTransaction(deps.db, (trx) =>
-    housekeepingRepo.purgeProcessedInbox(trx, now - config.retention.raw_webhooks, limit),
+    housekeepingRepo.purgeFinishedInbox(trx, now - config.retention.raw_webhooks, limit),
+  );
+  report.purged_statuses = await withTransaction(deps.db, (trx) =>
+    housekeepingRepo.purgeUnmatchedStatuses(trx, now - config.retention.unmatched_statuses, limit),
   );
   // Insights' minute rollups are read only at a window's ends, at most 30 days back.
   await withTransaction(deps.db, (trx) => pruneMinuteRollups(trx, now, limit));

@@ -191,12 +191,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       escalated: 0,
       closed: 0,
       purged: 0,
+      purged_statuses: 0,
     };
     const config = deps.config();
     // While the runtime is paused due follow-ups wait (they go out late rather than not at all).
     if (config.runtime.status !== 'paused') await followUps(report, config);
     if (!stopped) await housekeeping(deps, report, config);
-    if (report.claimed + report.escalated + report.closed + report.purged > 0) {
+    if (report.claimed + report.escalated + report.closed + report.purged + report.purged_statuses > 0) {
       log.info({ event: 'scheduler.tick', ...report }, 'scheduler tick');
     }
     return report;

@@ -1,5 +1,6 @@
 // Reads and deletes for the scheduler's housekeeping (SPEC §6): conversations past their SLA, idle
-// pending conversations, and processed raw webhooks past retention. Each is bounded and walks an
+// pending conversations, processed and rejected raw webhooks past retention, and status events that
+// never matched a message. Each is bounded and walks an
 // index, so a tick's cost follows the rows it acts on, not the size of the tables.
 
 import type { ConversationRow } from './conversations-repo.js';
@@ -41,20 +42,40 @@ export const housekeepingRepo = Object.freeze({
       .execute();
   },
 
-  /** Deletes up to `limit` processed inbox rows received before `cutoff`; returns how many. */
-  async purgeProcessedInbox(db: Db, cutoff: number, limit: number): Promise<number> {
+  /**
+   * Deletes up to `limit` finished inbox rows (processed, or rejected as not a delivery) received
+   * before `cutoff`; returns how many. Dead rows stay for the operator's recovery.
+   */
+  async purgeFinishedInbox(db: Db, cutoff: number, limit: number): Promise<number> {
     const ids = (
       await db
         .selectFrom('inbox')
         .select('id')
         .where('received_at', '<', cutoff)
-        .where('state', '=', 'processed')
+        .where('state', 'in', ['processed', 'rejected'])
         .orderBy('received_at')
         .limit(limit)
         .execute()
     ).map((r) => r.id);
     if (ids.length === 0) return 0;
     const res = await db.deleteFrom('inbox').where('id', 'in', ids).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  },
+
+  /** Deletes up to `limit` status events stored before `cutoff` that never matched a message. */
+  async purgeUnmatchedStatuses(db: Db, cutoff: number, limit: number): Promise<number> {
+    const ids = (
+      await db
+        .selectFrom('status_events')
+        .select('id')
+        .where('applied_at', 'is', null)
+        .where('created_at', '<', cutoff)
+        .orderBy('created_at')
+        .limit(limit)
+        .execute()
+    ).map((r) => r.id);
+    if (ids.length === 0) return 0;
+    const res = await db.deleteFrom('status_events').where('id', 'in', ids).executeTakeFirst();
     return Number(res.numDeletedRows);
   },
 });
