@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import type { InboxProcessor } from './inbox/processor.js';
 import type { Clock } from './lib/clock.js';
 import type { IdSource, RandomSource } from './lib/ids.js';
+import type { MediaDownloader } from './media/downloader.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Sender } from './outbound/sender.js';
 import type { ResponderWorker } from './responders/worker.js';
@@ -43,4 +44,6 @@ export interface AppDeps {
   outbound: { sender: Sender; scheduler: Scheduler; responder: ResponderWorker };
   /** Campaigns: the feeder (queued recipients → outbox) and each campaign's rate cap. */
   campaigns: { feeder: CampaignFeeder; limiters: CampaignLimiters };
+  /** Media: the download queue, its storage and source (Graph or sandbox), SPEC §12. */
+  media: MediaDownloader;
 }

@@ -18,6 +18,7 @@ import { mountHealthRoutes } from './http/routes/health.js';
 import { mountInsightRoutes } from './http/routes/insights.js';
 import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
+import { MEDIA_PATH, mountMediaRoutes } from './http/routes/media.js';
 import { mountRecoveryRoutes } from './http/routes/recovery.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
@@ -64,9 +65,13 @@ export function createApp(deps: AppDeps): CreatedApp {
   // A campaign is created with its whole recipient list in one body, so that one route has its own limit.
   const apiLimit = bodyLimit(config.server.api_body_limit_bytes);
   const campaignLimit = bodyLimit(config.campaigns.create_body_limit_bytes);
-  app.use('/api/*', (c, next) =>
-    c.req.method === 'POST' && c.req.path === CAMPAIGNS_PATH ? campaignLimit(c, next) : apiLimit(c, next),
-  );
+  // A media upload is a file: its own limit (plus room for the multipart framing).
+  const mediaLimit = bodyLimit(config.media.upload_max_bytes + 64 * 1024);
+  app.use('/api/*', (c, next) => {
+    if (c.req.method === 'POST' && c.req.path === CAMPAIGNS_PATH) return campaignLimit(c, next);
+    if (c.req.method === 'POST' && c.req.path === MEDIA_PATH) return mediaLimit(c, next);
+    return apiLimit(c, next);
+  });
 
   app.onError((err, c) => {
     if (err instanceof AppError) return renderError(c, err);
@@ -100,6 +105,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountRecoveryRoutes(router, deps);
   mountInsightRoutes(router, deps);
   mountExecuteRoutes(router, deps);
+  mountMediaRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

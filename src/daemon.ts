@@ -20,6 +20,7 @@ import { createInboxProcessor } from './inbox/processor.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
 import type { Service } from './lib/service.js';
+import { createMediaDownloader } from './media/downloader.js';
 import { createMetrics } from './observability/metrics.js';
 import { createSender } from './outbound/sender.js';
 import { createResponderWorker } from './responders/worker.js';
@@ -28,6 +29,7 @@ import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
 import { migrateToLatest } from './store/migrate.js';
+import { settingsRepo } from './store/settings-repo.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
 import { createInboxWriter } from './webhook/inbox-writer.js';
@@ -172,7 +174,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       config: () => deps.config(),
       paused,
       ingress: inboxWriter,
-      onSliceCommitted: () => responderWorker.wake(),
+      onSliceCommitted: () => {
+        responderWorker.wake();
+        mediaDownloader.wake();
+      },
     });
     const runtime = createRuntimeHealth();
     const serviceDeps = {
@@ -212,12 +217,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onEnqueued: () => sender.wake(),
       ingress: inboxWriter,
     });
+    const mediaDownloader = createMediaDownloader({
+      ...serviceDeps,
+      random,
+      metrics,
+      owner: await instanceId(database.db, ids, clock),
+    });
     let previousConfig = configStore.current();
     configStore.subscribe((next) => {
       const before = previousConfig;
       previousConfig = next;
       sender.configChanged(next, before);
       scheduler.configChanged(next, before);
+      mediaDownloader.wake();
     });
     const deps: AppDeps = {
       config: () => configStore.current(),
@@ -237,6 +249,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       runtime,
       outbound: { sender, scheduler, responder: responderWorker },
       campaigns: { feeder: campaignFeeder, limiters: campaignLimiters },
+      media: mediaDownloader,
     };
     const app = createApp(deps);
     // Stopped in reverse: ticks stop first, the sender drains or parks its queue, the responder
@@ -250,6 +263,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       campaignFeeder,
       sender,
       scheduler,
+      mediaDownloader,
     ];
 
     let port = config.server.port;
@@ -284,6 +298,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       responderWorker.wake();
       campaignFeeder.wake();
       sender.wake();
+      mediaDownloader.wake();
     });
     await writability.probe();
     writability.start();
@@ -321,6 +336,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     instanceLock?.release();
     throw err;
   }
+}
+
+/**
+ * This install's id, stored once: the owner of the leases it takes, so a restart after kill -9 knows
+ * which interrupted work is its own to resume at once (others' waits for their lease to run out).
+ */
+async function instanceId(db: OpenedDatabase['db'], ids: IdSource, clock: Clock): Promise<string> {
+  return settingsRepo.putIfAbsent(db, 'instance_id', `inst_${ids.next()}`, clock.now());
 }
 
 function urlHost(host: string): string {

@@ -7,6 +7,9 @@ import { checkOperatorPattern, MAX_TOTAL_PATTERN_PROGRAM } from './operator-rege
 
 export const CURRENT_SCHEMA_VERSION = 1;
 
+const MB = 1024 * 1024;
+const mediaCap = 100 * MB;
+
 export const duration = z
   .string()
   .refine((s) => (parseDuration(s) ?? 0) >= 1000, {
@@ -270,6 +273,68 @@ export const configSchema = z.strictObject({
       retry_base_delay: duration.prefault('2s'),
       retry_max_delay: duration.prefault('15m'),
       max_attempts: z.number().int().min(1).max(50).default(8),
+      // Mark the customer's last message read, with a typing indicator, before answering (SPEC §12).
+      mark_read: z.boolean().default(true),
+    })
+    .prefault({}),
+  // Media (SPEC §12): inbound downloads, storage and uploads.
+  media: z
+    .strictObject({
+      dir: z.string().min(1).default('./data/media'),
+      download: z.boolean().default(true),
+      // Meta's own limits per type (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media).
+      max_bytes: z
+        .strictObject({
+          image: z
+            .number()
+            .int()
+            .min(1)
+            .max(mediaCap)
+            .default(5 * MB),
+          audio: z
+            .number()
+            .int()
+            .min(1)
+            .max(mediaCap)
+            .default(16 * MB),
+          video: z
+            .number()
+            .int()
+            .min(1)
+            .max(mediaCap)
+            .default(16 * MB),
+          document: z
+            .number()
+            .int()
+            .min(1)
+            .max(mediaCap)
+            .default(100 * MB),
+          sticker: z
+            .number()
+            .int()
+            .min(1)
+            .max(mediaCap)
+            .default(500 * 1024),
+        })
+        .prefault({}),
+      max_total_bytes: z
+        .number()
+        .int()
+        .min(MB)
+        .default(10 * 1024 * MB),
+      retention: duration.prefault('90d'),
+      // A body for POST .../runtime/media is read whole before it is passed on: this bounds it.
+      upload_max_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(mediaCap)
+        .default(16 * MB),
+      download_timeout: duration.prefault('60s'),
+      concurrency: z.number().int().min(1).max(32).default(4),
+      max_attempts: z.number().int().min(1).max(50).default(6),
+      retry_base_delay: duration.prefault('5s'),
+      lease: duration.prefault('2m'),
     })
     .prefault({}),
   scheduler: z

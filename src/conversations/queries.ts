@@ -3,6 +3,8 @@
 // these; the shapes come from snapshot.ts.
 import { AppError } from '../lib/app-error.js';
 import { toIso } from '../lib/clock.js';
+import { isMediaKind } from '../media/media-policy.js';
+import { type MediaView, toMediaView } from '../media/media-view.js';
 import { conversationLogRepo } from '../store/conversation-log-repo.js';
 import {
   type ActivityKey,
@@ -13,7 +15,8 @@ import {
 import type { Db } from '../store/db.js';
 import { draftsRepo } from '../store/drafts-repo.js';
 import { followUpsRepo } from '../store/follow-ups-repo.js';
-import { messagesRepo } from '../store/messages-repo.js';
+import { mediaRepo } from '../store/media-repo.js';
+import { type MessageRow, messagesRepo } from '../store/messages-repo.js';
 import { toDraft } from './drafts.js';
 import { toConversationMessage, toSnapshot } from './snapshot.js';
 
@@ -38,9 +41,11 @@ export async function conversationDetail(db: Db, id: string, messageLimit: numbe
   if (!row) throw new AppError('not_found', `no conversation with id ${JSON.stringify(id.slice(0, 100))}`);
   const messages = await messagesRepo.listForConversation(db, id, messageLimit + 1);
   const truncated = messages.length > messageLimit;
+  const shown = truncated ? messages.slice(1) : messages;
+  const media = await mediaByMessage(db, shown);
   return {
     ...toSnapshot(row),
-    messages: (truncated ? messages.slice(1) : messages).map(toConversationMessage),
+    messages: shown.map((m) => ({ ...toConversationMessage(m), media: media.get(m.wamid) ?? null })),
     messages_truncated: truncated,
     transitions: (await conversationLogRepo.transitions(db, id)).map((t) => ({
       from: t.from_state,
@@ -59,4 +64,10 @@ export async function conversationDetail(db: Db, id: string, messageLimit: numbe
     })),
     drafts: (await draftsRepo.listForConversation(db, id)).map(toDraft),
   };
+}
+
+/** The media of the image, audio, video, document and sticker messages among `messages`, by wamid. */
+async function mediaByMessage(db: Db, messages: MessageRow[]): Promise<Map<string | null, MediaView>> {
+  const wamids = messages.filter((m) => isMediaKind(m.type)).map((m) => m.wamid);
+  return new Map((await mediaRepo.listForMessages(db, wamids)).map((r) => [r.message_wamid, toMediaView(r)]));
 }

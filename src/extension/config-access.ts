@@ -34,6 +34,9 @@ const RULES: ReadonlyArray<readonly [string, KeyAccess]> = [
   ['templates', 'root'],
   ['retention', 'root'],
   ['analytics', 'root'],
+  // The media folder is where files go on disk: fixed at start like the database path.
+  ['media', 'root'],
+  ['media.dir', 'read_only'],
 ];
 
 const RANK: Record<KeyAccess, number> = { standard: 0, root: 1, read_only: 2 };

@@ -31,6 +31,8 @@ export interface RouteSpec<
   summary: string;
   description?: string;
   body?: B;
+  /** A multipart/form-data body the handler reads itself; documented, not parsed here. */
+  formBody?: z.ZodType;
   query?: Q;
   responses: Record<number, ResponseSpec>;
 }

@@ -39,17 +39,22 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'window_closed':
     case 'runtime_paused':
     case 'opted_out':
+    case 'media_not_available':
       return 409;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':
       return 415;
+    case 'range_not_satisfiable':
+      return 416;
     case 'unsupported_intent':
       return 422;
     case 'rate_limited':
       return 429;
     case 'internal_error':
       return 500;
+    case 'upstream_failed':
+      return 502;
     case 'not_ready':
     case 'overloaded':
     case 'database_unavailable':

@@ -57,6 +57,14 @@ export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): 
             },
           }
         : {}),
+      ...(spec.formBody
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'multipart/form-data': { schema: toSchema(spec.formBody, 'input') } },
+            },
+          }
+        : {}),
       responses,
       ...(spec.tier === 'public' ? { security: [] } : { 'x-required-tier': spec.tier }),
     };

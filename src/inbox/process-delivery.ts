@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { IdSource } from '../lib/ids.js';
+import { recordInboundMedia } from '../media/inbound-media.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import type { WebhookErrorsTable } from '../store/tables.js';
@@ -448,6 +449,14 @@ async function storeInboundMessage(
   });
   // An edit or revoke changes its original; an original that arrives after them catches up.
   if (inserted) await applyRevisions(trx, target ?? msg.id);
+  if (inserted) {
+    await recordInboundMedia(
+      trx,
+      msg,
+      { phone_number_id: m.pnid, conversation_id: conversationId },
+      { ids: ctx.ids, now: ctx.now },
+    );
+  }
   return inserted;
 }
 

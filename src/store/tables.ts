@@ -1,6 +1,7 @@
 // Row types of every table, as Kysely sees them. Times are integer milliseconds since the epoch
 // (portable to PostgreSQL bigint); JSON columns are TEXT holding JSON.
 import type { Generated } from 'kysely';
+import type { MediaTables } from './media-tables.js';
 
 export interface SettingsTable {
   key: string;
@@ -511,6 +512,7 @@ export type Database = FoundationTables &
   ExtensionTables &
   OutboundTables &
   CampaignTables &
-  InsightTables;
+  InsightTables &
+  MediaTables;
 
 export type { Generated };

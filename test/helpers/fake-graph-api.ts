@@ -2,6 +2,7 @@
 // each call as scripted: accept with a wamid, answer any Cloud API error code with Meta's HTTP status
 // and Graph error body, be slow, drop the connection, or send a raw answer. Unscripted calls get the
 // default behaviour (accept). Used by transport tests and the outbound integration.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lookupErrorCode } from '../../src/outbound/error-codes.js';
@@ -14,6 +15,26 @@ export type FakeBehaviour =
 
 /** A behaviour, optionally after a delay (the answer starts `delayMs` after the request arrived). */
 export type FakeStep = FakeBehaviour & { delayMs?: number };
+
+export interface FakeMedia {
+  bytes: Buffer;
+  mime_type: string;
+  /** Override the hex SHA-256 the lookup gives (a wrong one, or null to leave it out). */
+  sha256?: string | null;
+  /** Override the declared file_size. */
+  file_size?: number;
+  /** Answer the lookup with this status and a Graph error instead. */
+  lookupStatus?: number;
+  /** The first N fetches of the url answer this status (404: expired url). */
+  urlFailures?: { count: number; status: number };
+  /** The url redirects to this absolute url. */
+  redirectTo?: string;
+  /** Bytes are sent in chunks of this size, `chunkDelayMs` apart (a slow download). */
+  chunkBytes?: number;
+  chunkDelayMs?: number;
+  /** Omit content-length (the size shows only while streaming). */
+  noLength?: boolean;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -37,6 +58,13 @@ export interface FakeGraphApi {
   setDefault(step: FakeStep): void;
   /** Answer 401 / code 190 to any request whose bearer token is not this one (null: accept any). */
   requireToken(token: string | null): void;
+  /**
+   * Serve a media object: the lookup GET /{version}/{id} answers {url, mime_type, sha256, file_size, id}
+   * and the url serves the bytes, both only with a bearer token (the configured one, if any).
+   */
+  addMedia(id: string, media: FakeMedia): void;
+  /** How often each media url was fetched, by media id. */
+  mediaFetches: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -47,7 +75,107 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
   let token: string | null = null;
   let counter = 0;
 
+  const media = new Map<string, FakeMedia>();
+  const mediaFetches = new Map<string, number>();
+  let base = '';
+
+  /** Media lookups, media bytes and uploads; false when the request is none of them. */
+  function serveMedia(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const lookup = /^\/v\d+\.\d+\/([^/]+)$/.exec(url.pathname);
+    const bytes = /^\/media-bytes\/([^/]+)$/.exec(url.pathname);
+    const upload = req.method === 'POST' && /^\/v\d+\.\d+\/[^/]+\/media$/.test(url.pathname);
+    const id = decodeURIComponent((lookup ?? bytes)?.[1] ?? '');
+    const known = req.method === 'GET' && media.get(id);
+    if (!known && !upload) return false;
+    const authorized =
+      token === null
+        ? /^Bearer \S+/.test(req.headers.authorization ?? '')
+        : req.headers.authorization === `Bearer ${token}`;
+    if (!authorized) {
+      req.resume();
+      json(res, 401, {
+        error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 },
+      });
+      return true;
+    }
+    if (upload) {
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+      });
+      req.on('end', () => {
+        requests.push({
+          method: 'POST',
+          path: req.url ?? '',
+          authorization: req.headers.authorization,
+          body: { multipart: true, bytes: size, content_type: req.headers['content-type'] },
+          receivedAt: performance.timeOrigin + performance.now(),
+          answered: { accept: true },
+        });
+        json(res, 200, { id: `fake-media-${++counter}` });
+      });
+      return true;
+    }
+    const m = known as FakeMedia;
+    if (lookup) {
+      if (m.lookupStatus) {
+        json(res, m.lookupStatus, {
+          error: {
+            message: 'lookup failed (fake)',
+            type: 'OAuthException',
+            code: m.lookupStatus === 404 ? 100 : 2,
+          },
+        });
+        return true;
+      }
+      const sha = m.sha256 === undefined ? createHash('sha256').update(m.bytes).digest('hex') : m.sha256;
+      json(res, 200, {
+        messaging_product: 'whatsapp',
+        url: `${base}/media-bytes/${encodeURIComponent(id)}?ext=1`,
+        mime_type: m.mime_type,
+        ...(sha === null ? {} : { sha256: sha }),
+        file_size: m.file_size ?? m.bytes.length,
+        id,
+      });
+      return true;
+    }
+    const n = (mediaFetches.get(id) ?? 0) + 1;
+    mediaFetches.set(id, n);
+    if (m.urlFailures && n <= m.urlFailures.count) {
+      res.writeHead(m.urlFailures.status, { 'content-type': 'text/plain' });
+      res.end('no');
+      return true;
+    }
+    if (m.redirectTo) {
+      res.writeHead(302, { location: m.redirectTo });
+      res.end();
+      return true;
+    }
+    res.writeHead(200, {
+      'content-type': m.mime_type,
+      ...(m.noLength ? {} : { 'content-length': String(m.bytes.length) }),
+    });
+    const step = m.chunkBytes ?? m.bytes.length;
+    let at = 0;
+    const send = () => {
+      if (res.destroyed) return;
+      if (at >= m.bytes.length) {
+        res.end();
+        return;
+      }
+      const part = m.bytes.subarray(at, at + step);
+      at += step;
+      res.write(part);
+      if (m.chunkDelayMs) setTimeout(send, m.chunkDelayMs);
+      else send();
+    };
+    send();
+    return true;
+  }
+
   const server: Server = createServer((req, res) => {
+    if (serveMedia(req, res)) return;
     const receivedAt = performance.timeOrigin + performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -91,9 +219,14 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: base,
+    addMedia: (id, m) => {
+      media.set(id, m);
+    },
+    mediaFetches,
     requests,
     next: (...steps) => script.push(...steps),
     setDefault: (step) => {

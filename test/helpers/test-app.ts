@@ -53,6 +53,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     log: { level: 'debug', format: 'json' },
     server: { port: 0 },
     channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
+    media: { dir: path.join(dir, 'media') },
   };
   const { config, sources } = resolveConfig([
     { name: 'test defaults', document: base },

@@ -10,6 +10,7 @@ import {
   messagingSnapshotSchema,
   toSnapshot,
 } from '../../conversations/snapshot.js';
+import { mediaViewSchema } from '../../media/media-view.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { cursorId, cursorInt, keysetPage } from '../cursor.js';
 
@@ -46,7 +47,13 @@ const detailQuery = z.strictObject({
 });
 
 const detail = messagingSnapshotSchema.extend({
-  messages: z.array(conversationMessageSchema),
+  messages: z.array(
+    conversationMessageSchema.extend({
+      media: mediaViewSchema
+        .nullable()
+        .describe('the media of an image, audio, video, document or sticker message, and its download state'),
+    }),
+  ),
   messages_truncated: z.boolean().describe('true when older messages exist beyond message_limit'),
   transitions: z.array(
     z.object({
