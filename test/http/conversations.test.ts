@@ -233,6 +233,7 @@ describe('GET /runtime/conversations/:conversation_id', () => {
       context_wamid: null,
       timestamp: '2026-01-05T08:00:10.000Z',
       payload: expect.objectContaining({ type: 'text', text: { body: 'first' }, timestamp: String(T0 + 10) }),
+      media: null,
     });
     expect(body.transitions).toEqual([
       { from: null, to: 'open', reason: 'new_conversation', actor: 'customer', at: expect.any(String) },

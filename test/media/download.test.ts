@@ -339,7 +339,7 @@ describe.skipIf(!canMount)('a full disk', () => {
     const mnt = mkdtempSync(path.join(tmpdir(), 'nwa-full-'));
     expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]).status).toBe(0);
     try {
-      const { t, graph } = await setup({ dir: mnt, max_attempts: 1 });
+      const { t, graph } = await setup({ dir: mnt, max_attempts: 1, concurrency: 1 });
       graph.addMedia('m-huge', { bytes: jpeg(1024 * 1024), mime_type: 'image/jpeg', chunkBytes: 64 * 1024 });
       graph.addMedia('m-small', { bytes: jpeg(1000, 9), mime_type: 'image/jpeg' });
       await receive(t, 'image', 'm-huge');
