@@ -1,6 +1,7 @@
 // createApp(deps): the Hono app with every route mounted. It never listens; daemon.ts does.
 import { Hono } from 'hono';
 import type { AppDeps } from './app-deps.js';
+import { mountDashboard } from './dashboard/mount.js';
 import { ApiRouter } from './http/api-router.js';
 import type { AppEnv } from './http/env.js';
 import { errorBody, renderError } from './http/errors.js';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountInsightRoutes(router, deps);
   mountExecuteRoutes(router, deps);
   mountMediaRoutes(router, deps);
+  mountDashboard(app, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

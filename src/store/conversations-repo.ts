@@ -23,6 +23,9 @@ export interface ConversationFilters {
   agent_uuid?: string;
   /** Any number the customer has had (old numbers included). */
   wa_id?: string;
+  conversation_class?: string;
+  /** Only conversations waiting for a human: escalated, or holding a pending draft (the dashboard). */
+  needs_human?: boolean;
 }
 
 /** Keyset position: conversations strictly after this one in (last_message_at desc, id desc) order. */
@@ -104,6 +107,23 @@ export const conversationsRepo = Object.freeze({
     if (filters.queue_state) q = q.where('conversations.queue_state', '=', filters.queue_state as never);
     if (filters.assigned_route) {
       q = q.where('conversations.assigned_route', '=', filters.assigned_route as never);
+    }
+    if (filters.conversation_class) {
+      q = q.where('conversations.conversation_class', '=', filters.conversation_class);
+    }
+    if (filters.needs_human) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('conversations.queue_state', '=', 'escalated'),
+          eb.exists(
+            eb
+              .selectFrom('drafts')
+              .select('drafts.id')
+              .whereRef('drafts.conversation_id', '=', 'conversations.id')
+              .where('drafts.state', '=', 'pending'),
+          ),
+        ]),
+      );
     }
     if (filters.wa_id) {
       const waId = filters.wa_id;

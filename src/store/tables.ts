@@ -507,7 +507,21 @@ export interface InsightTables {
   conversation_state_counts: ConversationStateCountsTable;
 }
 
+// Dashboard sign-in sessions (migrations/0014, SPEC §13).
+export interface DashboardSessionsTable {
+  /** SHA-256 (hex) of the session secret the cookie carries. */
+  id_hash: string;
+  token_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DashboardTables {
+  dashboard_sessions: DashboardSessionsTable;
+}
+
 export type Database = FoundationTables &
+  DashboardTables &
   IngressTables &
   ExtensionTables &
   OutboundTables &

@@ -1,0 +1,132 @@
+// The dashboard's pages (GET): overview, conversations (+ the live list fragment), one conversation
+// (+ its timeline fragment), campaigns, settings, events (root).
+import type { Hono } from 'hono';
+import type { AppDeps } from '../app-deps.js';
+import { listAgents } from '../extension/agents.js';
+import { managementView } from '../extension/management-config.js';
+import { createBacklogProbe } from '../inbox/backlog-probe.js';
+import { AppError } from '../lib/app-error.js';
+import { auditRepo } from '../store/audit-repo.js';
+import { configVersionsRepo } from '../store/config-versions-repo.js';
+import { campaignDetail, campaignList } from './campaigns-data.js';
+import { conversationDetail, conversationList, listFilters } from './conversations-data.js';
+import type { DashboardEnv } from './env.js';
+import { liveFeatures } from './features.js';
+import { requireRoot, takeFlash } from './guard.js';
+import { overviewData, windowKey } from './overview-data.js';
+import { CampaignPage, CampaignsPage } from './pages/campaigns.js';
+import { ConversationPage, Timeline } from './pages/conversation.js';
+import { ConversationRows, ConversationsPage } from './pages/conversations.js';
+import { EventsPage } from './pages/events.js';
+import { MessagePage } from './pages/message.js';
+import { OverviewPage } from './pages/overview.js';
+import { SettingsPage } from './pages/settings.js';
+
+export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void {
+  const backlog = createBacklogProbe({ db: deps.db, clock: deps.clock });
+  const agents = async () => [
+    ...(await listAgents(deps.db, { kind: 'private', limit: 100 })).items,
+    ...(await listAgents(deps.db, { kind: 'shared', limit: 100 })).items,
+  ];
+
+  d.get('/', async (c) => {
+    const all = await agents();
+    const wanted = c.req.query('agent');
+    const agent_uuid = all.some((a) => a.uuid === wanted) ? wanted : undefined;
+    const data = await overviewData(deps, backlog, { window: windowKey(c.req.query('window')), agent_uuid });
+    const m = data.insight.metrics;
+    const anyConversation = m.conversations_active > 0 || (await conversationList(deps.db, {}, 1)).length > 0;
+    return c.html(
+      <OverviewPage
+        viewer={c.get('viewer')}
+        data={data}
+        agents={all}
+        agent_uuid={agent_uuid}
+        conversations_total={anyConversation ? 1 : 0}
+        {...takeFlash(c)}
+      />,
+    );
+  });
+
+  const listQuery = (url: string) => {
+    const search = new URL(url).search;
+    return search;
+  };
+
+  d.get('/conversations', async (c) => {
+    const filters = listFilters(c.req.query());
+    const config = deps.config();
+    return c.html(
+      <ConversationsPage
+        viewer={c.get('viewer')}
+        filters={filters}
+        query={listQuery(c.req.url)}
+        items={await conversationList(deps.db, filters)}
+        agents={await agents()}
+        classes={['general', ...config.conversation_classes.map((k) => k.name)]}
+        live_stream={liveFeatures.stream ? `/dashboard/live` : undefined}
+      />,
+    );
+  });
+
+  d.get('/conversations/rows', async (c) => {
+    const filters = listFilters(c.req.query());
+    return c.html(
+      <ConversationRows
+        items={await conversationList(deps.db, filters)}
+        filtered={Object.keys(filters).length > 0}
+      />,
+    );
+  });
+
+  d.get('/conversations/:id', async (c) => {
+    const detail = await conversationDetail(deps.db, c.req.param('id'));
+    if (!detail) throw new AppError('not_found', 'There is no such conversation.');
+    return c.html(
+      <ConversationPage
+        viewer={c.get('viewer')}
+        detail={detail}
+        now={deps.clock.now()}
+        drafts_enabled={liveFeatures.drafts}
+        mediaBase={liveFeatures.media ? '/dashboard/media' : undefined}
+        {...takeFlash(c)}
+      />,
+    );
+  });
+
+  d.get('/conversations/:id/timeline', async (c) => {
+    const detail = await conversationDetail(deps.db, c.req.param('id'));
+    if (!detail) return c.text('', 404);
+    return c.html(
+      <Timeline detail={detail} mediaBase={liveFeatures.media ? '/dashboard/media' : undefined} />,
+    );
+  });
+
+  d.get('/campaigns', async (c) =>
+    c.html(<CampaignsPage viewer={c.get('viewer')} campaigns={await campaignList(deps.db)} />),
+  );
+
+  d.get('/campaigns/:id', async (c) => {
+    const detail = await campaignDetail(deps.db, c.req.param('id'));
+    return c.html(<CampaignPage viewer={c.get('viewer')} detail={detail} {...takeFlash(c)} />);
+  });
+
+  d.get('/settings', async (c) => {
+    const viewer = c.get('viewer');
+    const versions = viewer.tier === 'root' ? await configVersionsRepo.page(deps.db, { limit: 50 }) : [];
+    return c.html(
+      <SettingsPage
+        viewer={viewer}
+        config={managementView(deps.configStore)}
+        versions={versions}
+        {...takeFlash(c)}
+      />,
+    );
+  });
+
+  d.get('/events', requireRoot(), async (c) =>
+    c.html(<EventsPage viewer={c.get('viewer')} audit={await auditRepo.page(deps.db, { limit: 50 })} />),
+  );
+
+  void MessagePage;
+}
