@@ -34,6 +34,10 @@ function scale(p: ChartProps): { x: (i: number) => number; y: (v: number) => num
   };
 }
 
+function NoData() {
+  return <p class="chart-empty">No data in this window yet</p>;
+}
+
 /** A line through the buckets that have a value; a bucket without one breaks the line. */
 export function LineChart(p: ChartProps) {
   const { x, y } = scale(p);
@@ -48,6 +52,7 @@ export function LineChart(p: ChartProps) {
     current.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
   });
   if (current.length > 0) segments.push(current);
+  if (segments.length === 0) return <NoData />;
   const label = describe(p);
   return (
     <svg class="chart" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={label}>
@@ -66,6 +71,7 @@ export function LineChart(p: ChartProps) {
 
 /** One bar per bucket (counts). */
 export function BarChart(p: ChartProps) {
+  if (!p.values.some((v) => v !== null && v > 0)) return <NoData />;
   const { y } = scale(p);
   const n = Math.max(1, p.values.length);
   const slot = (W - 2 * PAD) / n;

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps } from '../app-deps.js';
 import type { AppEnv } from '../http/env.js';
+import { statusFor } from '../http/errors.js';
 import { bodyLimit } from '../http/middleware/body-limit.js';
 import { AppError } from '../lib/app-error.js';
 import { mountDashboardActions } from './action-routes.js';
@@ -117,14 +118,7 @@ export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
   d.onError((err, c) => {
     const viewer = c.get('viewer');
     if (err instanceof AppError) {
-      const status =
-        err.code === 'not_found'
-          ? 404
-          : err.code === 'forbidden'
-            ? 403
-            : err.code === 'store_not_writable'
-              ? 503
-              : 400;
+      const status = statusFor(err.code);
       return c.html(
         <MessagePage
           title={status === 404 ? 'Not found' : 'Could not do that'}

@@ -2,8 +2,8 @@
 // service as GET .../runtime/insights (so the numbers are the API's), and a trend of the same
 // measures over equal buckets of that window (each bucket is the insight over that bucket alone).
 import type { AppDeps } from '../app-deps.js';
-import { computeInsight, type ExtensionRuntimeInsight, type InsightDeps } from '../extension/insights.js';
 import type { BacklogProbe } from '../inbox/backlog-probe.js';
+import { computeInsight, type ExtensionRuntimeInsight, type InsightDeps } from '../insights/insights.js';
 
 const HOUR = 3_600_000;
 

@@ -1,8 +1,8 @@
 // The dashboard's pages (GET): overview, conversations (+ the live list fragment), one conversation
 // (+ its timeline fragment), campaigns, settings, events (root).
 import type { Hono } from 'hono';
+import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
-import { listAgents } from '../extension/agents.js';
 import { managementView } from '../extension/management-config.js';
 import { createBacklogProbe } from '../inbox/backlog-probe.js';
 import { AppError } from '../lib/app-error.js';
@@ -88,6 +88,11 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
         detail={detail}
         now={deps.clock.now()}
         drafts_enabled={liveFeatures.drafts}
+        agent_name={
+          detail.snapshot.agent_uuid
+            ? (await findAgentByUuid(deps.db, detail.snapshot.agent_uuid))?.name
+            : undefined
+        }
         mediaBase={liveFeatures.media ? '/dashboard/media' : undefined}
         {...takeFlash(c)}
       />,

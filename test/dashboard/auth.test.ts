@@ -2,6 +2,7 @@
 // SameSite=Strict session cookie stored hashed; pages need the session; every state-changing request
 // needs the session's CSRF token and a same-origin request; root pages and actions refuse standard.
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { one, rows } from '../inbox/db-view.js';
@@ -206,5 +207,11 @@ describe('dashboard assets', () => {
     const login = await dashGet(t, null, '/dashboard/login');
     expect(login.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await login.text()).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it('keeps its JavaScript under 150 KB gzipped', async () => {
+    const t = await app();
+    const js = Buffer.from(await (await dashGet(t, null, '/dashboard/assets/app.js')).arrayBuffer());
+    expect(gzipSync(js).length).toBeLessThan(150 * 1024);
   });
 });

@@ -22,11 +22,11 @@ export async function signInDashboard(t: TestApp, token: string): Promise<DashSe
   return { cookie: `nwa_session=${cookie}`, csrf };
 }
 
-export function dashGet(t: TestApp, s: DashSession | null, path: string): Promise<Response> {
+export async function dashGet(t: TestApp, s: DashSession | null, path: string): Promise<Response> {
   return t.daemon.app.app.request(path, { headers: s ? { cookie: s.cookie } : {} });
 }
 
-export function dashPost(
+export async function dashPost(
   t: TestApp,
   s: DashSession | null,
   path: string,

@@ -44,6 +44,7 @@ button:disabled{opacity:.5;cursor:not-allowed}
 .card .big{font-size:2rem;font-weight:650;letter-spacing:-.02em;margin:.1rem 0}
 .card .big small{font-size:1rem;color:var(--soft);font-weight:500}
 .card p{margin:.2rem 0;color:var(--soft)}
+.chart-empty{height:56px;margin:.6rem 0 0;display:flex;align-items:center;justify-content:center;border-bottom:1px solid var(--line);font-size:.85rem}
 .chart{display:block;width:100%;height:56px;margin-top:.6rem}
 .chart polyline{fill:none;stroke:var(--accent);stroke-width:2;vector-effect:non-scaling-stroke}
 .chart circle{fill:var(--accent)}
@@ -67,7 +68,7 @@ a.row:hover{background:#fafbfc}
 .row .meta{color:var(--soft);font-size:.85rem}
 .badge{display:inline-block;font-size:.75rem;padding:.05rem .45rem;border-radius:99px;background:var(--line);color:var(--soft);white-space:nowrap}
 .badge.escalated,.badge.failed{background:var(--bad-soft);color:var(--bad)}
-.badge.pending,.badge.draft,.badge.paused{background:var(--warn-soft);color:var(--warn)}
+.badge.pending,.badge.waiting,.badge.draft-state,.badge.paused{background:var(--warn-soft);color:var(--warn)}
 .badge.open,.badge.running,.badge.active{background:var(--accent-soft);color:var(--accent)}
 .detail{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:1rem;align-items:start}
 @media (max-width:800px){.detail{grid-template-columns:minmax(0,1fr)}}
@@ -79,7 +80,7 @@ a.row:hover{background:#fafbfc}
 .bubble .meta{display:block;font-size:.75rem;color:var(--soft);margin-top:.2rem}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}
-.inline{display:flex;flex-wrap:wrap;gap:.5rem}
+.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
 .draft{border:1px dashed var(--warn);background:var(--warn-soft);border-radius:10px;padding:.7rem}
 .kv{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem .9rem;margin:0}
 .kv dt{color:var(--soft)}.kv dd{margin:0;overflow-wrap:anywhere}

@@ -104,6 +104,7 @@ export function ConversationPage(p: {
   error?: string | undefined;
   mediaBase?: string | undefined;
   drafts_enabled: boolean;
+  agent_name?: string | undefined;
 }) {
   const s = p.detail.snapshot;
   const act = `${BASE}/conversations/${encodeURIComponent(s.conversation_id)}`;
@@ -142,13 +143,19 @@ export function ConversationPage(p: {
                   <button type="submit" disabled={!p.drafts_enabled}>
                     Approve and send
                   </button>
+                  <button
+                    type="submit"
+                    class="secondary"
+                    formaction={`${act}/drafts/${encodeURIComponent(d.id)}/discard`}
+                    formnovalidate
+                    disabled={!p.drafts_enabled}
+                  >
+                    Discard
+                  </button>
                 </div>
-              </form>
-              <form method="post" action={`${act}/drafts/${encodeURIComponent(d.id)}/discard`}>
-                <Csrf viewer={p.viewer} />
-                <button type="submit" class="secondary" disabled={!p.drafts_enabled}>
-                  Discard draft
-                </button>
+                {p.drafts_enabled ? null : (
+                  <p class="muted">Approving drafts needs the drafts API (not built in).</p>
+                )}
               </form>
             </section>
           ))}
@@ -263,7 +270,7 @@ export function ConversationPage(p: {
               <dt>Customer</dt>
               <dd>{s.wa_id ?? s.user_id ?? '—'}</dd>
               <dt>Agent</dt>
-              <dd>{s.agent_uuid ?? 'none'}</dd>
+              <dd>{p.agent_name ?? s.agent_uuid ?? 'none'}</dd>
               <dt>Priority</dt>
               <dd>{s.priority}</dd>
               <dt>Opened</dt>

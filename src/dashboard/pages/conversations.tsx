@@ -1,6 +1,6 @@
 // Conversations: filters (state, route, class, agent), then the list with the ones waiting for a
 // human first. The list is a live region that refreshes itself (see assets/client.ts).
-import type { Agent } from '../../extension/agents.js';
+import type { Agent } from '../../agents/agents.js';
 import type { ListFilters, ListItem } from '../conversations-data.js';
 import { BASE, type Viewer } from '../view.js';
 import { Empty, Layout } from './layout.js';
@@ -22,7 +22,7 @@ export function ConversationRows(p: { items: ListItem[]; filtered: boolean }) {
           <a class="row" href={`${BASE}/conversations/${encodeURIComponent(s.conversation_id)}`}>
             <span class="who">{s.contact_name ?? s.wa_id ?? s.user_id ?? 'unknown customer'}</span>
             <span class={`badge ${s.queue_state}`}>{s.queue_state}</span>
-            {has_draft ? <span class="badge draft">draft waiting</span> : null}
+            {has_draft ? <span class="badge waiting">draft waiting</span> : null}
             <span class="badge">route {s.assigned_route}</span>
             <span class="badge">{s.conversation_class}</span>
             <span class="meta">

@@ -1,7 +1,7 @@
 // Overview: the seed's three signals first (reply pace, follow-up coverage, campaign response rate),
 // then queue pressure, conversations by state and the runtime status, each with its trend over the
 // window; the insight's summary sentence on top. Values carry their raw number in <data value>.
-import type { Agent } from '../../extension/agents.js';
+import type { Agent } from '../../agents/agents.js';
 import { BarChart, LineChart, StackBar } from '../charts.js';
 import { count, pct, seconds } from '../format.js';
 import type { OverviewData, WindowKey } from '../overview-data.js';
