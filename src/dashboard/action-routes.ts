@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { AppDeps } from '../app-deps.js';
 import type { CampaignCommand } from '../campaigns/campaign.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../campaigns/service.js';
+import { approveDraft, discardDraft } from '../conversations/drafts.js';
 import { type ExecuteContext, executeIntent } from '../extension/execute.js';
 import { updateManagementConfig } from '../extension/management-config.js';
 import { runRecovery } from '../extension/recovery.js';
@@ -114,6 +115,38 @@ export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): voi
     act(c, back(c), async () => {
       await execute(c.req.param('id'), 'close_conversation', {});
       return 'Closed.';
+    }),
+  );
+
+  const draftDeps = {
+    db: deps.db,
+    clock: deps.clock,
+    ids: deps.ids,
+    config: deps.config,
+    wakeSender: () => deps.outbound.sender.wake(),
+  };
+  // A human's edit is sent as written (trimmed only at the ends, like every field here).
+  d.post('/conversations/:id/drafts/:draft/approve', (c) =>
+    act(c, back(c), async (form) => {
+      const text = field(form, 'text', 4096);
+      await approveDraft(draftDeps, {
+        conversationId: c.req.param('id'),
+        draftId: c.req.param('draft'),
+        ...(text === undefined ? {} : { text }),
+        actor: `token:${c.var.session.token.id}`,
+      });
+      return 'Draft approved: the reply is on its way.';
+    }),
+  );
+
+  d.post('/conversations/:id/drafts/:draft/discard', (c) =>
+    act(c, back(c), async () => {
+      await discardDraft(draftDeps, {
+        conversationId: c.req.param('id'),
+        draftId: c.req.param('draft'),
+        actor: `token:${c.var.session.token.id}`,
+      });
+      return 'Draft discarded.';
     }),
   );
 

@@ -7,9 +7,10 @@ import {
   toConversationMessage,
   toSnapshot,
 } from '../conversations/snapshot.js';
-import { conversationLogRepo, type DraftRow } from '../store/conversation-log-repo.js';
+import { conversationLogRepo } from '../store/conversation-log-repo.js';
 import { type ConversationFilters, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { type DraftRow, draftsRepo } from '../store/drafts-repo.js';
 import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { messagesRepo } from '../store/messages-repo.js';
 
@@ -49,7 +50,7 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
   const recent = await conversationsRepo.listViews(db, filters, limit);
   const seen = new Set(attention.map((r) => r.id));
   const rows = [...attention, ...recent.filter((r) => !seen.has(r.id))].slice(0, limit);
-  const drafts = await conversationLogRepo.withPendingDrafts(
+  const drafts = await draftsRepo.withPendingDrafts(
     db,
     rows.map((r) => r.id),
   );
@@ -65,7 +66,8 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
 export type TimelineEntry =
   | { kind: 'message'; at: string; message: ConversationMessage }
   | { kind: 'transition'; at: string; from: string | null; to: string; reason: string; actor: string }
-  | { kind: 'follow_up'; at: string; rule_id: string; state: string; skip_reason: string | null };
+  | { kind: 'follow_up'; at: string; rule_id: string; state: string; skip_reason: string | null }
+  | { kind: 'draft'; at: string; state: string; source: string; edited: boolean; reason: string | null };
 
 export interface ConversationDetail {
   snapshot: MessagingSnapshot;
@@ -107,12 +109,24 @@ export async function conversationDetail(
       skip_reason: f.skip_reason,
     });
   }
+  const drafts = await draftsRepo.listForConversation(db, id);
+  for (const d of drafts) {
+    if (d.state === 'pending') continue;
+    timeline.push({
+      kind: 'draft',
+      at: new Date(d.decided_at ?? d.updated_at).toISOString(),
+      state: d.state,
+      source: d.source,
+      edited: d.sent_text !== null && d.sent_text !== d.text,
+      reason: d.decided_reason,
+    });
+  }
   // Stable: at equal times messages stay before the transitions they caused.
   timeline.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return {
     snapshot: toSnapshot(row),
     timeline,
-    drafts: await conversationLogRepo.drafts(db, id),
+    drafts,
     truncated,
   };
 }

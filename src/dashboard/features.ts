@@ -4,5 +4,5 @@
 export const liveFeatures = {
   stream: false,
   media: false,
-  drafts: false,
+  drafts: true,
 };

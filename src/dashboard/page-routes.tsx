@@ -25,8 +25,8 @@ import { SettingsPage } from './pages/settings.js';
 export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void {
   const backlog = createBacklogProbe({ db: deps.db, clock: deps.clock });
   const agents = async () => [
-    ...(await listAgents(deps.db, { kind: 'private', limit: 100 })).items,
-    ...(await listAgents(deps.db, { kind: 'shared', limit: 100 })).items,
+    ...(await listAgents(deps.db, { kind: 'private', limit: 100 })),
+    ...(await listAgents(deps.db, { kind: 'shared', limit: 100 })),
   ];
 
   d.get('/', async (c) => {

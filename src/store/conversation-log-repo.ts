@@ -44,19 +44,6 @@ export const conversationLogRepo = Object.freeze({
       .execute();
   },
 
-  /** Which of these conversations hold a draft waiting for a human (the dashboard marks them). */
-  async withPendingDrafts(db: Db, conversationIds: string[]): Promise<Set<string>> {
-    if (conversationIds.length === 0) return new Set();
-    const rows = await db
-      .selectFrom('drafts')
-      .select('conversation_id')
-      .distinct()
-      .where('conversation_id', 'in', conversationIds)
-      .where('state', '=', 'pending')
-      .execute();
-    return new Set(rows.map((r) => r.conversation_id));
-  },
-
   async addResponderJob(db: Db, row: ResponderJobRow): Promise<void> {
     await db.insertInto('responder_jobs').values(row).execute();
   },

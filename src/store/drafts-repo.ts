@@ -26,6 +26,19 @@ export const draftsRepo = Object.freeze({
       .execute();
   },
 
+  /** Which of these conversations hold a draft waiting for a human (the dashboard marks them). */
+  async withPendingDrafts(db: Db, conversationIds: string[]): Promise<Set<string>> {
+    if (conversationIds.length === 0) return new Set();
+    const rows = await db
+      .selectFrom('drafts')
+      .select('conversation_id')
+      .distinct()
+      .where('conversation_id', 'in', conversationIds)
+      .where('state', '=', 'pending')
+      .execute();
+    return new Set(rows.map((r) => r.conversation_id));
+  },
+
   async get(db: Db, id: string): Promise<DraftRow | undefined> {
     return db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirst();
   },

@@ -71,6 +71,17 @@ function Entry(p: { e: TimelineEntry; mediaBase?: string | undefined }) {
       </li>
     );
   }
+  if (e.kind === 'draft') {
+    return (
+      <li class="event">
+        <span class="note">
+          draft from {e.source} {e.state}
+          {e.edited ? ' (edited)' : ''}
+          {e.reason ? ` (${e.reason.replaceAll('_', ' ')})` : ''} · <time datetime={e.at}>{when(e.at)}</time>
+        </span>
+      </li>
+    );
+  }
   return (
     <li class="event">
       <span class="note">
