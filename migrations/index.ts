@@ -11,6 +11,7 @@ import * as m0007 from './0007_insight_minutes.js';
 import * as m0009 from './0009_draft_decisions.js';
 import * as m0010 from './0010_real_traffic.js';
 import * as m0012 from './0012_media.js';
+import * as m0013 from './0013_campaign_insight.js';
 import * as m0014 from './0014_dashboard_sessions.js';
 import * as m0015 from './0015_unmatched_status_index.js';
 
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0009_draft_decisions': m0009,
   '0010_real_traffic': m0010,
   '0012_media': m0012,
+  '0013_campaign_insight': m0013,
   '0014_dashboard_sessions': m0014,
   '0015_unmatched_status_index': m0015,
 };

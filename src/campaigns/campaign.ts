@@ -87,6 +87,17 @@ export const campaignSchema = z.object({
   paused_at: iso,
   completed_at: iso,
   cancelled_at: iso,
+  pause_reason: z
+    .string()
+    .nullable()
+    .describe(
+      'why the campaign paused itself (failures, template status or quality); null when a person paused it',
+    ),
+  schedule_reason: z
+    .string()
+    .nullable()
+    .describe('why a started campaign waits past its start_at (the messaging limit)'),
+  retarget_of: z.string().nullable().describe('the campaign whose recipients this one was made from'),
 });
 
 export type CampaignView = z.infer<typeof campaignSchema>;
@@ -112,6 +123,9 @@ export function toCampaign(row: CampaignRow, agentUuid: string): CampaignView {
     paused_at: isoOrNull(row.paused_at),
     completed_at: isoOrNull(row.completed_at),
     cancelled_at: isoOrNull(row.cancelled_at),
+    pause_reason: row.pause_reason ?? null,
+    schedule_reason: row.schedule_reason ?? null,
+    retarget_of: row.retarget_of ?? null,
   };
 }
 
@@ -124,7 +138,10 @@ export const recipientSchema = z.object({
   error_code: z.number().nullable(),
   error_title: z.string().nullable(),
   sent_at: iso,
+  delivered_at: iso,
+  read_at: iso,
   replied_at: iso,
+  failed_at: iso,
   conversation_id: z.string().nullable(),
 });
 
@@ -138,7 +155,10 @@ export function toRecipient(row: RecipientRow): z.infer<typeof recipientSchema> 
     error_code: row.error_code,
     error_title: row.error_title,
     sent_at: isoOrNull(row.sent_at),
+    delivered_at: isoOrNull(row.delivered_at ?? null),
+    read_at: isoOrNull(row.read_at ?? null),
     replied_at: isoOrNull(row.replied_at),
+    failed_at: isoOrNull(row.failed_at ?? null),
     conversation_id: row.conversation_id,
   };
 }

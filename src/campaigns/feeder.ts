@@ -18,9 +18,12 @@ import { isQuiet } from '../scheduler/quiet-hours.js';
 import { type CampaignRow, campaignsRepo } from '../store/campaigns-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { templatesRepo } from '../store/templates-repo.js';
 import { withTransaction } from '../store/transactions.js';
+import { failureVerdict, templateVerdict } from './auto-pause.js';
 import { type CampaignLimiters, callbackDataFor } from './campaign-limiters.js';
 import { type RecipientParameters, templateFor } from './recipients.js';
+import { pauseWithReason } from './service.js';
 
 export interface FeederDeps {
   db: Db;
@@ -42,6 +45,8 @@ export interface FeedReport {
   skipped_opted_out: number;
   started: number;
   completed: number;
+  /** Campaigns that paused themselves (SPEC §14 auto-pause). */
+  paused: number;
 }
 
 export interface CampaignFeeder extends Service {
@@ -110,8 +115,16 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
     });
   }
 
+  /** Why a running campaign must pause now: its failures, or its template's status or quality. */
+  async function autoPauseReason(c: CampaignRow, config: Config): Promise<string | null> {
+    const failing = failureVerdict(c.recent_outcomes ?? '', config.campaigns);
+    if (failing) return failing;
+    const template = JSON.parse(c.template) as TemplateMessage;
+    return templateVerdict(template, await templatesRepo.get(deps.db, template.name, template.language));
+  }
+
   async function feedOnce(): Promise<FeedReport> {
-    const report: FeedReport = { enqueued: 0, skipped_opted_out: 0, started: 0, completed: 0 };
+    const report: FeedReport = { enqueued: 0, skipped_opted_out: 0, started: 0, completed: 0, paused: 0 };
     const config = deps.config();
     if (config.runtime.status === 'paused') return report;
     const now = deps.clock.now();
@@ -142,6 +155,19 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
           report.completed++;
           deps.limiters.forget(c.id);
           log.info({ event: 'campaign.completed', campaign_id: c.id }, 'campaign completed');
+        }
+        continue;
+      }
+      // Auto-pause (SPEC §14) before each batch: at most one second of sends is in the outbox.
+      const why = await autoPauseReason(c, config);
+      if (why) {
+        const paused = await withTransaction(deps.db, (trx) => pauseWithReason(trx, c, why, now));
+        if (paused) {
+          report.paused++;
+          log.warn(
+            { event: 'campaign.paused', campaign_id: c.id, pause_reason: why },
+            `campaign paused itself: ${why}`,
+          );
         }
         continue;
       }

@@ -6,6 +6,7 @@ import { campaignsRepo, type RecipientRow } from '../store/campaigns-repo.js';
 import type { Db } from '../store/db.js';
 import type { CampaignState, RecipientState } from '../store/tables.js';
 import { type CampaignView, toCampaign } from './campaign.js';
+import { recipientsCsv } from './recipients-csv.js';
 
 /** Campaigns newest first (ids are time-ordered), strictly after `afterId`; none for an unknown agent. */
 export async function listCampaigns(
@@ -27,6 +28,18 @@ export async function listCampaigns(
       uuids.set(r.agent_id, (await agentsRepo.findById(db, r.agent_id))?.uuid ?? '');
   }
   return rows.map((r) => toCampaign(r, uuids.get(r.agent_id) ?? ''));
+}
+
+/** Every recipient of the campaign (optionally in one state) as a CSV stream (SPEC §14). */
+export async function exportRecipients(
+  db: Db,
+  campaignId: string,
+  state: RecipientState | undefined,
+): Promise<ReadableStream<Uint8Array>> {
+  if (!(await campaignsRepo.get(db, campaignId))) {
+    throw new AppError('not_found', `no campaign with id ${JSON.stringify(campaignId.slice(0, 100))}`);
+  }
+  return recipientsCsv(db, campaignId, state);
 }
 
 /** A campaign's recipients in list order, optionally in one state, after list position `afterIndex`. */

@@ -10,6 +10,7 @@ import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { outboxRepo } from '../store/outbox-repo.js';
 import type { RecipientState } from '../store/tables.js';
+import { appendOutcome, markLateFailure } from './auto-pause.js';
 
 /** The outbox row the send was for. */
 interface SentRow {
@@ -35,7 +36,17 @@ export async function campaignSendAccepted(
     error_title: null,
     updated_at: now,
   });
-  if (moved) await recordCampaignSendAccepted(trx, r, now);
+  if (!moved) return;
+  await recordCampaignSendAccepted(trx, r, now);
+  await numberSend(trx, r, false);
+}
+
+/** Gives the recipient's send its number in the campaign's outcome window (auto-pause). */
+async function numberSend(trx: Db, r: { id: string; campaign_id: string }, failed: boolean): Promise<void> {
+  const w = await campaignsRepo.outcomeWindow(trx, r.campaign_id);
+  const next = appendOutcome(w, failed);
+  await campaignsRepo.setOutcomeWindow(trx, r.campaign_id, next.recent, w.sendsRecorded + 1);
+  await campaignsRepo.patchRecipient(trx, r.id, { send_seq: next.seq });
 }
 
 /** A permanent failure, or retries given up (dead). */
@@ -48,11 +59,14 @@ export async function campaignSendFailed(
   if (!row.campaign_recipient_id) return;
   const r = await campaignsRepo.getRecipient(trx, row.campaign_recipient_id);
   if (!r) return;
-  await campaignsRepo.moveRecipient(trx, r, ['queued'], 'failed', {
+  const moved = await campaignsRepo.moveRecipient(trx, r, ['queued'], 'failed', {
     error_code: error.code,
     error_title: error.title,
+    failed_at: now,
     updated_at: now,
   });
+  // Only a permanent failure counts against the campaign (auto-pause); retries given up (dead) do not.
+  if (moved && (await outboxRepo.get(trx, row.id))?.state === 'failed') await numberSend(trx, r, true);
 }
 
 /** A message's status moved (webhook or sandbox); `status` is the message's status afterwards. */
@@ -66,16 +80,27 @@ export async function campaignStatusChanged(
   const r = await campaignsRepo.recipientByWamid(trx, wamid);
   if (!r) return;
   if (status === 'delivered') {
-    await campaignsRepo.moveRecipient(trx, r, ['sent'], 'delivered', { updated_at: now });
+    await campaignsRepo.moveRecipient(trx, r, ['sent'], 'delivered', { delivered_at: now, updated_at: now });
   } else if (status === 'read' || status === 'played') {
-    await campaignsRepo.moveRecipient(trx, r, ['sent', 'delivered'], 'read', { updated_at: now });
-  } else if (status === 'failed') {
-    // Meta reports some failures (131026, 131049) after accepting the message.
-    await campaignsRepo.moveRecipient(trx, r, ['sent'], 'failed', {
-      error_code: error?.code ?? null,
-      error_title: error?.title ?? null,
+    await campaignsRepo.moveRecipient(trx, r, ['sent', 'delivered'], 'read', {
+      read_at: now,
+      ...(r.delivered_at == null ? { delivered_at: now } : {}),
       updated_at: now,
     });
+  } else if (status === 'failed') {
+    // Meta reports some failures (131026, 131049) after accepting the message.
+    const moved = await campaignsRepo.moveRecipient(trx, r, ['sent'], 'failed', {
+      error_code: error?.code ?? null,
+      error_title: error?.title ?? null,
+      failed_at: now,
+      updated_at: now,
+    });
+    if (moved && r.send_seq != null) {
+      const w = await campaignsRepo.outcomeWindow(trx, r.campaign_id);
+      const recent = markLateFailure(w, r.send_seq);
+      if (recent !== w.recent)
+        await campaignsRepo.setOutcomeWindow(trx, r.campaign_id, recent, w.sendsRecorded);
+    }
   }
 }
 

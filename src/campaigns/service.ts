@@ -15,7 +15,9 @@ import type { Db } from '../store/db.js';
 import { outboxRepo } from '../store/outbox-repo.js';
 import { templatesRepo } from '../store/templates-repo.js';
 import { withTransaction } from '../store/transactions.js';
+import { templateVerdict } from './auto-pause.js';
 import { ALLOWED_FROM, type CampaignCommand, type CampaignView, runState, toCampaign } from './campaign.js';
+import { DAY, effectiveLimit, limitUse } from './messaging-limit.js';
 import { checkRecipients, type Duplicate, type RecipientInput } from './recipients.js';
 
 export interface CampaignDeps {
@@ -74,7 +76,11 @@ export async function createCampaign(
       checked.problems,
     );
   }
-  const limit = config.campaigns.messaging_limit;
+  const { limit } = await effectiveLimit(
+    deps.db,
+    config,
+    agent.phone_number_id ?? config.channels.phone_number_id,
+  );
   if (limit !== null && checked.recipients.length > limit) {
     // Refused rather than split: a split campaign would still need a day per part, and the operator
     // should choose which recipients go first.
@@ -84,13 +90,7 @@ export async function createCampaign(
       { recipients: checked.recipients.length, messaging_limit: limit },
     );
   }
-  if (!(await templateIsApproved(deps.db, config, input.template))) {
-    throw new AppError(
-      'template_not_found',
-      `template ${JSON.stringify(input.template.name)} (${input.template.language}) is not an approved template in the template cache`,
-      [{ path: 'template', message: 'is not approved (or not known) for this business' }],
-    );
-  }
+  await requireApprovedTemplate(deps.db, config, input.template);
 
   const now = deps.clock.now();
   const id = deps.ids.next();
@@ -117,6 +117,11 @@ export async function createCampaign(
     count_replied: 0,
     count_failed: 0,
     count_skipped_opted_out: 0,
+    pause_reason: null,
+    schedule_reason: null,
+    retarget_of: null,
+    recent_outcomes: '',
+    sends_recorded: 0,
   };
   const recipients: NewRecipient[] = checked.recipients.map((r) => ({
     id: deps.ids.next(),
@@ -140,7 +145,17 @@ export async function createCampaign(
   return { ...toCampaign(row, agent.uuid), duplicates: checked.duplicates };
 }
 
-function checkRate(requested: number | undefined, config: Config, tier: 'standard' | 'root'): number {
+/** 400 template_not_found unless the template is approved in its language. */
+export async function requireApprovedTemplate(db: Db, config: Config, t: TemplateMessage): Promise<void> {
+  if (await templateIsApproved(db, config, t)) return;
+  throw new AppError(
+    'template_not_found',
+    `template ${JSON.stringify(t.name)} (${t.language}) is not an approved template in the template cache`,
+    [{ path: 'template', message: 'is not approved (or not known) in this language for this business' }],
+  );
+}
+
+export function checkRate(requested: number | undefined, config: Config, tier: 'standard' | 'root'): number {
   const channel = config.outbound.rate_per_second;
   const byDefault = config.campaigns.rate_per_second;
   if (requested === undefined) return Math.min(byDefault, channel);
@@ -196,7 +211,11 @@ async function command(
   return getCampaign(deps.db, id);
 }
 
-/** Starts a draft: running now, or scheduled until its start_at. Also the `publish_campaign` intent. */
+/**
+ * Starts a draft: running now, or scheduled until its start_at. Also the `publish_campaign` intent.
+ * Only on a template approved in its language; within the messaging limit: a campaign that fits
+ * once earlier sends leave the 24 h window is scheduled for then, one that cannot is refused (409).
+ */
 export function startCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
   return command(deps, id, 'start', async (trx, row, now) => {
     if (!(await activeAttachment(trx, row.agent_id))) {
@@ -205,31 +224,110 @@ export function startCampaign(deps: CampaignDeps, id: string): Promise<CampaignV
         "the campaign's agent has no active native-whatsapp attachment; install or activate it first",
       );
     }
-    return campaignsRepo.transition(trx, id, ['draft'], runState(row.start_at, now), {
+    const config = deps.config();
+    const template = JSON.parse(row.template) as TemplateMessage;
+    await requireApprovedTemplate(trx, config, template);
+    const blocked = templateVerdict(template, await templatesRepo.get(trx, template.name, template.language));
+    if (blocked) throw new AppError('template_not_approved', `cannot start: ${blocked}`);
+    const startAt = await startWithinLimit(trx, config, row, now);
+    return campaignsRepo.transition(trx, id, ['draft'], runState(startAt.at, now), {
       started_at: now,
+      start_at: startAt.at,
+      schedule_reason: startAt.reason,
       updated_at: now,
     });
   });
+}
+
+/** When a campaign may start under the messaging limit, and why it waits (null: no wait). */
+async function startWithinLimit(
+  trx: Db,
+  config: Config,
+  row: CampaignRow,
+  now: number,
+): Promise<{ at: number | null; reason: string | null }> {
+  const needed = row.count_queued;
+  const use = await limitUse(trx, config, row.phone_number_id, row.id, now);
+  if (use.limit === null || use.left === null || needed <= use.left)
+    return { at: row.start_at, reason: null };
+  const numbers = {
+    recipients: needed,
+    messaging_limit: use.limit,
+    used_24h: use.used_24h,
+    queued_in_other_campaigns: use.committed,
+    left: use.left,
+  };
+  const base =
+    `the campaign has ${needed} recipients but the messaging limit of ${use.limit} customers per 24 hours ` +
+    `has ${use.left} left (${use.used_24h} customers sent to in the last 24 hours, ` +
+    `${use.committed} queued in other running or scheduled campaigns)`;
+  if (needed > use.limit) {
+    throw new AppError(
+      'messaging_limit_reached',
+      `${base}; split it into campaigns of at most ${use.limit} recipients`,
+      numbers,
+    );
+  }
+  // Room frees as the oldest sends leave the 24 h window; queued recipients elsewhere do not.
+  const toFree = needed - use.left;
+  const freedAt =
+    toFree <= use.used_24h ? await campaignsRepo.nthSendSince(trx, now - DAY, toFree) : undefined;
+  if (freedAt === undefined) {
+    throw new AppError(
+      'messaging_limit_reached',
+      `${base}; wait until other campaigns finish or cancel one, then start it again`,
+      numbers,
+    );
+  }
+  const at = Math.max(freedAt + DAY, row.start_at ?? 0);
+  return {
+    at,
+    reason: `${base}; scheduled for ${new Date(at).toISOString()}, when enough earlier sends are 24 hours old`,
+  };
 }
 
 export function pauseCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
-  return command(deps, id, 'pause', async (trx, row, now) => {
-    const ok = await campaignsRepo.transition(trx, id, ALLOWED_FROM.pause, 'paused', {
-      paused_at: now,
-      updated_at: now,
-    });
-    if (ok) await takeBackFromOutbox(trx, row.id, 'campaign paused', now);
-    return ok;
-  });
+  return command(deps, id, 'pause', (trx, row, now) => pauseWithReason(trx, row, null, now));
 }
 
+/**
+ * Pauses a running or scheduled campaign (a person: reason null; the feeder's auto-pause: why) and
+ * takes its sends not yet started back from the outbox. False when it was no longer in those states.
+ */
+export async function pauseWithReason(
+  trx: Db,
+  row: CampaignRow,
+  reason: string | null,
+  now: number,
+): Promise<boolean> {
+  const ok = await campaignsRepo.transition(trx, row.id, ALLOWED_FROM.pause, 'paused', {
+    paused_at: now,
+    pause_reason: reason,
+    updated_at: now,
+  });
+  if (ok)
+    await takeBackFromOutbox(trx, row.id, reason ? `campaign paused: ${reason}` : 'campaign paused', now);
+  return ok;
+}
+
+/** Resumes where it stopped, once its template is usable again; the failure window starts afresh. */
 export function resumeCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
-  return command(deps, id, 'resume', (trx, row, now) =>
-    campaignsRepo.transition(trx, id, ['paused'], runState(row.start_at, now), {
+  return command(deps, id, 'resume', async (trx, row, now) => {
+    const template = JSON.parse(row.template) as TemplateMessage;
+    const blocked = templateVerdict(template, await templatesRepo.get(trx, template.name, template.language));
+    if (blocked) {
+      throw new AppError(
+        'template_not_approved',
+        `cannot resume: ${blocked}; resume once Meta approves it again (the template sync or its webhook will say so), or cancel and retarget with another template`,
+      );
+    }
+    return campaignsRepo.transition(trx, id, ['paused'], runState(row.start_at, now), {
       paused_at: null,
+      pause_reason: null,
+      recent_outcomes: '',
       updated_at: now,
-    }),
-  );
+    });
+  });
 }
 
 export function cancelCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {

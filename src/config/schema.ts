@@ -56,6 +56,17 @@ export const templateRef = z.strictObject({
   components: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
+/** The pricing categories Meta reports on statuses (lower case, as in `pricing.category`). */
+export const PRICING_CATEGORIES = [
+  'marketing',
+  'marketing_lite',
+  'utility',
+  'authentication',
+  'authentication_international',
+  'service',
+  'referral_conversion',
+] as const;
+
 export const messageTypes = [
   'text',
   'image',
@@ -179,6 +190,14 @@ export const configSchema = z.strictObject({
         .regex(/^v\d+\.\d+$/, 'must look like "v24.0"')
         .default('v24.0'),
       request_timeout: duration.prefault('10s'),
+      // SPEC §14: the WhatsApp Business Account whose templates are synced (needs access_token).
+      waba_id: z
+        .string()
+        .regex(/^\d{1,64}$/, 'must be the numeric WhatsApp Business Account id from Meta')
+        .optional(),
+      // Meta's messaging limit (unique customers per 24 h for business-initiated messages); null =
+      // read it from the phone number when an access token is set, else do not check.
+      messaging_limit: z.number().int().min(1).nullable().default(null),
     })
     .prefault({}),
   runtime: z
@@ -342,6 +361,8 @@ export const configSchema = z.strictObject({
       tick_every: duration.prefault('10s'),
       batch_size: z.number().int().min(1).max(10_000).default(500),
       lease: duration.prefault('2m'),
+      // SPEC §14: how often the template cache is synced from the Graph API (also on start).
+      template_sync_every: duration.prefault('1h'),
     })
     .prefault({}),
   inbox: z
@@ -395,6 +416,30 @@ export const configSchema = z.strictObject({
         .min(64 * 1024)
         .max(256 * 1024 * 1024)
         .default(32 * 1024 * 1024),
+      // SPEC §14 auto-pause: permanent failures in a row, and the share of failures over the last
+      // 100 sends (checked once 20 were made) above which a running campaign pauses itself.
+      pause_after_errors: z.number().int().min(1).max(100).default(20),
+      pause_error_rate: z.number().min(0).max(1).default(0.2),
+    })
+    .prefault({}),
+  // SPEC §14: a rate card turning Meta's per-message pricing into cost. `rates` maps a pricing
+  // category to prices per message by country calling code ("55", "1", "*" for any other).
+  pricing: z
+    .strictObject({
+      currency: z
+        .string()
+        .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code such as "USD"')
+        .default('USD'),
+      rates: z
+        .partialRecord(
+          z.enum(PRICING_CATEGORIES),
+          z.record(
+            z.string().regex(/^(\d{1,4}|\*)$/, 'must be a country calling code (1 to 4 digits) or "*"'),
+            z.number().min(0, 'must not be negative').max(1000),
+          ),
+        )
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   templates: z

@@ -40,6 +40,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'runtime_paused':
     case 'opted_out':
     case 'media_not_available':
+    case 'template_not_approved':
+    case 'messaging_limit_reached':
       return 409;
     case 'payload_too_large':
       return 413;

@@ -26,7 +26,9 @@ import {
   type StatusObject,
   senderContact,
   statusObject,
+  type TemplateQualityValue,
   type TemplateStatusValue,
+  templateQualityValue,
   templateStatusValue,
   type UserIdUpdate,
   userIdUpdate,
@@ -88,6 +90,7 @@ interface PendingEvent {
   event: string | null;
   payload: unknown;
   template?: TemplateStatusValue;
+  quality?: TemplateQualityValue;
   entryTime?: number;
 }
 
@@ -198,6 +201,14 @@ export async function processDelivery(
         updated_at: e.entryTime !== undefined ? e.entryTime * 1000 : row.received_at,
       });
     }
+    if (e.quality) {
+      await templatesRepo.setQuality(trx, {
+        name: e.quality.message_template_name,
+        language: e.quality.message_template_language,
+        quality: e.quality.new_quality_score.toUpperCase(),
+        template_id: e.quality.message_template_id ?? null,
+      });
+    }
     if (fresh) {
       summary.events += 1;
       const level = e.field === 'messages' || e.field === 'account_update' ? 'warn' : 'info';
@@ -272,6 +283,11 @@ function collect(entries: unknown[], addError: AddError) {
         const t = templateStatusValue.safeParse(value);
         if (t.success) event.template = t.data;
         else addError(`${loc}.value`, 'invalid_template_update', describe(t.error));
+      }
+      if (field === 'message_template_quality_update') {
+        const q = templateQualityValue.safeParse(value);
+        if (q.success) event.quality = q.data;
+        else addError(`${loc}.value`, 'invalid_template_update', describe(q.error));
       }
       events.push(event);
     }

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'runtime_paused',
   'opted_out',
   'media_not_available',
+  'template_not_approved',
+  'messaging_limit_reached',
   'payload_too_large',
   'unsupported_media_type',
   'range_not_satisfiable',

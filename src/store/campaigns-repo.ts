@@ -1,7 +1,7 @@
 // Campaigns and their recipients (SPEC §7). Every recipient state change goes through moveRecipients,
 // which guards on the expected current state and moves the campaign's count columns in the same
 // transaction, so counts are always the true number of recipients per state without counting rows.
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
 import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
 
@@ -191,6 +191,131 @@ export const campaignsRepo = Object.freeze({
       )
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
+  },
+
+  /** Distinct customers campaigns sent to at or after `since` (the messaging limit's use). */
+  async customersSentSince(db: Db, since: number): Promise<number> {
+    const row = await db
+      .selectFrom('campaign_recipients')
+      .select((eb) => eb.fn.count<number>('wa_id').distinct().as('n'))
+      .where('sent_at', '>=', since)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  /** When the `n`-th oldest send at or after `since` went out (1-based); undefined when fewer. */
+  async nthSendSince(db: Db, since: number, n: number): Promise<number | undefined> {
+    const row = await db
+      .selectFrom('campaign_recipients')
+      .select('sent_at')
+      .where('sent_at', '>=', since)
+      .orderBy('sent_at')
+      .limit(1)
+      .offset(Math.max(0, n - 1))
+      .executeTakeFirst();
+    return row?.sent_at ?? undefined;
+  },
+
+  /** Recipients still queued in running or scheduled campaigns other than `exceptId`. */
+  async queuedElsewhere(db: Db, exceptId: string): Promise<number> {
+    const row = await db
+      .selectFrom('campaigns')
+      .select((eb) => eb.fn.sum<number>('count_queued').as('n'))
+      .where('state', 'in', ['running', 'scheduled'])
+      .where('id', '<>', exceptId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  /** Failed recipients by error code (the detail's `failures`). */
+  async failuresByCode(
+    db: Db,
+    campaignId: string,
+  ): Promise<{ code: number | null; title: string | null; count: number }[]> {
+    const rows = await db
+      .selectFrom('campaign_recipients')
+      .select((eb) => [
+        'error_code as code',
+        eb.fn.max('error_title').as('title'),
+        eb.fn.countAll<number>().as('count'),
+      ])
+      .where('campaign_id', '=', campaignId)
+      .where('state', '=', 'failed')
+      .groupBy('error_code')
+      .execute();
+    return rows.map((r) => ({ code: r.code, title: r.title as string | null, count: Number(r.count) }));
+  },
+
+  /**
+   * Copies the recipients of `sourceId` in one of `states` (and, with `codes`, failed with one of
+   * them or with none) to campaign `targetId` as queued, in one statement, leaving out customers who
+   * opted out. Ids are the new campaign's id and the list index. Returns how many were copied.
+   */
+  async copyAudience(
+    db: Db,
+    input: { sourceId: string; targetId: string; states: RecipientState[]; codes?: number[]; now: number },
+  ): Promise<number> {
+    let q = db
+      .selectFrom('campaign_recipients as r')
+      .select((eb) => [
+        sql<string>`${input.targetId} || '-' || cast(${sql.ref('r.index')} as text)`.as('id'),
+        eb.val(input.targetId).as('campaign_id'),
+        'r.index',
+        'r.wa_id',
+        'r.contact_id',
+        'r.parameters',
+        eb.val('queued').as('state'),
+        eb.val(input.now).as('updated_at'),
+      ])
+      .where('r.campaign_id', '=', input.sourceId)
+      .where('r.state', 'in', input.states)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('contact_identities as ci')
+              .innerJoin('contacts as c', 'c.id', 'ci.contact_id')
+              .select('ci.contact_id')
+              .where('ci.kind', '=', 'wa_id')
+              .whereRef('ci.value', '=', 'r.wa_id')
+              .where('c.opted_out_at', 'is not', null),
+          ),
+        ),
+      );
+    const codes = input.codes;
+    if (codes) q = q.where((eb) => eb.or([eb('r.error_code', 'in', codes), eb('r.error_code', 'is', null)]));
+    const res = await db
+      .insertInto('campaign_recipients')
+      .columns(['id', 'campaign_id', 'index', 'wa_id', 'contact_id', 'parameters', 'state', 'updated_at'])
+      .expression(q)
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0);
+  },
+
+  /** Sets the recipient totals of a campaign made by copying (all queued). */
+  async setQueuedTotal(db: Db, id: string, n: number): Promise<void> {
+    await db
+      .updateTable('campaigns')
+      .set({ recipients_total: n, count_queued: n })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /** The campaign's send-outcome window (campaigns/auto-pause.ts). */
+  async outcomeWindow(db: Db, campaignId: string): Promise<{ recent: string; sendsRecorded: number }> {
+    const row = await db
+      .selectFrom('campaigns')
+      .select(['recent_outcomes', 'sends_recorded'])
+      .where('id', '=', campaignId)
+      .executeTakeFirst();
+    return { recent: row?.recent_outcomes ?? '', sendsRecorded: row?.sends_recorded ?? 0 };
+  },
+
+  async setOutcomeWindow(db: Db, campaignId: string, recent: string, sendsRecorded: number): Promise<void> {
+    await db
+      .updateTable('campaigns')
+      .set({ recent_outcomes: recent, sends_recorded: sendsRecorded })
+      .where('id', '=', campaignId)
+      .execute();
   },
 
   /**

@@ -135,6 +135,11 @@ export interface MessagesTable {
   edited_at: number | null;
   /** When the sender revoked (deleted) the message. */
   deleted_at: number | null;
+  /** What its statuses last said it costs (migrations/0013, SPEC §14). */
+  pricing_category?: string | null;
+  pricing_model?: string | null;
+  pricing_type?: string | null;
+  pricing_billable?: number | null;
 }
 
 export interface ContactIdentityChangesTable {
@@ -198,6 +203,8 @@ export interface TemplatesTable {
   template_id: string | null;
   reason: string | null;
   updated_at: number;
+  /** GREEN, YELLOW, RED or UNKNOWN (migrations/0013): quality webhooks and the template sync. */
+  quality?: string | null;
 }
 
 export interface IngressTables {
@@ -378,6 +385,8 @@ export interface FollowUpsTable {
   outbox_id: string | null;
   sent_wamid: string | null;
   skip_reason: string | null;
+  /** When the customer first wrote back after it was sent (migrations/0013: replies it earned). */
+  replied_at?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -427,6 +436,14 @@ export interface CampaignsTable {
   count_replied: number;
   count_failed: number;
   count_skipped_opted_out: number;
+  /** Why it paused itself or waits (migrations/0013, SPEC §14); null when a person paused it. */
+  pause_reason?: string | null;
+  schedule_reason?: string | null;
+  /** The campaign whose recipients it was made from. */
+  retarget_of?: string | null;
+  /** Outcome of the last 100 sends, one character each ('0' accepted, '1' failed permanently). */
+  recent_outcomes?: string;
+  sends_recorded?: number;
 }
 
 export interface CampaignRecipientsTable {
@@ -448,6 +465,11 @@ export interface CampaignRecipientsTable {
   replied_at: number | null;
   conversation_id: string | null;
   updated_at: number;
+  delivered_at?: number | null;
+  read_at?: number | null;
+  failed_at?: number | null;
+  /** Its position among the campaign's sends (recent_outcomes). */
+  send_seq?: number | null;
 }
 
 export interface CampaignTables {
@@ -500,7 +522,29 @@ export interface OutboundPendingCountsTable {
   n: number;
 }
 
+/** Messages Meta reported a pricing for, per hour (migrations/0013, SPEC §14). */
+export interface PricingCountsTable {
+  hour: number;
+  /** The outbox kind that sent it (reply, follow_up, campaign, manual; unknown when not ours). */
+  kind: string;
+  /** '' when not a campaign send. */
+  campaign_id: string;
+  category: string;
+  /** The recipient's first four digits. */
+  prefix: string;
+  billable: Generated<number>;
+  free: Generated<number>;
+}
+
+export interface EarnedRepliesTable {
+  hour: number;
+  kind: 'campaign' | 'follow_up';
+  n: Generated<number>;
+}
+
 export interface InsightTables {
+  pricing_counts: PricingCountsTable;
+  earned_replies: EarnedRepliesTable;
   customer_turns: CustomerTurnsTable;
   outbound_pending_counts: OutboundPendingCountsTable;
   insight_rollups: InsightRollupsTable;

@@ -215,6 +215,15 @@ export const templateStatusValue = z.looseObject({
   rejection_info: opt(z.looseObject({ reason: opt(str), recommendation: opt(str) })),
 });
 
+/** message_template_quality_update (SPEC §14): the template's quality score moved. */
+export const templateQualityValue = z.looseObject({
+  message_template_id: opt(z.union([z.number(), z.string()]).transform(String)),
+  message_template_name: z.string().min(1),
+  message_template_language: z.string().min(1),
+  previous_quality_score: opt(str),
+  new_quality_score: z.string().min(1),
+});
+
 export const change = z.looseObject({
   field: z.string().min(1),
   value: z.unknown(),
@@ -238,3 +247,4 @@ export type StatusObject = z.output<typeof statusObject>;
 export type SenderContact = z.output<typeof senderContact>;
 export type MessagesValue = z.output<typeof messagesValue>;
 export type TemplateStatusValue = z.output<typeof templateStatusValue>;
+export type TemplateQualityValue = z.output<typeof templateQualityValue>;

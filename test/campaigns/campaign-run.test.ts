@@ -38,6 +38,8 @@ async function fastBench(): Promise<Bench> {
     config: {
       outbound: { rate_per_second: 1000, concurrency: 16 },
       escalation: { unanswered_messages: null, sentiment_threshold: null, sla: null },
+      // Its 20 scripted refusals come first: this test is about counts, not auto-pause (auto-pause.test.ts).
+      campaigns: { pause_after_errors: 100, pause_error_rate: 1 },
     },
   });
   // The template becomes approved the way Meta says so: a message_template_status_update webhook.

@@ -2,6 +2,10 @@
 // each call as scripted: accept with a wamid, answer any Cloud API error code with Meta's HTTP status
 // and Graph error body, be slow, drop the connection, or send a raw answer. Unscripted calls get the
 // default behaviour (accept). Used by transport tests and the outbound integration.
+// Sends to a number given its own behaviour (forRecipient) get it every time, whatever the script.
+// GET calls (template listing with paging, phone number fields) are answered from what the test
+// set (setTemplates, setPhoneNumber) or from their own script (nextRead), and recorded in `reads`,
+// so they never use up or show among the scripted sends.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +69,16 @@ export interface FakeGraphApi {
   addMedia(id: string, media: FakeMedia): void;
   /** How often each media url was fetched, by media id. */
   mediaFetches: Map<string, number>;
+  /** Every send to this number gets `step` (before the script). */
+  forRecipient(waId: string, step: FakeStep): void;
+  /** GET calls recorded (template listing, phone number fields). */
+  reads: RecordedRequest[];
+  /** What GET /{waba}/message_templates lists, `pageSize` per page (paging.next links the rest). */
+  setTemplates(templates: Record<string, unknown>[], pageSize?: number): void;
+  /** What GET /{phone_number_id} answers (fields). */
+  setPhoneNumber(fields: Record<string, unknown>): void;
+  /** Script the next GET calls, in order (an accept step means "answer as set"). */
+  nextRead(...steps: FakeStep[]): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +88,50 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
   let fallback: FakeStep = { accept: true };
   let token: string | null = null;
   let counter = 0;
+  const perRecipient = new Map<string, FakeStep>();
+  const reads: RecordedRequest[] = [];
+  const readScript: FakeStep[] = [];
+  let templates: Record<string, unknown>[] = [];
+  let pageSize = 2;
+  let phoneNumber: Record<string, unknown> = {};
+  let port = 0;
+
+  function answerRead(req: IncomingMessage, res: ServerResponse, receivedAt: number): void {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const scripted = readScript.shift();
+    const step: FakeStep =
+      token !== null && req.headers.authorization !== `Bearer ${token}`
+        ? { error: 190 }
+        : (scripted ?? { accept: true });
+    reads.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      authorization: req.headers.authorization,
+      body: undefined,
+      receivedAt,
+      answered: step,
+    });
+    if (!('accept' in step)) {
+      answer(step, req, res, undefined, () => '');
+      return;
+    }
+    if (url.pathname.endsWith('/message_templates')) {
+      const after = Number(url.searchParams.get('after') ?? '0');
+      const page = templates.slice(after, after + pageSize);
+      const nextAt = after + pageSize;
+      const next = new URL(url);
+      next.searchParams.set('after', String(nextAt));
+      json(res, 200, {
+        data: page,
+        paging: {
+          cursors: { before: String(after), after: String(nextAt) },
+          ...(nextAt < templates.length ? { next: next.toString() } : {}),
+        },
+      });
+      return;
+    }
+    json(res, 200, { id: url.pathname.split('/').pop(), ...phoneNumber });
+  }
 
   const media = new Map<string, FakeMedia>();
   const mediaFetches = new Map<string, number>();
@@ -180,6 +238,10 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method === 'GET') {
+        answerRead(req, res, receivedAt);
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown = text;
       try {
@@ -195,7 +257,9 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
               error: 190,
               message: `Malformed access token ${String(req.headers.authorization).replace(/^Bearer /, '')}`,
             }
-          : (script.shift() ?? fallback);
+          : (perRecipient.get(String((body as { to?: unknown } | undefined)?.to ?? '')) ??
+            script.shift() ??
+            fallback);
       const { delayMs, ...scripted } = step;
       // The wamid an accepted call gets is fixed (and recorded) before answering, so a test can tell
       // which of its calls the daemon recorded.
@@ -218,7 +282,7 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
 
   return {
@@ -235,6 +299,18 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
     requireToken: (t) => {
       token = t;
     },
+    forRecipient: (waId, step) => {
+      perRecipient.set(waId, step);
+    },
+    reads,
+    setTemplates: (list, size = 2) => {
+      templates = list;
+      pageSize = size;
+    },
+    setPhoneNumber: (fields) => {
+      phoneNumber = fields;
+    },
+    nextRead: (...steps) => readScript.push(...steps),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

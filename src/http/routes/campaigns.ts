@@ -4,12 +4,13 @@
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import { campaignSchema, recipientSchema, toRecipient } from '../../campaigns/campaign.js';
-import { listCampaigns, listRecipients } from '../../campaigns/queries.js';
+import { campaignDetailSchema, getCampaignDetail } from '../../campaigns/campaign-detail.js';
+import { exportRecipients, listCampaigns, listRecipients } from '../../campaigns/queries.js';
+import { retargetBody, retargetCampaign } from '../../campaigns/retarget.js';
 import {
   type CampaignDeps,
   cancelCampaign,
   createCampaign,
-  getCampaign,
   pauseCampaign,
   resumeCampaign,
   startCampaign,
@@ -43,6 +44,10 @@ const listQuery = z.strictObject({
 const recipientsQuery = z.strictObject({
   ...paginationQuery,
   state: z.enum(['queued', 'sent', 'delivered', 'read', 'replied', 'failed', 'skipped_opted_out']).optional(),
+  format: z
+    .enum(['json', 'csv'])
+    .default('json')
+    .describe('csv: every recipient (limit and cursor ignored), streamed as text/csv'),
 });
 
 const created = campaignSchema.extend({
@@ -158,13 +163,48 @@ export function mountCampaignRoutes(router: ApiRouter, deps: AppDeps): void {
       path: `${CAMPAIGNS_PATH}/:campaign_id`,
       tier: 'standard',
       tag: 'campaigns',
-      summary: 'One campaign with its counts per recipient state and its response rate.',
+      summary: 'One campaign with its counts, funnel, failures by code, cost and forecast finish.',
       responses: {
-        200: { description: 'the campaign', schema: campaignSchema },
+        200: { description: 'the campaign', schema: campaignDetailSchema },
         404: { description: 'no campaign with that id' },
       },
     },
-    async (c, { params }) => c.json(await getCampaign(deps.db, params.campaign_id as string)),
+    async (c, { params }) =>
+      c.json(await getCampaignDetail(deps.db, deps.config(), params.campaign_id as string, deps.clock.now())),
+  );
+
+  router.add(
+    {
+      method: 'post',
+      path: `${CAMPAIGNS_PATH}/:campaign_id/retarget`,
+      tier: 'standard',
+      tag: 'campaigns',
+      summary: 'A new draft campaign of the recipients who did not reply, did not read, or failed.',
+      description:
+        'no_reply: sent, delivered or read but no reply; not_read: sent or delivered; failed: failed with ' +
+        'a code that may succeed later (throttling, Meta-side errors, 131049) or none. Customers who opted ' +
+        'out are left out. Only from a paused, completed or cancelled campaign (409 otherwise); the ' +
+        'template must be approved in its language.',
+      body: retargetBody,
+      responses: {
+        201: {
+          description: 'the new campaign, in state draft, with retarget_of set',
+          schema: campaignSchema,
+        },
+        400: { description: 'unknown audience, invalid body, unknown template, over the messaging limit' },
+        404: { description: 'no campaign with that id' },
+        409: { description: 'the campaign is still sending (pause it or wait), or the audience is empty' },
+      },
+    },
+    async (c, { params, body }) => {
+      const campaign = await retargetCampaign(service, params.campaign_id as string, {
+        audience: body.audience,
+        template: body.template,
+        start_at: body.start_at ? Date.parse(body.start_at) : null,
+        ...(body.name ? { name: body.name } : {}),
+      });
+      return c.json(campaign, 201);
+    },
   );
 
   router.add(
@@ -173,17 +213,29 @@ export function mountCampaignRoutes(router: ApiRouter, deps: AppDeps): void {
       path: `${CAMPAIGNS_PATH}/:campaign_id/recipients`,
       tier: 'standard',
       tag: 'campaigns',
-      summary: "A campaign's recipients in list order, optionally in one state.",
+      summary: "A campaign's recipients in list order, optionally in one state; all of them as CSV.",
       query: recipientsQuery,
       responses: {
         200: {
-          description: 'a page of recipients',
+          description:
+            'a page of recipients; with format=csv, text/csv with one header line and every recipient ' +
+            '(state, times, failure), streamed',
           schema: z.object({ items: z.array(recipientSchema), next_cursor: z.string().nullable() }),
         },
         404: { description: 'no campaign with that id' },
       },
     },
     async (c, { params, query }) => {
+      if (query.format === 'csv') {
+        const id = params.campaign_id as string;
+        return new Response(await exportRecipients(deps.db, id, query.state), {
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="campaign-${id.replace(/[^A-Za-z0-9_-]/g, '')}-recipients.csv"`,
+            'x-content-type-options': 'nosniff',
+          },
+        });
+      }
       const page = await keysetPage(
         query,
         z.object({ i: cursorInt }),
