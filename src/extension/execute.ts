@@ -15,12 +15,11 @@ import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { type ContextPriority, enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import type { TemplateMessage } from '../outbound/transports/transport.js';
-import { planNext } from '../scheduler/follow-ups.js';
+import { requestFollowUp } from '../scheduler/follow-ups.js';
 import type { AgentRow } from '../store/agents-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
-import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { withTransaction } from '../store/transactions.js';
 
@@ -238,25 +237,29 @@ export async function executeIntent(deps: ExecuteDeps, req: ExecuteRequest): Pro
         if (contact.opted_out_at !== null) {
           throw new AppError('opted_out', 'the customer opted out: no automated messages are sent to them');
         }
-        const due = Math.max(now, ctx.at ?? now);
-        const silenceFrom = conv.last_business_message_at ?? now;
-        const live = (await followUpsRepo.ofSilence(trx, conv.id, silenceFrom)).find(
-          (f) => f.state === 'scheduled',
+        const planned = await requestFollowUp(
+          trx,
+          conv,
+          conv.last_business_message_at ?? now,
+          ctx.at,
+          engineCtx,
         );
-        const planned = live ?? (await planNext(trx, conv, silenceFrom, engineCtx));
         if (!planned) {
           throw new AppError(
             'invalid_state',
             'no follow-up rule applies: none is configured for this class, or the sequence for this silence is done',
           );
         }
-        await followUpsRepo.update(trx, planned.id, { due_at: due, updated_at: now });
         return {
           intent,
           status: 'queued',
           conversation_id: conv.id,
           extra: {
-            follow_up: { id: planned.id, rule_id: planned.rule_id, due_at: new Date(due).toISOString() },
+            follow_up: {
+              id: planned.id,
+              rule_id: planned.rule_id,
+              due_at: new Date(planned.due_at).toISOString(),
+            },
           },
         };
       }

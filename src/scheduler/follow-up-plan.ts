@@ -1,12 +1,15 @@
 // Follow-up planning (SPEC §6) as pure functions: given the rules, the conversation's class and where
 // it stands in its silence, which follow-up comes next, when, and as text or template; or why none.
+// The one owner of every follow-up due time: planned (planNextFollowUp), asked for by an intent
+// (requestedDueAt), deferred at claim time (deferredDueAt), re-planned after 131047
+// (replanAsTemplate); quiet hours apply to each.
 //
 // The model: a silence starts with the business's last message (follow-ups themselves do not restart
 // it). The rules form one sequence ordered by `after`, each `after` counted from the silence's start,
 // and each rule goes out at most once per silence (SPEC §9) and at most `max_per_conversation` times
 // over the conversation's silences. Text goes out inside the customer service window, a template
 // outside it; a rule that fits neither is skipped with its reason, and the sequence moves on.
-import { nextAllowedTime, type QuietHours } from './quiet-hours.js';
+import { isQuiet, nextAllowedTime, type QuietHours } from './quiet-hours.js';
 
 export interface FollowUpRuleInput {
   id: string;
@@ -98,6 +101,27 @@ export function kindAt(
   return rule.template !== undefined ? 'template' : null;
 }
 
+/** When a rule falls due in a silence, before quiet hours: what a skipped rule's record shows. */
+export function ruleDueAt(rule: Pick<FollowUpRuleInput, 'after'>, silenceFrom: number): number {
+  return silenceFrom + rule.after;
+}
+
+/**
+ * A follow-up asked for at `at` (the follow_up_conversation intent): not before now, and like every
+ * planned one never inside quiet hours.
+ */
+export function requestedDueAt(at: number | undefined, now: number, quietHours?: QuietHours | null): number {
+  return nextAllowedTime(Math.max(now, at ?? now), quietHours);
+}
+
+/**
+ * A claimed follow-up at `now`: null when it may go now, else when it goes instead (quiet hours began
+ * after it was planned, or were configured since).
+ */
+export function deferredDueAt(now: number, quietHours?: QuietHours | null): number | null {
+  return quietHours && isQuiet(now, quietHours) ? nextAllowedTime(now, quietHours) : null;
+}
+
 export function planNextFollowUp(
   rules: readonly FollowUpRuleInput[],
   state: FollowUpState,
@@ -117,7 +141,7 @@ export function planNextFollowUp(
       skipped.push({ rule_id: rule.id, reason: 'max_reached' });
       continue;
     }
-    const rawDue = state.lastBusinessMessageAt + rule.after;
+    const rawDue = ruleDueAt(rule, state.lastBusinessMessageAt);
     const later = sequence.slice(i + 1).find((r) => covers(r, state) && !maxed(r, state));
     if (later && state.lastBusinessMessageAt + later.after <= state.now) {
       skipped.push({ rule_id: rule.id, reason: 'superseded' });

@@ -1,13 +1,13 @@
 // Writing follow-up jobs (SPEC §6): when a conversation becomes `pending`, and after each follow-up
 // of a silence is sent or skipped, the next one of the sequence is planned (scheduler/follow-up-plan.ts)
-// and stored as a row with its due time. Runs inside the caller's transaction; no network here.
+// and stored as a row with its due time; the follow_up_conversation intent moves it to a requested time. Runs inside the caller's transaction; no network here.
 import type { Config } from '../config/schema.js';
 import { recordSilencePlanned, recordSilencesEnding } from '../insights/insight-events.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { type FollowUpRow, followUpsRepo } from '../store/follow-ups-repo.js';
 import { outboxRepo } from '../store/outbox-repo.js';
-import { type FollowUpRuleInput, planNextFollowUp } from './follow-up-plan.js';
+import { type FollowUpRuleInput, planNextFollowUp, requestedDueAt, ruleDueAt } from './follow-up-plan.js';
 
 export interface FollowUpContext {
   ids: IdSource;
@@ -82,7 +82,7 @@ export async function planNext(
     const rule = rules.find((r) => r.id === skip.rule_id);
     const skipped: FollowUpRow = {
       ...base(conv.id, skip.rule_id, silenceFrom, sequence++, ctx),
-      due_at: silenceFrom + (rule?.after ?? 0),
+      due_at: ruleDueAt(rule ?? { after: 0 }, silenceFrom),
       state: 'skipped',
       skip_reason: skip.reason,
     };
@@ -101,6 +101,28 @@ export async function planNext(
   // The first follow-up of a silence starts counting it for follow_up_coverage (SPEC §8).
   if (row.sequence === 0) await recordSilencePlanned(trx, row, ctx.config);
   return row;
+}
+
+/**
+ * The follow_up_conversation intent: the silence's scheduled follow-up (planned now if none is) moves
+ * to `at` (follow-up-plan.ts's requestedDueAt: not before now, not in quiet hours). Null when no rule
+ * applies to this silence.
+ */
+export async function requestFollowUp(
+  trx: Db,
+  conv: FollowUpConversation,
+  silenceFrom: number,
+  at: number | undefined,
+  ctx: FollowUpContext,
+): Promise<FollowUpRow | null> {
+  const live = (await followUpsRepo.ofSilence(trx, conv.id, silenceFrom)).find(
+    (f) => f.state === 'scheduled',
+  );
+  const planned = live ?? (await planNext(trx, conv, silenceFrom, ctx));
+  if (!planned) return null;
+  const due = requestedDueAt(at, ctx.now, ctx.config.quiet_hours);
+  await followUpsRepo.update(trx, planned.id, { due_at: due, updated_at: ctx.now });
+  return { ...planned, due_at: due, updated_at: ctx.now };
 }
 
 function base(

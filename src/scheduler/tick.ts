@@ -16,10 +16,9 @@ import { agentsRepo } from '../store/agents-repo.js';
 import type { Db } from '../store/db.js';
 import { type DueFollowUp, followUpsRepo } from '../store/follow-ups-repo.js';
 import { withTransaction } from '../store/transactions.js';
-import { kindAt } from './follow-up-plan.js';
+import { deferredDueAt, kindAt } from './follow-up-plan.js';
 import { planNext } from './follow-ups.js';
 import { type HousekeepingReport, housekeeping } from './housekeeping.js';
-import { isQuiet, nextAllowedTime } from './quiet-hours.js';
 
 export interface SchedulerDeps {
   db: Db;
@@ -99,10 +98,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!rule) return skip('rule_removed');
     if (f.opted_out_at !== null) return skip('opted_out');
     if (!(await agentActive(trx, f, active))) return skip('extension_not_active');
-    if (config.quiet_hours && isQuiet(now, config.quiet_hours)) {
+    const deferTo = deferredDueAt(now, config.quiet_hours);
+    if (deferTo !== null) {
       await followUpsRepo.update(trx, f.id, {
         state: 'scheduled',
-        due_at: nextAllowedTime(now, config.quiet_hours),
+        due_at: deferTo,
         lease_until: null,
         updated_at: now,
       });

@@ -168,6 +168,25 @@ describe('intents', () => {
     ]);
   });
 
+  it('follow_up_conversation asked for inside quiet hours is due when they end, like a planned one', async () => {
+    // The test app's clock starts at 2026-01-05T08:00:00Z.
+    const s = await setup({
+      follow_up_rules: [{ id: 'nudge', after: '4h', text: 'Still there?' }],
+      quiet_hours: { start: '08:05', end: '09:00', timezone: 'UTC' },
+    });
+    await execute(s, 'reply_conversation', { text: 'Here you go' });
+    await s.t.deps.outbound.sender.drain();
+    const res = await execute(s, 'follow_up_conversation', { at: '2026-01-05T08:10:00.000Z' });
+    expect(res.status).toBe(202);
+    expect((await json(res)).follow_up).toMatchObject({
+      rule_id: 'nudge',
+      due_at: '2026-01-05T09:00:00.000Z',
+    });
+    expect(one(s.t, 'select due_at from follow_ups where state = ?', 'scheduled')).toEqual({
+      due_at: Date.parse('2026-01-05T09:00:00Z'),
+    });
+  });
+
   it('follow_up_conversation on a conversation that is not pending is 409 invalid_state', async () => {
     const s = await setup({ follow_up_rules: [{ id: 'nudge', after: '4h', text: 'Still there?' }] });
     const res = await execute(s, 'follow_up_conversation');

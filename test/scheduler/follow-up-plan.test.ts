@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { followUpRule } from '../../src/config/schema.js';
 import {
+  deferredDueAt,
   type FollowUpRuleInput,
   type FollowUpState,
   kindAt,
   planNextFollowUp,
   replanAsTemplate,
+  requestedDueAt,
   sequenceOf,
 } from '../../src/scheduler/follow-up-plan.js';
 
@@ -202,5 +204,44 @@ describe('replanAsTemplate', () => {
       rule_id: 'nudge',
       reason: 'window_closed_no_template',
     });
+  });
+});
+
+describe('due times asked for or deferred', () => {
+  const quiet = { start: '22:00', end: '07:00', timezone: 'UTC' };
+  const at = (iso: string) => Date.parse(iso);
+
+  it.each([
+    ['no time asked: now', undefined, '2026-01-05T12:00:00Z', null, '2026-01-05T12:00:00Z'],
+    ['a past time: now', at('2026-01-05T11:00:00Z'), '2026-01-05T12:00:00Z', null, '2026-01-05T12:00:00Z'],
+    [
+      'a later time as asked',
+      at('2026-01-05T15:00:00Z'),
+      '2026-01-05T12:00:00Z',
+      quiet,
+      '2026-01-05T15:00:00Z',
+    ],
+    [
+      'inside quiet hours: when they end',
+      at('2026-01-05T23:30:00Z'),
+      '2026-01-05T12:00:00Z',
+      quiet,
+      '2026-01-06T07:00:00Z',
+    ],
+    [
+      'now inside quiet hours: when they end',
+      undefined,
+      '2026-01-06T03:00:00Z',
+      quiet,
+      '2026-01-06T07:00:00Z',
+    ],
+  ])('requestedDueAt, %s', (_, asked, now, quietHours, expected) => {
+    expect(requestedDueAt(asked, at(now), quietHours)).toBe(at(expected));
+  });
+
+  it('deferredDueAt is null outside quiet hours and their end inside them', () => {
+    expect(deferredDueAt(at('2026-01-05T12:00:00Z'), quiet)).toBeNull();
+    expect(deferredDueAt(at('2026-01-05T12:00:00Z'), null)).toBeNull();
+    expect(deferredDueAt(at('2026-01-05T22:00:00Z'), quiet)).toBe(at('2026-01-06T07:00:00Z'));
   });
 });
