@@ -55,6 +55,11 @@ export interface DaemonOptions {
   onSecrets?: (values: string[]) => void;
   /** Where to print a root token created on first start (stderr in the CLI). */
   printOnce?: (text: string) => void;
+  /**
+   * Take the database's instance lock (SPEC §10: one daemon per SQLite file); `serve` does. Tests that
+   * start a second daemon in the same process on purpose (a restart without a stop) leave it off.
+   */
+  singleInstance?: boolean;
   /** Listen at all (false in tests that use app.request()). */
   listen?: boolean;
 }
@@ -83,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let instanceLock: InstanceLock | undefined;
   try {
     instanceLock =
-      config.database.path === ':memory:'
+      options.singleInstance !== true || config.database.path === ':memory:'
         ? undefined
         : acquireInstanceLock(config.database.path, {
             pid: process.pid,

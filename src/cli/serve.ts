@@ -46,6 +46,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
         for (const v of values) secrets.add(v);
       },
       printOnce: (text) => ctx.stderr.write(text),
+      singleInstance: true,
     });
   } catch (err) {
     logger.fatal({ event: 'daemon.start_failed', err }, (err as Error).message);

@@ -14,7 +14,7 @@ import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { type InboxRow, inboxRepo } from '../store/inbox-repo.js';
-import { withSavepoint, withTransaction } from '../store/transactions.js';
+import { withRedoableTransaction, withSavepoint } from '../store/transactions.js';
 import { createBacklogProbe } from './backlog-probe.js';
 import { PermanentDeliveryError } from './delivery-errors.js';
 import { type DeliverySummary, processDelivery } from './process-delivery.js';
@@ -146,7 +146,8 @@ export function createInboxProcessor(
   }
 
   async function processSlice(rows: InboxRow[], config: Config, extraMs: number): Promise<Outcome[]> {
-    return withTransaction(deps.db, async (trx) => {
+    // Redoable: a lost commit leaves its rows pending, so the slice is not fsynced on its own.
+    return withRedoableTransaction(deps.db, async (trx) => {
       const outcomes: Outcome[] = [];
       const sliceStart = performance.now();
       const quiet = deps.ingress !== undefined && !deps.ingress.arrivedSince(sliceStart - QUIET_FOR_MS);
