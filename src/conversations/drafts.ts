@@ -8,6 +8,7 @@ import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import { toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { enqueueMarkRead } from '../outbound/mark-read.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
@@ -111,6 +112,7 @@ export async function approveDraft(
       throw new AppError('invalid_state', 'the customer has neither a phone number nor a user id to send to');
     }
     const text = input.text ?? draft.text;
+    await enqueueMarkRead(trx, conv, conv.priority, { ids: deps.ids, now, config });
     const row = await enqueueOutbound(
       trx,
       {

@@ -13,7 +13,9 @@ import type { ConversationEvent } from '../conversations/state-machine.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { enqueueMarkRead } from '../outbound/mark-read.js';
 import { type ContextPriority, enqueueOutbound, recipientOf } from '../outbound/outbox.js';
+import { type ReplyInteractive, type ReplyMedia, replyContent } from '../outbound/reply-content.js';
 import type { TemplateMessage } from '../outbound/transports/transport.js';
 import { requestFollowUp } from '../scheduler/follow-ups.js';
 import type { AgentRow } from '../store/agents-repo.js';
@@ -51,6 +53,12 @@ export interface ExecuteContext {
   route?: 'ai' | 'hybrid' | 'human';
   text?: string;
   template?: TemplateMessage;
+  /** reply_conversation: a media message ({type, link | media_id, caption?, filename?}). */
+  media?: ReplyMedia;
+  /** reply_conversation: reply buttons (up to 3) or a list, as Meta defines them. */
+  interactive?: ReplyInteractive;
+  /** reply_conversation: the wamid this replies to (Graph context.message_id). */
+  reply_to?: string;
   /** follow_up_conversation: when (ms); now when absent or past. */
   at?: number;
   reason?: string;
@@ -186,14 +194,11 @@ export async function executeIntent(deps: ExecuteDeps, req: ExecuteRequest): Pro
         return done({ score });
       }
       case 'reply_conversation': {
-        if (ctx.text === undefined && ctx.template === undefined) {
-          throw new AppError(
-            'validation_failed',
-            'invalid body: reply_conversation needs context.text or context.template',
-            [{ path: 'context.text', message: 'is required (or context.template)' }],
-          );
-        }
-        if (ctx.text !== undefined && (conv.window_expires_at === null || conv.window_expires_at <= now)) {
+        const content = replyContent(ctx);
+        if (
+          content.type !== 'template' &&
+          (conv.window_expires_at === null || conv.window_expires_at <= now)
+        ) {
           throw new AppError(
             'window_closed',
             'the customer service window is closed (24 h after the customer’s last message); send an approved template instead',
@@ -203,25 +208,34 @@ export async function executeIntent(deps: ExecuteDeps, req: ExecuteRequest): Pro
             },
           );
         }
+        if (ctx.reply_to !== undefined) {
+          const target = await messagesRepo.findByWamid(trx, ctx.reply_to);
+          if (!target || target.conversation_id !== conv.id) {
+            throw new AppError(
+              'validation_failed',
+              'invalid body: context.reply_to is not a message of this conversation',
+              [{ path: 'context.reply_to', message: 'is not a message of this conversation' }],
+            );
+          }
+        }
         const to = recipientOf(contact);
         if (!to)
           throw new AppError(
             'invalid_state',
             'the customer has neither a phone number nor a user id to send to',
           );
+        await enqueueMarkRead(trx, conv, ctx.priority, { ids: deps.ids, now, config });
         const row = await enqueueOutbound(
           trx,
           {
             kind: 'manual',
             phone_number_id: conv.phone_number_id,
             to,
-            content:
-              ctx.text !== undefined
-                ? { type: 'text', text: ctx.text }
-                : { type: 'template', template: ctx.template as TemplateMessage },
+            content,
             conversation_id: conv.id,
             contact_id: contact.id,
             priority: ctx.priority,
+            ...(ctx.reply_to !== undefined ? { reply_to: ctx.reply_to } : {}),
           },
           { ids: deps.ids, now },
         );

@@ -11,6 +11,7 @@ import type { IdSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
+import { enqueueMarkRead } from '../outbound/mark-read.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import type { RuntimeHealth } from '../runtime/health.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -136,6 +137,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
         return;
       }
       const lastInbound = [...recent].reverse().find((m) => m.direction === 'inbound');
+      await enqueueMarkRead(trx, current, current.priority, { ids: deps.ids, now, config: deps.config() });
       await enqueueOutbound(
         trx,
         {

@@ -57,6 +57,19 @@ export const messagesRepo = Object.freeze({
       .executeTakeFirst();
   },
 
+  /** The conversation's latest customer message (the one a read receipt marks, SPEC §12). */
+  async lastInbound(db: Db, conversationId: string): Promise<MessageRow | undefined> {
+    return db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('direction', '=', 'inbound')
+      .orderBy('timestamp', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
   /** Edits and revokes that point at `wamid`, in time order. */
   async revisionsOf(db: Db, wamid: string): Promise<MessageRow[]> {
     return db

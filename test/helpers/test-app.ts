@@ -54,6 +54,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     server: { port: 0 },
     channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
     media: { dir: path.join(dir, 'media') },
+    // Read receipts (on by default) add an outbox row before every answer; tests of other behaviour
+    // count rows and Graph calls without them. test/media/outbound.test.ts turns them on.
+    outbound: { mark_read: false },
   };
   const { config, sources } = resolveConfig([
     { name: 'test defaults', document: base },

@@ -8,6 +8,7 @@ import { findConversation } from '../../conversations/queries.js';
 import { messagingSnapshotSchema, toSnapshot } from '../../conversations/snapshot.js';
 import { executeIntent, SUPPORTED_INTENTS } from '../../extension/execute.js';
 import { AppError } from '../../lib/app-error.js';
+import { replyInteractiveSchema, replyMediaSchema } from '../../outbound/reply-content.js';
 import type { ApiRouter } from '../api-router.js';
 import { campaignDeps } from './campaigns.js';
 
@@ -29,6 +30,22 @@ const context = z.looseObject({
     .optional()
     .describe('reply_conversation: free-form text (inside the window)'),
   template: templateRef.optional().describe('reply_conversation: an approved template (any time)'),
+  media: replyMediaSchema
+    .optional()
+    .describe(
+      'reply_conversation: an image, audio, video, document or sticker by link or media_id (inside the window)',
+    ),
+  interactive: replyInteractiveSchema
+    .optional()
+    .describe(
+      'reply_conversation: reply buttons (type "button", 1–3 buttons, title ≤ 20, body ≤ 1024) or a list (type "list", ≤ 10 rows in all, row title ≤ 24, description ≤ 72, button ≤ 20, body ≤ 4096); inside the window',
+    ),
+  reply_to: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('reply_conversation: the wamid of a message of this conversation to reply to (quoted)'),
   at: z.iso
     .datetime({ offset: true, error: 'must be an ISO-8601 date-time' })
     .optional()

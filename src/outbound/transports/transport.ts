@@ -40,7 +40,14 @@ export const contentSchema = z.discriminatedUnion('type', [
     buttons: z
       .array(z.strictObject({ id, title: z.string().min(1).max(20) }))
       .min(1)
-      .max(3),
+      .max(3)
+      // Meta refuses a message whose buttons share an id or a title.
+      .refine((bs) => new Set(bs.map((b) => b.id)).size === bs.length, {
+        message: 'button ids must be unique',
+      })
+      .refine((bs) => new Set(bs.map((b) => b.title)).size === bs.length, {
+        message: 'button titles must be unique',
+      }),
   }),
   z
     .strictObject({
@@ -72,6 +79,13 @@ export const contentSchema = z.discriminatedUnion('type', [
       message: 'a list holds at most 10 rows across all sections',
       path: ['sections'],
     })
+    .refine(
+      (l) => {
+        const ids = l.sections.flatMap((s) => s.rows.map((r) => r.id));
+        return new Set(ids).size === ids.length;
+      },
+      { message: 'row ids must be unique across the list', path: ['sections'] },
+    )
     .refine((l) => l.sections.length === 1 || l.sections.every((s) => s.title !== undefined), {
       message: 'every section needs a title when there is more than one',
       path: ['sections'],
