@@ -2,7 +2,7 @@
 // messages (customer → user, business → assistant), never more than max_context_messages of them and
 // never more than max_prompt_chars characters in all, so a long history cannot blow up cost or latency.
 import type { Config } from '../config/schema.js';
-import type { ResponderInput } from './responder.js';
+import type { ResponderInput } from './contract.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -6,8 +6,8 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { buildChatMessages } from './chat-prompt.js';
+import { MAX_REPLY_CHARS, type Reply, type Responder, type ResponderInput } from './contract.js';
 import type { ResponderHealth } from './health.js';
-import { MAX_REPLY_CHARS, type Reply, type Responder, type ResponderInput } from './responder.js';
 
 /** The pino-compatible subset this module logs with. */
 export interface ResponderLogger {

@@ -4,7 +4,7 @@
 // default).
 import type { Config } from '../config/schema.js';
 import { PhraseMatcher, tokenize } from '../conversations/word-match.js';
-import type { Reply, Responder, ResponderInput } from './responder.js';
+import type { Reply, Responder, ResponderInput } from './contract.js';
 
 type RuleConfig = Config['responder']['rules'][number];
 

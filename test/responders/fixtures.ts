@@ -1,5 +1,5 @@
 // Builders for responder inputs in tests.
-import type { ResponderInput, ResponderMessage } from '../../src/responders/responder.js';
+import type { ResponderInput, ResponderMessage } from '../../src/responders/contract.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8);
 
