@@ -12,6 +12,7 @@ import { buildOpenApi, renderDocsPage } from './http/openapi.js';
 import { mountAgentRoutes } from './http/routes/agents.js';
 import { mountAuditRoutes } from './http/routes/audit.js';
 import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js';
+import { mountContactRoutes } from './http/routes/contacts.js';
 import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountDraftRoutes } from './http/routes/drafts.js';
 import { mountExecuteRoutes } from './http/routes/execute.js';
@@ -97,6 +98,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountHealthRoutes(router, deps);
   mountWebhookRoutes(app, router, deps);
   mountConversationRoutes(router, deps);
+  mountContactRoutes(router, deps);
   mountDraftRoutes(router, deps);
   mountCampaignRoutes(router, deps);
   mountAuditRoutes(router, deps);

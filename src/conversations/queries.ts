@@ -18,7 +18,8 @@ import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { mediaRepo } from '../store/media-repo.js';
 import { type MessageRow, messagesRepo } from '../store/messages-repo.js';
 import { toDraft } from './drafts.js';
-import { toConversationMessage, toSnapshot } from './snapshot.js';
+import { messageViews } from './message-views.js';
+import { toSnapshot } from './snapshot.js';
 
 /** Conversations matching every filter, newest activity first, strictly after `after`. */
 export function listConversations(
@@ -45,7 +46,7 @@ export async function conversationDetail(db: Db, id: string, messageLimit: numbe
   const media = await mediaByMessage(db, shown);
   return {
     ...toSnapshot(row),
-    messages: shown.map((m) => ({ ...toConversationMessage(m), media: media.get(m.wamid) ?? null })),
+    messages: (await messageViews(db, shown)).map((m) => ({ ...m, media: media.get(m.wamid) ?? null })),
     messages_truncated: truncated,
     transitions: (await conversationLogRepo.transitions(db, id)).map((t) => ({
       from: t.from_state,

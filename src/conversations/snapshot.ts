@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { toIso } from '../lib/clock.js';
 import type { ConversationView } from '../store/conversations-repo.js';
 import type { MessageRow } from '../store/messages-repo.js';
+import { parseHistory } from './edit-history.js';
 
 const iso = z.string().describe('ISO-8601 UTC');
 
@@ -38,6 +39,12 @@ export const messagingSnapshotSchema = z.object({
   campaign_id: z.string().nullable(),
   opened_at: iso,
   closed_at: iso.nullable(),
+  group_id: z
+    .string()
+    .nullable()
+    .describe(
+      'set when this is a WhatsApp group conversation: never answered automatically, not in insights',
+    ),
 });
 
 export type MessagingSnapshot = z.output<typeof messagingSnapshotSchema>;
@@ -53,6 +60,24 @@ export const conversationMessageSchema = z.object({
   context_wamid: z.string().nullable().describe('the message this one replies or reacts to'),
   timestamp: iso,
   payload: z.unknown().describe('the message object as Meta sent it or as we sent it'),
+  source: z
+    .string()
+    .nullable()
+    .describe('`business_app`: sent from the WhatsApp Business app (an echo), never by the daemon'),
+  reactions: z
+    .array(
+      z.object({
+        emoji: z.string(),
+        direction: z.enum(['inbound', 'outbound']).describe('inbound: the customer reacted'),
+        at: iso,
+      }),
+    )
+    .describe('current reactions to this message (a removed reaction is not listed)'),
+  edited_at: iso.nullable().describe('when the sender last edited it; `text` is the edited text'),
+  edit_history: z
+    .array(z.object({ text: z.string().nullable(), replaced_at: iso }))
+    .describe('earlier texts, oldest first'),
+  deleted_at: iso.nullable().describe('when the sender revoked (deleted) it'),
 });
 
 export type ConversationMessage = z.output<typeof conversationMessageSchema>;
@@ -90,10 +115,16 @@ export function toSnapshot(row: ConversationView): MessagingSnapshot {
     campaign_id: row.campaign_id,
     opened_at: toIso(row.opened_at),
     closed_at: row.closed_at === null ? null : toIso(row.closed_at),
+    group_id: row.group_id ?? null,
   };
 }
 
-export function toConversationMessage(row: MessageRow): ConversationMessage {
+export type MessageReaction = ConversationMessage['reactions'][number];
+
+export function toConversationMessage(
+  row: MessageRow,
+  reactions: MessageReaction[] = [],
+): ConversationMessage {
   return {
     wamid: row.wamid,
     direction: row.direction,
@@ -105,7 +136,39 @@ export function toConversationMessage(row: MessageRow): ConversationMessage {
     context_wamid: row.context_wamid,
     timestamp: toIso(row.timestamp),
     payload: parsePayload(row.payload),
+    source: row.source,
+    reactions,
+    edited_at: row.edited_at === null ? null : toIso(row.edited_at),
+    edit_history: parseHistory(row.edit_history).map((h) => ({
+      text: h.text,
+      replaced_at: toIso(h.replaced_at),
+    })),
+    deleted_at: row.deleted_at === null ? null : toIso(row.deleted_at),
   };
+}
+
+/**
+ * The reactions standing on each message (SPEC §3a): per target and reacting party, the latest
+ * reaction wins, and an empty emoji removes it. Pure: `reactions` are reaction messages in any order.
+ */
+export function currentReactions(reactions: MessageRow[]): Map<string, MessageReaction[]> {
+  const latest = new Map<string, MessageRow>();
+  for (const r of reactions) {
+    if (!r.context_wamid) continue;
+    const key = `${r.context_wamid}\u0000${r.direction}\u0000${r.contact_id ?? ''}`;
+    const seen = latest.get(key);
+    if (!seen || r.timestamp > seen.timestamp || (r.timestamp === seen.timestamp && r.id > seen.id)) {
+      latest.set(key, r);
+    }
+  }
+  const out = new Map<string, MessageReaction[]>();
+  for (const r of latest.values()) {
+    if (!r.text || !r.context_wamid) continue;
+    const list = out.get(r.context_wamid) ?? [];
+    list.push({ emoji: r.text, direction: r.direction, at: toIso(r.timestamp) });
+    out.set(r.context_wamid, list);
+  }
+  return out;
 }
 
 function parsePayload(text: string): unknown {

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import { AppError } from '../lib/app-error.js';
 import type { IdSource } from '../lib/ids.js';
+import type { ContactRow } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
@@ -84,4 +85,50 @@ export async function storeEcho(
     }
   }
   return true;
+}
+
+/**
+ * A Business-app reply can be delivered before the customer message it answers (Meta's deliveries
+ * are concurrent). When that message then opens the conversation, the earlier-delivered, later-sent
+ * echoes join it and answer the turn, as they would have in order.
+ */
+export async function adoptLaterEchoes(
+  trx: Db,
+  input: { conversation_id: string; contact: ContactRow; phone_number_id: string; at: number },
+  ctx: { ids: IdSource; now: number; config: Config },
+): Promise<void> {
+  const echoes = await messagesRepo.unattachedEchoesSince(
+    trx,
+    input.contact.id,
+    input.phone_number_id,
+    input.at,
+  );
+  const last = echoes[echoes.length - 1];
+  if (!last) return;
+  await messagesRepo.attachToConversation(
+    trx,
+    echoes.map((e) => e.id),
+    input.conversation_id,
+  );
+  const conv = await conversationsRepo.get(trx, input.conversation_id);
+  if (!conv || conv.closed_at !== null) return;
+  try {
+    await applyConversationEvent(
+      trx,
+      {
+        conversation: conv,
+        contact: input.contact,
+        phone_number_id: input.phone_number_id,
+        event: {
+          type: 'business_message_sent',
+          at: last.timestamp,
+          source: BUSINESS_APP,
+          actor: BUSINESS_APP,
+        },
+      },
+      ctx,
+    );
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'invalid_state')) throw err;
+  }
 }

@@ -50,6 +50,7 @@ export async function followIdentityChange(
   ].filter((c): c is ContactRow => c !== undefined);
 
   let contact = candidates[0];
+  const fresh = contact === undefined;
   if (!contact) {
     const user = change.current_user_id ?? change.previous_user_id;
     const wa = change.new_wa_id ?? change.wa_id;
@@ -99,18 +100,16 @@ export async function followIdentityChange(
   contact = await applyPatch(trx, contact, patch, ctx.now);
 
   const changes: { kind: IdentityKind; previous: string | null; current: string }[] = [];
-  if (
-    contact.user_id &&
-    (contact.user_id !== before.user_id || merged.length > 0) &&
-    change.current_user_id
-  ) {
+  // A contact made or merged here is a change too; a redelivered update that changes nothing is not.
+  const moved = fresh || merged.length > 0;
+  if (change.current_user_id && contact.user_id && (moved || contact.user_id !== before.user_id)) {
     changes.push({
       kind: 'user_id',
       previous: change.previous_user_id ?? before.user_id ?? null,
       current: contact.user_id,
     });
   }
-  if (contact.wa_id && contact.wa_id !== before.wa_id && change.new_wa_id) {
+  if (change.new_wa_id && contact.wa_id && (moved || contact.wa_id !== before.wa_id)) {
     changes.push({ kind: 'wa_id', previous: before.wa_id, current: contact.wa_id });
   }
   for (const c of changes) await identityChanged(trx, contact, c, change, ctx);

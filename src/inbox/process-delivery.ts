@@ -35,9 +35,9 @@ import {
 } from '../webhook/payload.js';
 import { resolveContact, resolveGroupContact } from './contacts.js';
 import { ItemError, PermanentDeliveryError } from './delivery-errors.js';
-import { storeEcho } from './echoes.js';
+import { adoptLaterEchoes, storeEcho } from './echoes.js';
 import { followIdentityChange, type IdentityContext, idsFromSystemBody } from './identity-changes.js';
-import { contextWamid, messageError, messageText, revisionTarget } from './inbound-fields.js';
+import { contextWamid, messageError, messageRole, messageText, revisionTarget } from './inbound-fields.js';
 import { onInboundMessage } from './on-inbound-message.js';
 import { applyRevisions } from './revisions.js';
 import { statusRank } from './status-progress.js';
@@ -465,6 +465,13 @@ async function storeInboundMessage(
   });
   // An edit or revoke changes its original; an original that arrives after them catches up.
   if (inserted) await applyRevisions(trx, target ?? msg.id);
+  if (inserted && conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {
+    await adoptLaterEchoes(
+      trx,
+      { conversation_id: conversationId, contact, phone_number_id: m.pnid, at: msg.timestamp },
+      { ids: ctx.ids, now: ctx.now, config: ctx.config },
+    );
+  }
   if (inserted) {
     await recordInboundMedia(
       trx,

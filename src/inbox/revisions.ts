@@ -2,15 +2,9 @@
 // the original's edit history; a `revoke` marks the original deleted. The original's text, history and
 // revoke time are recomputed from every revision stored for it, so the outcome is the same whichever
 // arrives first (an edit can come before its original) and however often each is delivered.
+import { type EditRecord, parseHistory } from '../conversations/edit-history.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
-
-export interface EditRecord {
-  /** The text before this edit. */
-  text: string | null;
-  /** When the edit replaced it (the edit's timestamp). */
-  replaced_at: number;
-}
 
 /** Brings the message `wamid` up to date with its edits and revokes; no-op when it is not stored. */
 export async function applyRevisions(trx: Db, wamid: string): Promise<void> {
@@ -39,14 +33,4 @@ export async function applyRevisions(trx: Db, wamid: string): Promise<void> {
     edited_at: editedAt,
     deleted_at: deletedAt,
   });
-}
-
-export function parseHistory(text: string | null): EditRecord[] {
-  if (!text) return [];
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) ? (v as EditRecord[]) : [];
-  } catch {
-    return [];
-  }
 }

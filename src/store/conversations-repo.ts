@@ -15,6 +15,8 @@ export interface ConversationView extends ConversationRow {
   username: string | null;
   profile_name: string | null;
   agent_uuid: string | null;
+  /** Set when the conversation is a WhatsApp group's (its contact stands for the group). */
+  group_id: string | null;
 }
 
 export interface ConversationFilters {
@@ -26,6 +28,8 @@ export interface ConversationFilters {
   conversation_class?: string;
   /** Only conversations waiting for a human: escalated, or holding a pending draft (the dashboard). */
   needs_human?: boolean;
+  /** One contact's conversations (the contacts API). */
+  contact_id?: string;
 }
 
 /** Keyset position: conversations strictly after this one in (last_message_at desc, id desc) order. */
@@ -48,6 +52,7 @@ function viewQuery(db: Db) {
       'contacts.user_id',
       'contacts.username',
       'contacts.profile_name',
+      'contacts.group_id',
       eb.fn.coalesce('assigned.uuid', 'owner.uuid').as('agent_uuid'),
     ]);
 }
@@ -125,6 +130,7 @@ export const conversationsRepo = Object.freeze({
         ]),
       );
     }
+    if (filters.contact_id) q = q.where('conversations.contact_id', '=', filters.contact_id);
     if (filters.wa_id) {
       const waId = filters.wa_id;
       q = q.where('conversations.contact_id', 'in', (eb) =>

@@ -123,4 +123,33 @@ export const messagesRepo = Object.freeze({
       .execute();
     return rows.reverse();
   },
+
+  /** Echoes of Business-app replies to a contact that found no conversation, sent at or after `at`. */
+  async unattachedEchoesSince(
+    db: Db,
+    contactId: string,
+    phoneNumberId: string,
+    at: number,
+  ): Promise<MessageRow[]> {
+    return db
+      .selectFrom('messages')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('conversation_id', 'is', null)
+      .where('phone_number_id', '=', phoneNumberId)
+      .where('source', '=', 'business_app')
+      .where('timestamp', '>=', at)
+      .orderBy('timestamp')
+      .orderBy('id')
+      .execute();
+  },
+
+  async attachToConversation(db: Db, ids: string[], conversationId: string): Promise<void> {
+    if (ids.length === 0) return;
+    await db
+      .updateTable('messages')
+      .set({ conversation_id: conversationId })
+      .where('id', 'in', ids)
+      .execute();
+  },
 });
