@@ -77,6 +77,7 @@ describe('GET /runtime/conversations', () => {
       campaign_id: null,
       opened_at: '2026-01-05T08:00:00.000Z',
       closed_at: null,
+      group_id: null,
     });
   });
 
@@ -234,6 +235,11 @@ describe('GET /runtime/conversations/:conversation_id', () => {
       timestamp: '2026-01-05T08:00:10.000Z',
       payload: expect.objectContaining({ type: 'text', text: { body: 'first' }, timestamp: String(T0 + 10) }),
       media: null,
+      source: null,
+      reactions: [],
+      edited_at: null,
+      edit_history: [],
+      deleted_at: null,
     });
     expect(body.transitions).toEqual([
       { from: null, to: 'open', reason: 'new_conversation', actor: 'customer', at: expect.any(String) },

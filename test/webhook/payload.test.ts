@@ -18,17 +18,20 @@ function changesOf(name: string) {
 }
 
 describe('every accepted fixture', () => {
-  it.each(acceptedFixtureNames().filter((n) => !n.startsWith('invalid/')))(
-    '%s parses item by item',
-    (name) => {
-      for (const c of changesOf(name)) {
-        if (c.field !== 'messages') continue;
-        const v = messagesValue.parse(c.value);
-        for (const m of v.messages ?? []) expect(inboundMessage.safeParse(m).success).toBe(true);
-        for (const s of v.statuses ?? []) expect(statusObject.safeParse(s).success).toBe(true);
-      }
-    },
-  );
+  // traffic_message_odd_field_with_errors.json carries a field of the wrong type on purpose: the
+  // processor drops that field, not the message (test/inbox/real-traffic.test.ts).
+  it.each(
+    acceptedFixtureNames().filter(
+      (n) => !n.startsWith('invalid/') && n !== 'traffic_message_odd_field_with_errors.json',
+    ),
+  )('%s parses item by item', (name) => {
+    for (const c of changesOf(name)) {
+      if (c.field !== 'messages') continue;
+      const v = messagesValue.parse(c.value);
+      for (const m of v.messages ?? []) expect(inboundMessage.safeParse(m).success).toBe(true);
+      for (const s of v.statuses ?? []) expect(statusObject.safeParse(s).success).toBe(true);
+    }
+  });
 });
 
 describe('schemas keep what they do not know', () => {
