@@ -1,6 +1,7 @@
 // Status events: stored once each, and applied to their message as soon as it exists. The outbound
 // side calls applyPendingStatuses when it records a wamid the Cloud API returned, because Meta's
-// `sent` (even `delivered`) can arrive before our send call has returned.
+// `sent` (even `delivered`) can arrive before our send call has returned. One whose message never
+// appears is purged after `retention.unmatched_statuses` (scheduler/housekeeping.ts).
 import { campaignStatusChanged } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import type { IdSource } from '../lib/ids.js';
