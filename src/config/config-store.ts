@@ -16,6 +16,13 @@ import { ConfigError, type ConfigLayer, deepMerge, ENV_LAYER_NAME, resolveConfig
 import { type Config, CURRENT_SCHEMA_VERSION } from './schema.js';
 import { type MigrationTable, migrateConfigDocument } from './schema-migrations.js';
 
+/** Largest stored override document (SPEC §9a: config documents are at most 1 MiB). */
+export const MAX_CONFIG_DOCUMENT_BYTES = 1024 * 1024;
+/** Config history keeps at least the last this many versions... */
+export const CONFIG_HISTORY_VERSIONS = 200;
+/** ...and everything younger than this (SPEC §9a: 200 versions or 90 days, whatever is more). */
+export const CONFIG_HISTORY_MS = 90 * 24 * 3_600_000;
+
 export type ConfigListener = (config: Config, previous: Config) => void;
 
 export interface ConfigStoreOptions {
@@ -174,6 +181,14 @@ export class ConfigStore {
       );
     }
 
+    const document = JSON.stringify(override);
+    const bytes = Buffer.byteLength(document);
+    if (bytes > MAX_CONFIG_DOCUMENT_BYTES) {
+      throw new AppError(
+        'payload_too_large',
+        `the stored configuration would be ${bytes} bytes, at most ${MAX_CONFIG_DOCUMENT_BYTES} (SPEC §9a)`,
+      );
+    }
     const now = this.opts.clock.now();
     await this.opts.db.transaction().execute(async (trx) => {
       // Another writer (a second process on the same database) may have stored a version meanwhile.
@@ -182,12 +197,17 @@ export class ConfigStore {
       await configVersionsRepo.insert(trx, {
         version: next,
         schema_version: CURRENT_SCHEMA_VERSION,
-        document: JSON.stringify(override),
+        document,
         base_hash: this.filesHash,
         actor: change.actor,
         reason: change.reason,
         changed_keys: JSON.stringify(change.changedKeys),
         created_at: now,
+      });
+      // History keeps the last CONFIG_HISTORY_VERSIONS versions or CONFIG_HISTORY_MS, whatever is more.
+      await configVersionsRepo.pruneHistory(trx, {
+        belowVersion: next - CONFIG_HISTORY_VERSIONS + 1,
+        before: now - CONFIG_HISTORY_MS,
       });
       if (change.audit) {
         await auditRepo.record(trx, {

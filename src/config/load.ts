@@ -4,7 +4,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { checkJsonLimits, MAX_JSON_DEPTH } from '../lib/json-limits.js';
 import { type Config, type ConfigDocument, configSchema } from './schema.js';
+
+const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
 export interface ConfigProblem {
   key: string;
@@ -139,6 +142,23 @@ function readJsonLayer(
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;
     problems.push({ key: '(file)', problem: `cannot read ${file}: ${(err as Error).message}`, source: name });
+    return undefined;
+  }
+  // SPEC §9a: a config document is at most 1 MiB, and nested no deeper than any API body.
+  if (Buffer.byteLength(text) > MAX_CONFIG_FILE_BYTES) {
+    problems.push({ key: '(file)', problem: `${file} is larger than 1 MiB`, source: name });
+    return undefined;
+  }
+  const tooDeep = checkJsonLimits(text, {
+    maxDepth: MAX_JSON_DEPTH,
+    maxArrayLength: Number.MAX_SAFE_INTEGER,
+  });
+  if (tooDeep) {
+    problems.push({
+      key: tooDeep.path || '(file)',
+      problem: `is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      source: name,
+    });
     return undefined;
   }
   let parsed: unknown;

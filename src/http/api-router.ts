@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Tier } from '../auth/tokens.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
+import { checkJsonLimits, MAX_JSON_DEPTH } from '../lib/json-limits.js';
 import type { Db } from '../store/db.js';
 import type { TokenRow } from '../store/tokens-repo.js';
 import type { AppEnv } from './env.js';
@@ -98,6 +99,7 @@ export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, sche
   }
   const text = await c.req.text();
   if (text.trim() === '') throw new AppError('invalid_json', 'the request body is empty; send a JSON object');
+  refuseOverLimits(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -105,6 +107,24 @@ export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, sche
     throw new AppError('invalid_json', `the request body is not valid JSON: ${(err as Error).message}`);
   }
   return parseOrThrow(schema, value, 'body');
+}
+
+/**
+ * SPEC §9a: nesting and array lengths are counted on the text before JSON.parse builds anything, so a
+ * body that could only exceed them (millions of empty recipients, 10,000 levels) costs one scan.
+ */
+/** Longest array in any API body: campaign recipients (SPEC §9a: 100,000); every other list is shorter. */
+export const MAX_BODY_ARRAY_LENGTH = 100_000;
+
+function refuseOverLimits(text: string): void {
+  const problem = checkJsonLimits(text, { maxDepth: MAX_JSON_DEPTH, maxArrayLength: MAX_BODY_ARRAY_LENGTH });
+  if (!problem) return;
+  const path = problem.path || '(body)';
+  const message =
+    problem.kind === 'depth'
+      ? `is nested deeper than ${problem.limit} levels`
+      : `must have at most ${problem.limit} items`;
+  throw new AppError('validation_failed', `invalid body: ${path} ${message}`, [{ path, message }]);
 }
 
 /** Shared query pieces: `limit` 1–100 (default 50) and an opaque `cursor`. */

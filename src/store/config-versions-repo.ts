@@ -1,4 +1,5 @@
-// The history of management config overrides: one row per stored version, never updated or deleted.
+// The history of management config overrides: one row per stored version, never updated; pruned
+// past its retention (config/config-store.ts) so it cannot grow without bound.
 import type { Db } from './db.js';
 import type { ConfigVersionsTable } from './tables.js';
 
@@ -24,6 +25,15 @@ export const configVersionsRepo = Object.freeze({
 
   async insert(db: Db, row: ConfigVersionRow): Promise<void> {
     await db.insertInto('config_versions').values(row).execute();
+  },
+
+  /** Deletes versions below `belowVersion` that are also older than `before`; the newest is never below. */
+  async pruneHistory(db: Db, opts: { belowVersion: number; before: number }): Promise<void> {
+    await db
+      .deleteFrom('config_versions')
+      .where('version', '<', opts.belowVersion)
+      .where('created_at', '<', opts.before)
+      .execute();
   },
 
   /** Newest first, before `beforeVersion` (exclusive). */

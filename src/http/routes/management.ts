@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import { configHistory, managementView, updateManagementConfig } from '../../extension/management-config.js';
 import { AppError } from '../../lib/app-error.js';
+import { PerKeyRate } from '../../lib/per-key-rate.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { cursorInt, keysetPage } from '../cursor.js';
 
@@ -20,6 +21,9 @@ const configView = z
     }),
   })
   .describe('the effective configuration document; credentials are "[redacted]" when set, null when not');
+
+/** Configuration changes one token may make per minute. */
+export const CONFIG_PUTS_PER_MINUTE = 30;
 
 const putBody = z
   .looseObject({
@@ -44,6 +48,8 @@ const versionEntry = z.object({
 });
 
 export function mountManagementRoutes(router: ApiRouter, deps: AppDeps): void {
+  // SPEC §9a: PUT is rate-limited per token (each stores a version of up to 1 MiB).
+  const putRate = new PerKeyRate(CONFIG_PUTS_PER_MINUTE, 60_000);
   router.add(
     {
       method: 'get',
@@ -77,10 +83,22 @@ export function mountManagementRoutes(router: ApiRouter, deps: AppDeps): void {
         400: { description: 'invalid values or unknown keys (details name each path), or a read-only key' },
         403: { description: 'a key needs a root token' },
         409: { description: 'version_conflict: the version is stale' },
+        413: { description: 'the stored configuration would exceed 1 MiB' },
+        429: { description: 'more than 30 changes in a minute from this token (Retry-After)' },
       },
     },
     async (c, { body, token }) => {
       if (!token) throw new AppError('unauthorized', 'missing bearer token');
+      const wait = putRate.take(token.id, deps.clock.now());
+      if (wait > 0) {
+        const seconds = String(Math.ceil(wait / 1000));
+        throw new AppError(
+          'rate_limited',
+          `at most ${CONFIG_PUTS_PER_MINUTE} configuration changes per minute per token; retry after ${seconds} s`,
+          { reason: 'config_put_rate' },
+          { 'Retry-After': seconds },
+        );
+      }
       return c.json(await updateManagementConfig(deps.configStore, { body, token }));
     },
   );
