@@ -94,6 +94,9 @@ export const conversationClass = z.strictObject({
       patterns: z.array(pattern).max(50).optional(),
       message_types: z.array(z.string().min(1).max(40)).max(20).optional(),
       referral_source: z.array(z.string().min(1).max(40)).max(20).optional(),
+      // all: every listed kind of criterion must hold (the meaning before `mode` existed, so the
+      // default); any: one of them is enough ("an order keyword or an order number").
+      mode: z.enum(['all', 'any']).default('all'),
     })
     .prefault({}),
   route: route.optional(),

@@ -1,7 +1,8 @@
 // Conversation classes (SPEC §4): the first message of a conversation picks its class. Within a class
-// the listed criteria kinds must all hold (AND) and any value of one kind will do (OR), so "image
-// messages from an ad" is one class; a class that lists no criteria never matches. The first
-// matching class wins; otherwise the class is `general`.
+// any value of one kind of criterion will do (OR); across kinds `match.mode` decides: `all` (the
+// default) needs every listed kind to hold, so "image messages from an ad" is one class, `any` needs
+// one of them ("an order keyword or an order number"). A class that lists no criteria never matches.
+// The first matching class wins; otherwise the class is `general`.
 import { compileOperatorPattern, type OperatorPattern } from '../config/operator-regex.js';
 import type { Config } from '../config/schema.js';
 import type { Priority, Route } from './conversation.js';
@@ -75,36 +76,32 @@ function matchClass(
   tokens: string[],
   text: string,
 ): ClassMatch[] | null {
-  const matched: ClassMatch[] = [];
-  let criteria = 0;
+  // One entry per kind of criterion the class lists: the hit, or null when it does not hold.
+  const results: (ClassMatch | null)[] = [];
   if (c.keywords) {
-    criteria++;
     const hit = c.keywords.first(tokens, text);
-    if (!hit) return null;
-    matched.push({ by: 'keyword', value: hit.value });
+    results.push(hit ? { by: 'keyword', value: hit.value } : null);
   }
   if (c.patterns) {
-    criteria++;
     const hit = c.patterns.find((p) => p.re.test(text));
-    if (!hit) return null;
-    matched.push({ by: 'pattern', value: hit.source });
+    results.push(hit ? { by: 'pattern', value: hit.source } : null);
   }
   if (c.messageTypes) {
-    criteria++;
-    if (!c.messageTypes.has(input.message_type.toLowerCase())) return null;
-    matched.push({ by: 'message_type', value: input.message_type });
+    const ok = c.messageTypes.has(input.message_type.toLowerCase());
+    results.push(ok ? { by: 'message_type', value: input.message_type } : null);
   }
   if (c.referralSources) {
-    criteria++;
     const r = input.referral;
     const candidates = [r?.source_type, r?.source_id, r?.source_url].filter(
       (v): v is string => typeof v === 'string' && v !== '',
     );
     const hit = candidates.find((v) => c.referralSources?.has(v.toLowerCase()));
-    if (hit === undefined) return null;
-    matched.push({ by: 'referral_source', value: hit });
+    results.push(hit === undefined ? null : { by: 'referral_source', value: hit });
   }
-  return criteria === 0 ? null : matched;
+  if (results.length === 0) return null;
+  const matched = results.filter((m): m is ClassMatch => m !== null);
+  if (c.config.match.mode === 'any') return matched.length > 0 ? matched : null;
+  return matched.length === results.length ? matched : null;
 }
 
 export function classify(

@@ -123,3 +123,50 @@ describe('classify', () => {
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('match.mode', () => {
+  const orders = (mode?: 'all' | 'any') => ({
+    name: 'orders',
+    match: { keywords: ['order'], patterns: ['\\b\\d{6,10}\\b'], ...(mode ? { mode } : {}) },
+  });
+  const cfg = (mode?: 'all' | 'any') => engineConfig({ conversation_classes: [orders(mode)] });
+
+  it.each([
+    ['any: a keyword alone', 'any', 'I have a question about my order', 'orders'],
+    ['any: a number alone', 'any', 'where is 48213377?', 'orders'],
+    ['any: both', 'any', 'order 48213377 please', 'orders'],
+    ['any: neither', 'any', 'hello there', DEFAULT_CLASS],
+    ['all: a keyword alone is not enough', 'all', 'I have a question about my order', DEFAULT_CLASS],
+    ['all: both', 'all', 'order 48213377 please', 'orders'],
+    ['default is all (existing configs keep their meaning)', undefined, 'my order', DEFAULT_CLASS],
+  ] as const)('%s', (_label, mode, text, expected) => {
+    expect(classify(input(text), cfg(mode)).class).toBe(expected);
+  });
+
+  it('any lists every criterion that matched', () => {
+    expect(classify(input('order 48213377'), cfg('any')).matched).toEqual([
+      { by: 'keyword', value: 'order' },
+      { by: 'pattern', value: '\\b\\d{6,10}\\b' },
+    ]);
+  });
+
+  it('any over message types and referrals: an ad referral or an order message', () => {
+    const c = engineConfig({
+      conversation_classes: [
+        { name: 'lead', match: { referral_source: ['ad'], message_types: ['order'], mode: 'any' } },
+      ],
+    });
+    expect(classify(input('hi', 'text', { source_type: 'ad' }), c).class).toBe('lead');
+    expect(classify(input(null, 'order'), c).class).toBe('lead');
+    expect(classify(input('hi'), c).class).toBe(DEFAULT_CLASS);
+  });
+
+  it('refuses another mode at load, naming the path', async () => {
+    const { resolveConfig } = await import('../../src/config/load.js');
+    expect(() =>
+      resolveConfig([
+        { name: 'test', document: { conversation_classes: [{ name: 'x', match: { mode: 'some' } }] } },
+      ]),
+    ).toThrow(/conversation_classes\.0\.match\.mode/);
+  });
+});
