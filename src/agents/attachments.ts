@@ -4,6 +4,7 @@
 import { AppError } from '../lib/app-error.js';
 import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { agentsRepo } from '../store/agents-repo.js';
 import { type AttachmentRow, attachmentsRepo } from '../store/attachments-repo.js';
 import { auditRepo } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
@@ -53,6 +54,33 @@ export async function listAttachments(
 ): Promise<AgentExtensionAttachment[]> {
   const agent = await requireAgent(db, agentId, kind);
   return (await attachmentsRepo.listForAgent(db, agent.id)).map(toAttachment);
+}
+
+/**
+ * Why nothing is sent automatically on a channel, in words an operator can act on, or null when its
+ * agent has an active attachment (SPEC §1: installing the extension on the channel's agent is the consent).
+ */
+export async function automationBlocker(
+  db: Db,
+  agentId: number | null,
+  phoneNumberId: string,
+): Promise<string | null> {
+  const agent =
+    agentId !== null
+      ? await agentsRepo.findById(db, agentId)
+      : await agentsRepo.findByPhoneNumberId(db, phoneNumberId);
+  if (!agent) {
+    return `no agent owns channel ${phoneNumberId}: create one with POST /api/agents {"name": ..., "phone_number_id": "${phoneNumberId}"} and install native-whatsapp on it`;
+  }
+  const row = await attachmentsRepo.findByAgentAndSlug(db, agent.id, 'native-whatsapp');
+  if (!row) {
+    return `native-whatsapp is not installed on agent ${agent.id}: POST /api/marketplace/extensions/install {"offerId": 1, "agentUuid": "${agent.uuid}", "installMode": "trial"}`;
+  }
+  if (row.status === 'queued') {
+    return `native-whatsapp is queued on agent ${agent.id}, not active: POST /api/agents/${agent.id}/extensions/${row.id}/activate`;
+  }
+  if (row.status !== 'active') return `native-whatsapp is ${row.status} on agent ${agent.id}`;
+  return null;
 }
 
 /** The agent's native-whatsapp attachment when it is `active`; nothing runs for the agent otherwise. */

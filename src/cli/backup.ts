@@ -10,6 +10,7 @@ import {
   parseFlags,
   UsageError,
 } from './context.js';
+import { missingDatabase } from './database.js';
 import { USAGE } from './usage.js';
 
 export async function backupCommand(ctx: CliContext): Promise<number> {
@@ -24,7 +25,7 @@ export async function backupCommand(ctx: CliContext): Promise<number> {
   if (!loaded) return EXIT_USAGE;
   const source = loaded.config.database.path;
   if (source === ':memory:' || !existsSync(source)) {
-    ctx.stderr.write(`native-whatsapp: no database at ${source} to back up\n`);
+    ctx.stderr.write(`native-whatsapp: nothing to back up: ${missingDatabase(source)}\n`);
     return EXIT_FAILURE;
   }
   if (existsSync(target) && !flags.values.force) {

@@ -3,7 +3,6 @@ import { createToken } from '../auth/tokens.js';
 import { systemClock, toIso } from '../lib/clock.js';
 import { createIdSource, cryptoRandom } from '../lib/ids.js';
 import { auditRepo } from '../store/audit-repo.js';
-import { openDatabase } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { tokensRepo } from '../store/tokens-repo.js';
 import {
@@ -15,6 +14,7 @@ import {
   parseFlags,
   UsageError,
 } from './context.js';
+import { openExistingDatabase } from './database.js';
 import { USAGE } from './usage.js';
 
 export async function tokenCommand(ctx: CliContext): Promise<number> {
@@ -37,9 +37,8 @@ export async function tokenCommand(ctx: CliContext): Promise<number> {
 
   const loaded = loadConfigOrReport(ctx);
   if (!loaded) return EXIT_USAGE;
-  const handle = openDatabase(loaded.config.database.path, {
-    busyTimeoutMs: loaded.config.database.busy_timeout,
-  });
+  const handle = openExistingDatabase(ctx, loaded.config);
+  if (!handle) return EXIT_FAILURE;
   try {
     await migrateToLatest(handle.db);
     const now = systemClock.now();

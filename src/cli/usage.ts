@@ -40,15 +40,20 @@ secrets redacted. Exit 2 with every problem listed when it is invalid.
   token list [--json]                               list tokens (never their values)
   token revoke ID                                   revoke a token by id
 `,
-  simulate: `Usage: native-whatsapp simulate [--scenario NAME] [--url URL] [--list]
+  simulate: `Usage: native-whatsapp simulate [--scenario NAME] [--url URL] [--token TOKEN] [--list]
 
 Signs built-in sample webhook deliveries with the app secret (WHATSAPP_APP_SECRET, else the one the
 daemon generated in its database) and posts them to a running daemon, printing each status code.
 Run it with the same configuration (environment, CONFIG_PATH) as the daemon.
-  --scenario NAME  which samples to send (default "default"; see --list)
-  --url URL        the daemon's base URL (default http://HOST:PORT from the configuration)
+  --scenario NAME  which samples to send (default "default"; see --list). "demo" also creates the
+                   channel's agent, installs the extension and reports what the daemon did with each
+                   message (start the daemon with CONFIG_PATH=config/demo.json to see it all)
+  --url URL        the daemon's base URL (default http://HOST:PORT from the configuration, so
+                   http://127.0.0.1:8080); use it when the daemon listens on another port
+  --token TOKEN    a root API token for the demo (default: API_ROOT_TOKEN, else one made for the
+                   run in the daemon's database and revoked when it ends)
   --list           list the scenarios and exit
-Exit 0 when every delivery got 200, 1 otherwise.
+Exit 0 when every delivery got 200 (and, for the demo, everything happened), 1 otherwise.
 `,
   backup: `Usage: native-whatsapp backup FILE [--force]
 

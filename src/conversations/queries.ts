@@ -64,6 +64,14 @@ export async function conversationDetail(db: Db, id: string, messageLimit: numbe
       skip_reason: f.skip_reason,
     })),
     drafts: (await draftsRepo.listForConversation(db, id)).map(toDraft),
+    // What became of each reply the engine asked for: why none came is the question a newcomer asks.
+    auto_replies: (await conversationLogRepo.responderJobs(db, id)).map((j) => ({
+      mode: j.mode,
+      state: j.state,
+      outcome: j.outcome,
+      created_at: toIso(j.created_at),
+      updated_at: toIso(j.updated_at),
+    })),
   };
 }
 

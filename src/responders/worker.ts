@@ -4,7 +4,7 @@
 // still waits for one. The responder's health feeds the runtime status (`degraded` while it fails).
 
 import type { Logger } from 'pino';
-import { activeAttachment } from '../agents/attachments.js';
+import { automationBlocker } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
@@ -14,7 +14,6 @@ import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import { enqueueMarkRead } from '../outbound/mark-read.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import type { RuntimeHealth } from '../runtime/health.js';
-import { agentsRepo } from '../store/agents-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationLogRepo, type ResponderJobRow } from '../store/conversation-log-repo.js';
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
@@ -67,6 +66,14 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     return setup;
   }
 
+  /** The operator's answer to "why did it not reply?": also in the conversation detail (auto_replies). */
+  function skippedLog(job: ResponderJobRow, outcome: string): void {
+    log.info(
+      { event: 'responder.skipped', conversation_id: job.conversation_id, mode: job.mode, outcome },
+      `no ${job.mode === 'reply' ? 'auto-reply' : 'draft'}: ${outcome}`,
+    );
+  }
+
   /** Why the conversation no longer wants this job's reply, or null when it still does. */
   async function unwanted(
     db: Db,
@@ -80,12 +87,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     if (conv.assigned_route !== route) return `conversation is routed ${conv.assigned_route}`;
     const contact = await contactsRepo.get(db, conv.contact_id);
     if (!contact || contact.opted_out_at !== null) return 'contact opted out';
-    if (job.mode === 'reply') {
-      const agentId = conv.agent_id ?? (await agentsRepo.findByPhoneNumberId(db, conv.phone_number_id))?.id;
-      if (agentId === undefined || !(await activeAttachment(db, agentId))) {
-        return 'no agent with an active attachment on this channel';
-      }
-    }
+    if (job.mode === 'reply') return automationBlocker(db, conv.agent_id, conv.phone_number_id);
     return null;
   }
 
@@ -111,10 +113,12 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       const why = await unwanted(trx, job, current);
       if (why !== null || !current) {
         await conversationLogRepo.finishResponderJob(trx, job.id, `skipped: ${why}`, now);
+        skippedLog(job, `skipped: ${why}`);
         return;
       }
       if (reply.kind === 'none') {
         await conversationLogRepo.finishResponderJob(trx, job.id, `no reply: ${reply.reason}`, now);
+        skippedLog(job, `no reply: ${reply.reason}`);
         return;
       }
       if (job.mode === 'draft') {
@@ -164,7 +168,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       if (jobs.length === 0) return;
       // Jobs the conversation no longer wants (answered, routed to a human, no active agent) are
       // closed together in one transaction rather than one commit (one fsync) each.
-      const skipped: { id: string; why: string }[] = [];
+      const skipped: { id: string; job: ResponderJobRow; why: string }[] = [];
       let startedAt = performance.now();
       for (const job of jobs) {
         if (stopped) break;
@@ -173,7 +177,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
         try {
           const conv = await conversationsRepo.get(deps.db, job.conversation_id);
           const why = await unwanted(deps.db, job, conv);
-          if (why !== null || !conv) skipped.push({ id: job.id, why: why ?? 'conversation not found' });
+          if (why !== null || !conv) skipped.push({ id: job.id, job, why: why ?? 'conversation not found' });
           else await handle(job, conv);
         } catch (err) {
           log.error(
@@ -191,6 +195,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
           for (const { id, why } of skipped)
             await conversationLogRepo.finishResponderJob(trx, id, `skipped: ${why}`, now);
         });
+        for (const { job, why } of skipped) skippedLog(job, `skipped: ${why}`);
       }
     }
   }

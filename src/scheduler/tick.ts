@@ -67,6 +67,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     sentCounts: Map<string, Record<string, number>>,
   ): Promise<Decision> {
     const skip = async (reason: string): Promise<Decision> => {
+      log.info(
+        {
+          event: 'follow_up.skipped',
+          conversation_id: f.conversation_id,
+          follow_up_id: f.id,
+          rule_id: f.rule_id,
+          reason,
+        },
+        `follow-up ${f.rule_id} skipped: ${reason}`,
+      );
       await followUpsRepo.update(trx, f.id, {
         state: 'skipped',
         skip_reason: reason,

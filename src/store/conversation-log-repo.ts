@@ -48,6 +48,18 @@ export const conversationLogRepo = Object.freeze({
     await db.insertInto('responder_jobs').values(row).execute();
   },
 
+  /** A conversation's responder jobs, oldest first: what became of each reply the engine asked for. */
+  async responderJobs(db: Db, conversationId: string, limit = 200): Promise<ResponderJobRow[]> {
+    return db
+      .selectFrom('responder_jobs')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  },
+
   async pendingResponderJobs(db: Db, limit: number): Promise<ResponderJobRow[]> {
     return db
       .selectFrom('responder_jobs')

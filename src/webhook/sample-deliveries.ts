@@ -38,6 +38,11 @@ export const SCENARIOS: Record<
       'four customers (one known only by username/BSUID), text, image, button reply, location, reaction, a batch, a duplicate delivery, statuses and a template update',
     build: buildDefault,
   },
+  demo: {
+    description:
+      'against a daemon with config/demo.json (or example.json): creates the agent, installs the extension, and five customers get an auto-reply, an escalation, a draft, an opt-out and a follow-up',
+    build: buildDemo,
+  },
   text: {
     description: 'one customer sends one text message',
     build: (o) => [
@@ -81,6 +86,83 @@ export const SCENARIOS: Record<
     },
   },
 };
+
+/**
+ * The demo's customers (simulate --scenario demo, with config/example.json or config/demo.json): one
+ * message each that hits one of the example's classes or rules, and what the daemon should do.
+ */
+const DEMO_STORY = [
+  {
+    key: 'mia',
+    name: 'Mia',
+    text: 'Hi! Where is my order 48213377?',
+    expect: 'auto-reply',
+    why: 'class order-status (the keyword "order" or an order number), route ai, responder rule order-status',
+  },
+  {
+    key: 'tom',
+    name: 'Tom',
+    text: 'Hello, are you open today?',
+    expect: 'auto-reply',
+    why: 'class general, route ai (automation_mode priority), responder rule opening-hours',
+  },
+  {
+    key: 'ana',
+    name: 'Ana',
+    text: 'My coffee machine arrived broken. I want a refund!',
+    expect: 'escalation',
+    why: 'class complaint (route human, priority high) and the escalation keyword "refund"',
+  },
+  {
+    key: 'leo',
+    name: 'Leo',
+    text: 'Hi! I saw your ad for the espresso machine.',
+    expect: 'draft',
+    why: 'class sales-lead (a click-to-WhatsApp ad), route hybrid: the reply waits for a human',
+  },
+  {
+    key: 'eva',
+    name: 'Eva',
+    text: 'STOP',
+    expect: 'opt-out',
+    why: 'the opt-out keyword STOP',
+  },
+] as const;
+
+export type DemoCustomer = (typeof DEMO_STORY)[number] & { wa_id: string };
+
+/**
+ * The demo's customers for a run started at `now`: new phone numbers on every run (from the run's
+ * second), so each run tells the same story instead of continuing the last run's conversations.
+ */
+export function demoCustomers(now: number): DemoCustomer[] {
+  const run = String(Math.floor(now / 1000) % 1_000_000).padStart(6, '0');
+  return DEMO_STORY.map((c, i) => ({ ...c, wa_id: `49151${run}${i}` }));
+}
+
+function buildDemo(o: SampleOptions): SampleDelivery[] {
+  const customers = demoCustomers(o.now);
+  return customers.map((c, i) => {
+    const message = text(o, c, o.now - (customers.length - i) * 1000, c.text);
+    if (c.key === 'leo') {
+      message.referral = {
+        source_url: 'https://fb.me/3cr4Wqqkv',
+        source_id: '120219834562170045',
+        source_type: 'ad',
+        headline: 'Espresso machines, 20% off',
+        body: 'Fresh coffee at home',
+        media_type: 'image',
+        image_url: 'https://example.invalid/ad.jpg',
+        ctwa_clid:
+          'ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0-eM-GABDLOPaOdRMXP-ryJ',
+      };
+    }
+    return {
+      label: `${c.name}: ${JSON.stringify(c.text)}`,
+      body: delivery([messagesValue(o, [c], [message])]),
+    };
+  });
+}
 
 function buildDefault(o: SampleOptions): SampleDelivery[] {
   const t = (minutesAgo: number) => o.now - minutesAgo * 60_000;

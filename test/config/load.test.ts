@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -164,5 +164,32 @@ describe('shipped configuration files', () => {
     const classes = new Set(config.conversation_classes.map((c) => c.name));
     for (const r of config.follow_up_rules)
       for (const c of r.classes ?? []) expect(classes.has(c)).toBe(true);
+  });
+
+  it('the example classes match on any of their criteria, as the README describes them', () => {
+    const { config } = loadConfig({ env: { CONFIG_PATH: 'config/example.json' }, baseDir: root });
+    expect(config.conversation_classes.map((c) => [c.name, c.match.mode])).toEqual([
+      ['complaint', 'any'],
+      ['order-status', 'any'],
+      ['sales-lead', 'any'],
+    ]);
+    // Every responder rule's class exists.
+    const classes = new Set(config.conversation_classes.map((c) => c.name));
+    for (const r of config.responder.rules)
+      for (const c of r.classes ?? []) expect(classes.has(c)).toBe(true);
+  });
+
+  it('config/demo.json is the example with follow-ups due while you watch, and nothing else changed', () => {
+    const read = (f: string) => JSON.parse(readFileSync(path.join(root, 'config', f), 'utf8'));
+    const example = read('example.json');
+    const demo = read('demo.json');
+    expect(demo.follow_up_rules.map((r: { after: string }) => r.after)).toEqual(['20s', '2m']);
+    expect(demo.quiet_hours).toBeUndefined();
+    expect(demo.scheduler.tick_every).toBe('1s');
+    for (const [i, r] of demo.follow_up_rules.entries()) r.after = example.follow_up_rules[i].after;
+    demo.quiet_hours = example.quiet_hours;
+    demo.scheduler.tick_every = example.scheduler.tick_every;
+    expect(demo).toEqual(example);
+    expect(() => loadConfig({ env: { CONFIG_PATH: 'config/demo.json' }, baseDir: root })).not.toThrow();
   });
 });

@@ -146,8 +146,22 @@ describe('ends in pending', () => {
     await b.t.deps.outbound.responder.drain();
     await b.t.deps.outbound.sender.drain();
     expect(b.graph.requests).toHaveLength(0);
-    expect(one(b.t, 'select outcome from responder_jobs')).toEqual({
-      outcome: 'skipped: no agent with an active attachment on this channel',
+    // The reason names what to do about it, here and in the conversation detail.
+    expect(one<{ outcome: string }>(b.t, 'select outcome from responder_jobs').outcome).toMatch(
+      /^skipped: native-whatsapp is queued on agent \d+, not active: POST \/api\/agents\/\d+\/extensions\/\d+\/activate$/,
+    );
+    const id = one<{ id: string }>(b.t, 'select id from conversations').id;
+    const res = await b.t.request(`/api/extensions/native-whatsapp/runtime/conversations/${id}`);
+    const detail = (await res.json()) as { auto_replies: unknown[] };
+    expect(detail.auto_replies).toEqual([
+      expect.objectContaining({
+        mode: 'reply',
+        state: 'done',
+        outcome: expect.stringMatching(/is queued on agent/),
+      }),
+    ]);
+    expect(b.t.logs().find((l) => l.event === 'responder.skipped')).toMatchObject({
+      outcome: expect.stringMatching(/is queued on agent/),
     });
   });
 

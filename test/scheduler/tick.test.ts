@@ -189,6 +189,11 @@ describe('follow-ups', () => {
     expect((await tickAndSend(b)).skipped).toBe(1);
     expect(followUps(b)[0]).toMatchObject({ state: 'skipped', skip_reason: 'extension_not_active' });
     expect(b.graph.requests).toHaveLength(1);
+    // And a log line says so, with the conversation to follow.
+    expect(b.t.logs().find((l) => l.event === 'follow_up.skipped')).toMatchObject({
+      reason: 'extension_not_active',
+      conversation_id: expect.any(String),
+    });
   });
 
   it('an opted-out contact gets no follow-up', async () => {

@@ -77,6 +77,22 @@ const detail = messagingSnapshotSchema.extend({
     }),
   ),
   drafts: z.array(draftSchema).describe('replies a responder drafted for a human (route hybrid)'),
+  auto_replies: z
+    .array(
+      z.object({
+        mode: z.enum(['reply', 'draft']).describe('reply: route ai sends it; draft: route hybrid drafts it'),
+        state: z.enum(['pending', 'done']),
+        outcome: z
+          .string()
+          .nullable()
+          .describe(
+            'replied (source), drafted, "no reply: ..." (no responder rule matched), or "skipped: ..." with why (no agent, not installed, queued, opted out, routed elsewhere, already answered)',
+          ),
+        created_at: z.string(),
+        updated_at: z.string(),
+      }),
+    )
+    .describe('each reply the engine asked the responder for and what became of it, oldest first'),
 });
 
 export function mountConversationRoutes(router: ApiRouter, deps: AppDeps): void {
