@@ -1,7 +1,7 @@
 // Wires config, store, clock, ids, logger, services and the HTTP server; start() and stop().
 // Shutdown order (SPEC §1): stop accepting, let in-flight requests finish, stop background services
 // (cron ticks, queues) within the shutdown timeout, close the database.
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
@@ -80,6 +80,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const ids = options.ids ?? createIdSource(clock, random);
   const log = logger.child({ module: 'daemon' });
 
+  // The port is held from the start: when it is taken, start fails before a database is created or a
+  // root token is minted and printed for a daemon that never ran.
+  const reserved =
+    options.listen === false ? undefined : await reservePort(config.server.host, config.server.port);
   const database: OpenedDatabase = openDatabase(config.database.path, {
     busyTimeoutMs: config.database.busy_timeout,
   });
@@ -96,6 +100,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           });
   } catch (err) {
     await database.close();
+    await reserved?.release();
     throw err;
   }
   let server: ServerType | undefined;
@@ -274,6 +279,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     let port = config.server.port;
     if (options.listen !== false) {
       gate = gatedServer(deps.config, logger);
+      await reserved?.release();
       const listening = await listen(app.app.fetch, config.server.host, config.server.port, gate);
       server = listening.server;
       port = listening.port;
@@ -337,6 +343,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     if (server) server.close();
     gate?.close();
+    await reserved?.release();
     await database.close().catch(() => undefined);
     instanceLock?.release();
     throw err;
@@ -357,6 +364,26 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** Binds host:port with a bare server until release(); rejects like listen() when it is taken. */
+function reservePort(hostname: string, port: number): Promise<{ release(): Promise<void> } | undefined> {
+  if (port === 0) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const holder = createServer();
+    holder.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, hostname, port)));
+    holder.listen({ host: hostname, port, exclusive: true }, () =>
+      resolve({ release: () => new Promise<void>((done) => holder.close(() => done())) }),
+    );
+  });
+}
+
+function listenError(err: NodeJS.ErrnoException, hostname: string, port: number): Error {
+  return err.code === 'EADDRINUSE'
+    ? new Error(
+        `cannot listen on ${hostname}:${port}: the address is already in use (another native-whatsapp? choose another port with PORT=8081 or server.port)`,
+      )
+    : new Error(`cannot listen on ${hostname}:${port}: ${err.message}`);
+}
+
 function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   hostname: string,
@@ -368,13 +395,7 @@ function listen(
     const server = serve({ fetch, hostname, port, createServer, serverOptions }, (info: AddressInfo) =>
       resolve({ server, port: info.port }),
     );
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(`cannot listen on ${hostname}:${port}: the address is already in use`)
-          : new Error(`cannot listen on ${hostname}:${port}: ${err.message}`),
-      );
-    });
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, hostname, port)));
   });
 }
 

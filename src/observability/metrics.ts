@@ -20,7 +20,9 @@ export interface Metrics extends HttpMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'nwa_process_' });
+  // prom-client's names already say what they are (process_cpu_seconds_total, nodejs_heap_size_used_bytes):
+  // the prefix only adds ours, so they read nwa_process_... and nwa_nodejs_..., never nwa_process_process_.
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'nwa_' });
   const latency = new Histogram({
     name: 'nwa_http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',

@@ -1,5 +1,5 @@
 // The CLI as an operator runs it: the built dist/main.js in a child process, exit codes and output.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -114,6 +114,7 @@ describe('migrate', () => {
 describe('token', () => {
   it('creates a token printed once, lists it without its value, and revokes it', () => {
     const env = { DATABASE_PATH: path.join(tempDir(), 't.db') };
+    expect(runCli(['migrate'], env).code).toBe(0);
     const created = runCli(['token', 'create', '--tier', 'standard', '--name', 'dashboard'], env);
     expect(created.code).toBe(0);
     const token = created.stdout.trim();
@@ -130,6 +131,28 @@ describe('token', () => {
     expect(JSON.parse(runCli(['token', 'list', '--json'], env).stdout)[0].revoked_at).not.toBeNull();
   });
 
+  it('never creates a database: run from the wrong place it says where it looked', () => {
+    const file = path.join(tempDir(), 'elsewhere', 'native-whatsapp.db');
+    for (const args of [
+      ['token', 'list'],
+      ['token', 'create', '--tier', 'root'],
+      ['token', 'revoke', 'x'],
+    ]) {
+      const res = runCli(args, { DATABASE_PATH: file });
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr).toContain(`no database at ${file}; this command does not create one`);
+      expect(res.stderr).toContain('DATABASE_PATH');
+      expect(res.stdout).not.toMatch(/nwa_/);
+    }
+    expect(existsSync(path.dirname(file))).toBe(false);
+    // Neither do backup or check-config --show-secrets.
+    expect(runCli(['backup', path.join(tempDir(), 'b.db')], { DATABASE_PATH: file }).stderr).toContain(
+      `no database at ${file}`,
+    );
+    runCli(['check-config', '--show-secrets', '--force'], { DATABASE_PATH: file });
+    expect(existsSync(path.dirname(file))).toBe(false);
+  });
+
   it('refuses a missing or wrong tier with exit 2', () => {
     const env = { DATABASE_PATH: path.join(tempDir(), 't.db') };
     expect(runCli(['token', 'create'], env).code).toBe(2);
@@ -142,6 +165,7 @@ describe('backup', () => {
   it('writes an online copy that can be restored and read', () => {
     const dir = tempDir();
     const env = { DATABASE_PATH: path.join(dir, 'live.db') };
+    runCli(['migrate'], env);
     runCli(['token', 'create', '--tier', 'root', '--name', 'before-backup'], env);
     const target = path.join(dir, 'copy.db');
     const res = runCli(['backup', target], env);

@@ -1,6 +1,7 @@
 // The daemon as a process: first start, secrets in logs, signals.
 import { createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -117,5 +118,18 @@ describe('daemon process', () => {
     expect(second.stderr()).toMatch(new RegExp(`127.0.0.1:${first.port}.*already in use`));
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+  });
+
+  it('checks the port before it creates a database or mints a root token', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const DATABASE_PATH = dbPath();
+    const daemon = await startDaemonProcess({ DATABASE_PATH, PORT: String(port) }, { waitReady: false });
+    expect(await daemon.exited).toBe(1);
+    expect(daemon.stderr()).toMatch(/already in use .*PORT=/);
+    expect(daemon.stderr()).not.toMatch(/root token was created|nwa_/);
+    expect(existsSync(DATABASE_PATH)).toBe(false);
+    await new Promise((resolve) => holder.close(resolve));
   });
 });

@@ -91,3 +91,16 @@ describe('/metrics', () => {
     expect((await b.t.request('/metrics', { token: null })).status).toBe(401);
   });
 });
+
+describe('process metrics', () => {
+  it('carry our prefix once: nwa_process_*, nwa_nodejs_*, never nwa_process_process_*', async () => {
+    const { createMetrics } = await import('../../src/observability/metrics.js');
+    const text = await createMetrics({ defaultMetrics: true }).render();
+    const names = [...new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1] as string))];
+    expect(names).toContain('nwa_process_cpu_seconds_total');
+    expect(names).toContain('nwa_process_resident_memory_bytes');
+    expect(names.some((n) => n.startsWith('nwa_nodejs_'))).toBe(true);
+    expect(names.filter((n) => /process_process|nodejs_nodejs/.test(n))).toEqual([]);
+    expect(names.every((n) => n.startsWith('nwa_'))).toBe(true);
+  });
+});
