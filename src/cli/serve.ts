@@ -35,7 +35,41 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   });
   logger.debug({ event: 'config.loaded', config: redactConfig(config) }, 'configuration loaded');
 
-  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  // Signals are ours from before the start: one that arrives while the daemon is still starting
+  // (migrations, listening, services) stops it once it is up, instead of killing it half-started.
+  let resolveExit: (code: number) => void = () => undefined;
+  const exit = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let stopRequested = false;
+  const stop = () => {
+    daemon?.stop().then(
+      () => resolveExit(EXIT_OK),
+      (err) => {
+        logger.error({ event: 'daemon.stop_failed', err }, 'shutdown failed');
+        resolveExit(EXIT_FAILURE);
+      },
+    );
+  };
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches every process of the terminal's group, and a wrapper such as npm forwards it
+    // too: a repeat within a second is the same request, only a later one means "exit now".
+    if (firstAt !== undefined && Date.now() - firstAt < SAME_SIGNAL_MS) return;
+    if (firstAt !== undefined) {
+      logger.warn({ event: 'daemon.forced_exit', signal }, 'second signal: exiting now');
+      resolveExit(EXIT_FAILURE);
+      return;
+    }
+    firstAt = Date.now();
+    logger.info({ event: 'daemon.signal', signal }, `received ${signal}`);
+    stopRequested = true;
+    stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   try {
     daemon = await startDaemon({
       config,
@@ -53,29 +87,6 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     ctx.stderr.write(`native-whatsapp: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
   }
-
-  return new Promise<number>((resolve) => {
-    let firstAt: number | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      // Ctrl-C reaches every process of the terminal's group, and a wrapper such as npm forwards it
-      // too: a repeat within a second is the same request, only a later one means "exit now".
-      if (firstAt !== undefined && Date.now() - firstAt < SAME_SIGNAL_MS) return;
-      if (firstAt !== undefined) {
-        logger.warn({ event: 'daemon.forced_exit', signal }, 'second signal: exiting now');
-        resolve(EXIT_FAILURE);
-        return;
-      }
-      firstAt = Date.now();
-      logger.info({ event: 'daemon.signal', signal }, `received ${signal}`);
-      daemon.stop().then(
-        () => resolve(EXIT_OK),
-        (err) => {
-          logger.error({ event: 'daemon.stop_failed', err }, 'shutdown failed');
-          resolve(EXIT_FAILURE);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (stopRequested) stop();
+  return exit;
 }
