@@ -1,6 +1,7 @@
 // Wires config, store, clock, ids, logger, services and the HTTP server; start() and stop().
 // Shutdown order (SPEC §1): stop accepting, let in-flight requests finish, stop background services
 // (cron ticks, queues) within the shutdown timeout, close the database.
+// Over 300 lines on purpose: the composition root names every part once, in start and stop order.
 import { type AddressInfo, createServer } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';

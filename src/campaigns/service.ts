@@ -2,6 +2,8 @@
 // transaction), start / pause / resume / cancel with 409 from a state that does not allow them.
 // Sending itself is the feeder's job (campaigns/feeder.ts); pausing and cancelling take back the
 // campaign's outbox rows that have not started, so nothing more goes out and nobody is sent twice.
+// Over 300 lines: the five commands share the state checks and the outbox take-back; reads are in
+// queries.ts and campaign-detail.ts.
 
 import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';

@@ -1,6 +1,8 @@
 // The one schema for the configuration document. Built-in defaults live here; config/default.json,
 // the CONFIG_PATH file, environment variables and `PUT .../management/config` all feed this same shape.
 // Durations are written as strings ("4h") and come out of parsing as milliseconds.
+// Over 300 lines on purpose: STYLE.md's one zod schema for the whole document, so every key, default
+// and bound is found in one file (each feature keeps its own block).
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 import { checkOperatorPattern, MAX_TOTAL_PATTERN_PROGRAM } from './operator-regex.js';

@@ -1,6 +1,8 @@
 // The conversation state machine (SPEC §4) as one pure function: facts + event → new facts, the
 // transitions to record and the effects the caller must carry out (cancel follow-ups, reply, ...).
 // It never touches storage or the network; an illegal event is refused and changes nothing.
+// Over 300 lines on purpose: one pure function over one table of states and events; split, the
+// table would be read in pieces.
 import { type Classification, type ClassifyInput, classify } from './classify.js';
 import type {
   CloseReason,

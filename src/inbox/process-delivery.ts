@@ -1,6 +1,9 @@
 // One inbox row → its effects, inside the caller's transaction: contacts, conversations and messages
 // (in message-timestamp order), status events, other webhook fields and the template cache. A change
 // or item that cannot be used is recorded in webhook_errors and skipped; the rest goes on.
+// Over 300 lines: the collect phase (every change parsed item by item, per-item errors) and the apply
+// phase share the pending-item types. Splitting the collect phase out is the next step once the
+// concurrent work on this file (real traffic, media, hardening) has settled.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';

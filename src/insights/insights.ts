@@ -4,6 +4,8 @@
 // follow-ups and campaign recipients themselves, conversation counts from conversation_state_counts,
 // unsent outbound from outbound_pending_counts. Nothing here scans message history, and the rows read
 // do not grow with traffic (bar the exact percentiles: at most EXACT_PERCENTILE_LIMIT turns).
+// Over 300 lines: one metric document assembled from one set of window pieces; each metric's reading
+// depends on the same pieces and histograms.
 
 import { findAgentByUuid } from '../agents/agents.js';
 import type { Config } from '../config/schema.js';

@@ -4,6 +4,8 @@
 // into the content-addressed store and marks the row stored, then keeps the total under the quota
 // (oldest first out). No network call ever waits inside a transaction; a failure is a state and a
 // reason on the row, never a partial file; retryable failures come back with backoff.
+// Over 300 lines: the claim, the download with its checks and the quota are one lease's lifetime;
+// the source, storage, policy and problems are already in their own files.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';

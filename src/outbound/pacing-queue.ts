@@ -3,6 +3,8 @@
 // limiter for `rate_per_second` (never exceeded in any window, starts spread evenly over it, timed
 // by the injected clock), and the per-recipient pacing guard. It holds a bounded number of tasks:
 // the database is the real queue; callers claim rows in batches and feed them while `free` > 0.
+// Over 300 lines: the queue, its rate window and the per-recipient guard keep one invariant together
+// (never over the rate in any window, nothing lost on stop).
 import PQueue from 'p-queue';
 import type { Clock } from '../lib/clock.js';
 import { RecipientPacer, SlidingWindowLimiter, windowForRate } from './rate-limiter.js';

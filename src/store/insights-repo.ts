@@ -3,6 +3,8 @@
 // and for every agent (-1), and conversation counts per agent and state. Written as events arrive;
 // read by the insights endpoint with primary-key and range scans only. agent_id 0 = no agent owns
 // the channel.
+// Over 300 lines: the rollup tables share one key layout (period, start, agent) and their writes and
+// range reads are kept together so the two cannot drift apart.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { CustomerTurnsTable } from './tables.js';

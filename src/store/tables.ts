@@ -1,5 +1,7 @@
 // Row types of every table, as Kysely sees them. Times are integer milliseconds since the epoch
 // (portable to PostgreSQL bigint); JSON columns are TEXT holding JSON.
+// Over 300 lines on purpose: the row type of every table in one place, so the Database interface Kysely
+// checks every query against reads in one go next to the migrations (media's tables are already apart).
 import type { Generated } from 'kysely';
 import type { MediaTables } from './media-tables.js';
 
