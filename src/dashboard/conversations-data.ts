@@ -1,18 +1,12 @@
 // What the conversation pages read: the list with the ones waiting for a human first (escalated, then
 // holding a draft), and one conversation as a single timeline of messages, status changes,
-// transitions, follow-ups and drafts. Same repositories and mappings as the conversations API.
-import {
-  type ConversationMessage,
-  type MessagingSnapshot,
-  toConversationMessage,
-  toSnapshot,
-} from '../conversations/snapshot.js';
-import { conversationLogRepo } from '../store/conversation-log-repo.js';
-import { type ConversationFilters, conversationsRepo } from '../store/conversations-repo.js';
+// transitions, follow-ups and drafts. Both read through the conversations API's own queries.
+import type { Draft } from '../conversations/drafts.js';
+import { listConversations, conversationDetail as queryDetail } from '../conversations/queries.js';
+import { type MessagingSnapshot, toSnapshot } from '../conversations/snapshot.js';
+import type { ConversationFilters } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
-import { type DraftRow, draftsRepo } from '../store/drafts-repo.js';
-import { followUpsRepo } from '../store/follow-ups-repo.js';
-import { messagesRepo } from '../store/messages-repo.js';
+import { draftsRepo } from '../store/drafts-repo.js';
 
 export interface ListFilters {
   state?: 'open' | 'pending' | 'escalated' | 'closed';
@@ -46,8 +40,8 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
     conversation_class: f.class,
     agent_uuid: f.agent,
   };
-  const attention = await conversationsRepo.listViews(db, { ...filters, needs_human: true }, 50);
-  const recent = await conversationsRepo.listViews(db, filters, limit);
+  const attention = await listConversations(db, { ...filters, needs_human: true }, 50);
+  const recent = await listConversations(db, filters, limit);
   const seen = new Set(attention.map((r) => r.id));
   const rows = [...attention, ...recent.filter((r) => !seen.has(r.id))].slice(0, limit);
   const drafts = await draftsRepo.withPendingDrafts(
@@ -63,8 +57,10 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
     .map((x) => x.item);
 }
 
+export type DetailMessage = Awaited<ReturnType<typeof queryDetail>>['messages'][number];
+
 export type TimelineEntry =
-  | { kind: 'message'; at: string; message: ConversationMessage }
+  | { kind: 'message'; at: string; message: DetailMessage }
   | { kind: 'transition'; at: string; from: string | null; to: string; reason: string; actor: string }
   | { kind: 'follow_up'; at: string; rule_id: string; state: string; skip_reason: string | null }
   | { kind: 'draft'; at: string; state: string; source: string; edited: boolean; reason: string | null };
@@ -72,61 +68,39 @@ export type TimelineEntry =
 export interface ConversationDetail {
   snapshot: MessagingSnapshot;
   timeline: TimelineEntry[];
-  drafts: DraftRow[];
+  drafts: Draft[];
   truncated: boolean;
 }
 
-export async function conversationDetail(
-  db: Db,
-  id: string,
-  limit = 200,
-): Promise<ConversationDetail | undefined> {
-  const row = await conversationsRepo.getView(db, id);
-  if (!row) return undefined;
-  const messages = await messagesRepo.listForConversation(db, id, limit + 1);
-  const truncated = messages.length > limit;
-  const timeline: TimelineEntry[] = [];
-  for (const m of truncated ? messages.slice(1) : messages) {
-    const message = toConversationMessage(m);
-    timeline.push({ kind: 'message', at: message.timestamp, message });
-  }
-  for (const t of await conversationLogRepo.transitions(db, id)) {
-    timeline.push({
-      kind: 'transition',
-      at: new Date(t.at).toISOString(),
-      from: t.from_state,
-      to: t.to_state,
-      reason: t.reason,
-      actor: t.actor,
-    });
-  }
-  for (const f of await followUpsRepo.listForConversation(db, id)) {
-    timeline.push({
-      kind: 'follow_up',
-      at: new Date(f.due_at).toISOString(),
+/** The API's conversation detail (conversations/queries.ts) as one timeline, oldest first. */
+export async function conversationDetail(db: Db, id: string, limit = 200): Promise<ConversationDetail> {
+  const { messages, messages_truncated, transitions, follow_ups, drafts, ...snapshot } = await queryDetail(
+    db,
+    id,
+    limit,
+  );
+  const timeline: TimelineEntry[] = [
+    ...messages.map((message) => ({ kind: 'message' as const, at: message.timestamp, message })),
+    ...transitions.map((t) => ({ kind: 'transition' as const, ...t })),
+    ...follow_ups.map((f) => ({
+      kind: 'follow_up' as const,
+      at: f.due_at,
       rule_id: f.rule_id,
       state: f.state,
       skip_reason: f.skip_reason,
-    });
-  }
-  const drafts = await draftsRepo.listForConversation(db, id);
-  for (const d of drafts) {
-    if (d.state === 'pending') continue;
-    timeline.push({
-      kind: 'draft',
-      at: new Date(d.decided_at ?? d.updated_at).toISOString(),
-      state: d.state,
-      source: d.source,
-      edited: d.sent_text !== null && d.sent_text !== d.text,
-      reason: d.decided_reason,
-    });
-  }
+    })),
+    ...drafts
+      .filter((d) => d.state !== 'pending')
+      .map((d) => ({
+        kind: 'draft' as const,
+        at: d.decided_at ?? d.updated_at,
+        state: d.state,
+        source: d.source,
+        edited: d.sent_text !== null && d.sent_text !== d.text,
+        reason: d.decided_reason,
+      })),
+  ];
   // Stable: at equal times messages stay before the transitions they caused.
   timeline.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  return {
-    snapshot: toSnapshot(row),
-    timeline,
-    drafts,
-    truncated,
-  };
+  return { snapshot, timeline, drafts, truncated: messages_truncated };
 }

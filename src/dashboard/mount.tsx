@@ -43,7 +43,8 @@ export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
 
   d.use('*', async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', CSP);
+    // A customer's media keeps its own, stricter policy (sandboxed).
+    if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', CSP);
     c.header('X-Frame-Options', 'DENY');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'same-origin');

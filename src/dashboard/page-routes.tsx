@@ -4,8 +4,8 @@ import type { Hono } from 'hono';
 import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
 import { managementView } from '../extension/management-config.js';
+import { mediaResponse, mediaServiceDeps } from '../http/routes/media.js';
 import { createBacklogProbe } from '../inbox/backlog-probe.js';
-import { AppError } from '../lib/app-error.js';
 import { auditRepo } from '../store/audit-repo.js';
 import { configVersionsRepo } from '../store/config-versions-repo.js';
 import { campaignDetail, campaignList } from './campaigns-data.js';
@@ -18,7 +18,6 @@ import { CampaignPage, CampaignsPage } from './pages/campaigns.js';
 import { ConversationPage, Timeline } from './pages/conversation.js';
 import { ConversationRows, ConversationsPage } from './pages/conversations.js';
 import { EventsPage } from './pages/events.js';
-import { MessagePage } from './pages/message.js';
 import { OverviewPage } from './pages/overview.js';
 import { SettingsPage } from './pages/settings.js';
 
@@ -81,7 +80,6 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/conversations/:id', async (c) => {
     const detail = await conversationDetail(deps.db, c.req.param('id'));
-    if (!detail) throw new AppError('not_found', 'There is no such conversation.');
     return c.html(
       <ConversationPage
         viewer={c.get('viewer')}
@@ -93,18 +91,13 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
             ? (await findAgentByUuid(deps.db, detail.snapshot.agent_uuid))?.name
             : undefined
         }
-        mediaBase={liveFeatures.media ? '/dashboard/media' : undefined}
         {...takeFlash(c)}
       />,
     );
   });
 
   d.get('/conversations/:id/timeline', async (c) => {
-    const detail = await conversationDetail(deps.db, c.req.param('id'));
-    if (!detail) return c.text('', 404);
-    return c.html(
-      <Timeline detail={detail} mediaBase={liveFeatures.media ? '/dashboard/media' : undefined} />,
-    );
+    return c.html(<Timeline detail={await conversationDetail(deps.db, c.req.param('id'))} />);
   });
 
   d.get('/campaigns', async (c) =>
@@ -133,5 +126,8 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
     c.html(<EventsPage viewer={c.get('viewer')} audit={await auditRepo.page(deps.db, { limit: 50 })} />),
   );
 
-  void MessagePage;
+  // The bytes of a customer's media, as GET .../runtime/media/:media_id serves them (same headers).
+  d.get('/media/:media_id', (c) =>
+    mediaResponse(mediaServiceDeps(deps), c.req.param('media_id'), c.req.header('range')),
+  );
 }

@@ -4,6 +4,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveFeatures } from '../../src/dashboard/features.js';
@@ -31,6 +32,30 @@ const external: string[] = [];
 function text(from: string, name: string, body: string) {
   const ts = Math.floor(t.clock.now() / 1000);
   return signed(deliveryOf([messagesChange([{ wa_id: from, name }], [{ from, timestamp: ts, body }])]));
+}
+
+/** A small solid-colour PNG, so the screenshot shows a real picture in the timeline. */
+function png(width: number, height: number, rgb: [number, number, number]): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(data.length + 12);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), data.length + 8);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', pixels),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function api(p: string, init: { method?: string; body?: unknown; token?: string } = {}) {
@@ -77,6 +102,20 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
     await deliver(t, text('4917000000102', 'Jonas Weber', 'My order never arrived, this is the third time'));
     await deliver(t, text('4917000000103', 'Mia Chen', 'Do you ship to Lisbon?'));
     await t.deps.outbound.responder.drain();
+    graph.addMedia('media-photo-1', { bytes: png(240, 160, [46, 134, 171]), mime_type: 'image/png' });
+    const photo = messagesChange(
+      [{ wa_id: '4917000000103', name: 'Mia Chen' }],
+      [
+        {
+          from: '4917000000103',
+          timestamp: Math.floor(t.clock.now() / 1000),
+          type: 'image',
+          extra: {
+            image: { id: 'media-photo-1', mime_type: 'image/png', caption: 'Is it this one, in blue?' },
+          },
+        },
+      ],
+    );
     const agent = one<{ uuid: string }>(t, 'select uuid from agents').uuid;
     const conv = (wa: string) =>
       one<{ id: string }>(
@@ -97,6 +136,9 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
       one<{ s: string }>(t, 'select queue_state s from conversations where id = ?', conv('4917000000102')).s,
     ).toBe('escalated');
     expect((await exec('reply_conversation', '4917000000103', { text: 'Yes, in 3 days.' })).status).toBe(202);
+    await t.deps.outbound.sender.drain();
+    await deliver(t, signed(deliveryOf([photo])));
+    await t.deps.media.drain();
     await deliver(t, fixture('field_message_template_status_approved.json'));
     const campaign = await api('/api/extensions/native-whatsapp/runtime/campaigns', {
       body: {
@@ -205,6 +247,15 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
       await shot('05-conversation-after-approve');
     },
   );
+
+  it('shows a customer’s image in the timeline, served by the daemon', async () => {
+    await page.goto(`${t.daemon.url}/dashboard/conversations`);
+    await page.getByRole('link', { name: /Mia Chen/ }).click();
+    const img = page.getByRole('img', { name: 'Is it this one, in blue?' });
+    await img.waitFor();
+    expect(await img.evaluate((e) => (e as unknown as { naturalWidth: number }).naturalWidth)).toBe(240);
+    await shot('04b-conversation-media');
+  });
 
   it('shows the other pages', async () => {
     await page.goto(`${t.daemon.url}/dashboard/conversations`);

@@ -77,6 +77,7 @@ a.row:hover{background:#fafbfc}
 .bubble{max-width:85%;padding:.55rem .8rem;border-radius:12px;background:var(--card);border:1px solid var(--line);overflow-wrap:anywhere}
 .out{justify-content:flex-end}.out .bubble{background:#e8f4f2;border-color:#cfe6e2}
 .event{justify-content:center}.event .note{font-size:.82rem;color:var(--soft);text-align:center}
+.bubble img.media{display:block;max-width:100%;max-height:320px;border-radius:8px;margin:.2rem 0}
 .bubble .meta{display:block;font-size:.75rem;color:var(--soft);margin-top:.2rem}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}

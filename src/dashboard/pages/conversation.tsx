@@ -1,51 +1,48 @@
 // One conversation: the timeline (messages with media and delivery status, state changes, follow-ups)
 // beside what a human can do (drafts to approve, edit or discard; reply inside the window or with a
 // template outside it; take over, hand back, escalate, close).
-import type { ConversationMessage } from '../../conversations/snapshot.js';
-import type { ConversationDetail, TimelineEntry } from '../conversations-data.js';
+import type { ConversationDetail, DetailMessage, TimelineEntry } from '../conversations-data.js';
 import { when } from '../format.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Layout } from './layout.js';
 
-const MEDIA = new Set(['image', 'audio', 'video', 'document', 'sticker']);
+const MEDIA_BASE = `${BASE}/media`;
 
-function mediaOf(m: ConversationMessage): { id?: string; mime?: string; filename?: string } | undefined {
-  if (!MEDIA.has(m.type) || typeof m.payload !== 'object' || m.payload === null) return undefined;
-  const part = (m.payload as Record<string, unknown>)[m.type];
-  if (typeof part !== 'object' || part === null) return {};
-  const o = part as Record<string, unknown>;
-  return {
-    id: typeof o.id === 'string' ? o.id : undefined,
-    mime: typeof o.mime_type === 'string' ? o.mime_type : undefined,
-    filename: typeof o.filename === 'string' ? o.filename : undefined,
-  };
+function Media(p: { m: DetailMessage }) {
+  const media = p.m.media;
+  if (!media) return null;
+  const href = `${MEDIA_BASE}/${encodeURIComponent(media.media_id)}`;
+  const label = `${media.type}${media.filename ? ` · ${media.filename}` : ''}`;
+  if (media.state !== 'stored') {
+    return (
+      <span class="badge">
+        {label} · {media.state}
+        {media.error ? ` (${media.error.replaceAll('_', ' ')})` : ''}
+      </span>
+    );
+  }
+  if (media.type === 'image' || media.type === 'sticker') {
+    return (
+      <a href={href}>
+        <img class="media" src={href} alt={p.m.text ?? `${media.type} from the customer`} loading="lazy" />
+      </a>
+    );
+  }
+  return (
+    <a class="badge" href={href}>
+      Open {label}
+    </a>
+  );
 }
 
-function Message(p: { m: ConversationMessage; mediaBase?: string | undefined }) {
+function Message(p: { m: DetailMessage }) {
   const m = p.m;
-  const media = mediaOf(m);
   const out = m.direction === 'outbound';
   return (
     <li class={out ? 'out' : 'in'} data-item={m.wamid}>
       <div class="bubble">
         <span class="sr">{out ? 'We wrote: ' : 'Customer wrote: '}</span>
-        {media ? (
-          <span class="badge">
-            {m.type}
-            {media.filename ? ` · ${media.filename}` : ''}
-          </span>
-        ) : null}
-        {media?.id && p.mediaBase && m.type === 'image' ? (
-          <img
-            src={`${p.mediaBase}/${encodeURIComponent(media.id)}`}
-            alt={m.text ?? 'image from the customer'}
-            loading="lazy"
-            style="max-width:100%;display:block;border-radius:8px;margin:.3rem 0"
-          />
-        ) : media?.id && p.mediaBase ? (
-          <a href={`${p.mediaBase}/${encodeURIComponent(media.id)}`}>Open {m.type}</a>
-        ) : null}{' '}
-        {m.text ?? (media ? '' : `(${m.type})`)}
+        <Media m={m} /> {m.text ?? (m.media ? '' : `(${m.type})`)}
         <span class="meta">
           <time datetime={m.timestamp}>{when(m.timestamp)}</time>
           {out && m.status ? ` · ${m.status}` : ''}
@@ -58,9 +55,9 @@ function Message(p: { m: ConversationMessage; mediaBase?: string | undefined }) 
   );
 }
 
-function Entry(p: { e: TimelineEntry; mediaBase?: string | undefined }) {
+function Entry(p: { e: TimelineEntry }) {
   const e = p.e;
-  if (e.kind === 'message') return <Message m={e.message} mediaBase={p.mediaBase} />;
+  if (e.kind === 'message') return <Message m={e.message} />;
   if (e.kind === 'transition') {
     return (
       <li class="event">
@@ -92,7 +89,7 @@ function Entry(p: { e: TimelineEntry; mediaBase?: string | undefined }) {
   );
 }
 
-export function Timeline(p: { detail: ConversationDetail; mediaBase?: string | undefined }) {
+export function Timeline(p: { detail: ConversationDetail }) {
   return (
     <>
       {p.detail.truncated ? (
@@ -101,7 +98,7 @@ export function Timeline(p: { detail: ConversationDetail; mediaBase?: string | u
         </li>
       ) : null}
       {p.detail.timeline.map((e) => (
-        <Entry e={e} mediaBase={p.mediaBase} />
+        <Entry e={e} />
       ))}
     </>
   );
@@ -113,7 +110,6 @@ export function ConversationPage(p: {
   now: number;
   notice?: string | undefined;
   error?: string | undefined;
-  mediaBase?: string | undefined;
   drafts_enabled: boolean;
   agent_name?: string | undefined;
 }) {
@@ -135,7 +131,7 @@ export function ConversationPage(p: {
         <section aria-labelledby="tl">
           <h2 id="tl">Timeline</h2>
           <ol class="timeline" data-live data-src={`${act}/timeline`} data-every="5000">
-            <Timeline detail={p.detail} mediaBase={p.mediaBase} />
+            <Timeline detail={p.detail} />
           </ol>
         </section>
         <aside class="actions" aria-label="Actions">

@@ -39,6 +39,33 @@ export function mediaServiceDeps(deps: AppDeps): MediaServiceDeps {
   };
 }
 
+/** The stored media as a response: its type, inline only for images, nosniff, a sandboxing CSP, ranges. */
+export async function mediaResponse(
+  service: MediaServiceDeps,
+  mediaId: string,
+  rangeHeader: string | undefined,
+): Promise<Response> {
+  const opened = await openMedia(service, mediaId, rangeHeader);
+  const { row, size, range } = opened;
+  const mime = row.mime_type ?? 'application/octet-stream';
+  const name = downloadName(row.filename, row.media_id, mime);
+  const disposition = servedInline(row.media_type, mime) ? 'inline' : 'attachment';
+  const headers: Record<string, string> = {
+    'content-type': mime,
+    'content-length': String(range ? range.end - range.start + 1 : size),
+    'accept-ranges': 'bytes',
+    'content-disposition': `${disposition}; filename="${name.ascii}"; filename*=UTF-8''${encodeURIComponent(name.full)}`,
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
+    'cache-control': 'private, max-age=3600',
+  };
+  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
+  return new Response(Readable.toWeb(opened.stream) as ReadableStream, {
+    status: range ? 206 : 200,
+    headers,
+  });
+}
+
 export function mountMediaRoutes(router: ApiRouter, deps: AppDeps): void {
   const service = mediaServiceDeps(deps);
 
@@ -62,27 +89,7 @@ export function mountMediaRoutes(router: ApiRouter, deps: AppDeps): void {
         416: { description: 'range_not_satisfiable' },
       },
     },
-    async (c, { params }) => {
-      const opened = await openMedia(service, params.media_id as string, c.req.header('range'));
-      const { row, size, range } = opened;
-      const mime = row.mime_type ?? 'application/octet-stream';
-      const name = downloadName(row.filename, row.media_id, mime);
-      const disposition = servedInline(row.media_type, mime) ? 'inline' : 'attachment';
-      const headers: Record<string, string> = {
-        'content-type': mime,
-        'content-length': String(range ? range.end - range.start + 1 : size),
-        'accept-ranges': 'bytes',
-        'content-disposition': `${disposition}; filename="${name.ascii}"; filename*=UTF-8''${encodeURIComponent(name.full)}`,
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': "default-src 'none'; sandbox",
-        'cache-control': 'private, max-age=3600',
-      };
-      if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
-      return new Response(Readable.toWeb(opened.stream) as ReadableStream, {
-        status: range ? 206 : 200,
-        headers,
-      });
-    },
+    (c, { params }) => mediaResponse(service, params.media_id as string, c.req.header('range')),
   );
 
   router.add(
