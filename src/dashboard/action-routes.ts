@@ -4,6 +4,7 @@
 import type { Hono } from 'hono';
 import type { AppDeps } from '../app-deps.js';
 import type { CampaignCommand } from '../campaigns/campaign.js';
+import { AUDIENCES, retargetCampaign } from '../campaigns/retarget.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../campaigns/service.js';
 import { approveDraft, discardDraft } from '../conversations/drafts.js';
 import { type ExecuteContext, executeIntent } from '../extension/execute.js';
@@ -164,6 +165,27 @@ export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): voi
       }),
     );
   }
+
+  d.post('/campaigns/:id/retarget', async (c) => {
+    const sourceId = c.req.param('id');
+    let created: string | undefined;
+    const res = await act(c, `${BASE}/campaigns/${encodeURIComponent(sourceId)}`, async (form) => {
+      const audience = form.audience;
+      if (!AUDIENCES.includes(audience as never)) {
+        throw new AppError('validation_failed', `audience must be one of ${AUDIENCES.join(', ')}`);
+      }
+      const name = field(form, 'template_name', 512);
+      if (!name) throw new AppError('validation_failed', 'Name the approved template to send.');
+      const campaign = await retargetCampaign(campaignDeps(deps), sourceId, {
+        audience: audience as (typeof AUDIENCES)[number],
+        template: { name, language: field(form, 'template_language', 15) ?? 'en_US' },
+      });
+      created = campaign.id;
+      return `Draft campaign “${campaign.name}” created with ${campaign.recipients} recipients; start it when ready.`;
+    });
+    // On success the new draft is where the reader wants to be.
+    return created ? c.redirect(`${BASE}/campaigns/${encodeURIComponent(created)}`, 303) : res;
+  });
 
   d.post('/settings', requireRoot(), (c) =>
     act(c, `${BASE}/settings`, async (form) => {

@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
+import { exportRecipients } from '../campaigns/queries.js';
 import { managementView } from '../extension/management-config.js';
 import { mediaResponse, mediaServiceDeps } from '../http/routes/media.js';
 import { createBacklogProbe } from '../inbox/backlog-probe.js';
@@ -105,7 +106,7 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
   );
 
   d.get('/campaigns/:id', async (c) => {
-    const detail = await campaignDetail(deps.db, c.req.param('id'));
+    const detail = await campaignDetail(deps.db, deps.config(), c.req.param('id'), deps.clock.now());
     return c.html(<CampaignPage viewer={c.get('viewer')} detail={detail} {...takeFlash(c)} />);
   });
 
@@ -125,6 +126,19 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
   d.get('/events', requireRoot(), async (c) =>
     c.html(<EventsPage viewer={c.get('viewer')} audit={await auditRepo.page(deps.db, { limit: 50 })} />),
   );
+
+  // Every recipient as CSV, as GET .../campaigns/:id/recipients?format=csv streams it.
+  d.get('/campaigns/:id/export', async (c) => {
+    const id = c.req.param('id');
+    return new Response(await exportRecipients(deps.db, id, undefined), {
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="campaign-${id.replace(/[^A-Za-z0-9_-]/g, '')}-recipients.csv"`,
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store',
+      },
+    });
+  });
 
   // The bytes of a customer's media, as GET .../runtime/media/:media_id serves them (same headers).
   d.get('/media/:media_id', (c) =>

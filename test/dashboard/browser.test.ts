@@ -2,6 +2,7 @@
 // listening daemon with the fake Graph API behind it. One browser for the whole file. Screenshots of
 // every page go to the test's temp folder and are copied to /tmp/dashboard-shots/ for people to look at.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -269,6 +270,17 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
     await page.getByRole('link', { name: /Spring restock/ }).click();
     await page.getByRole('heading', { name: 'Funnel' }).waitFor();
     await shot('08-campaign');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export recipients (CSV)' }).click(),
+    ]);
+    const csv = await readFile((await download.path()) as string, 'utf8');
+    expect(csv.trim().split('\n')).toHaveLength(4);
+    expect(csv).toContain('4915300000003');
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await page.getByText('Made from').waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Spring restock (retarget: no_reply)');
+    await shot('08b-campaign-retarget-draft');
     await page.getByRole('link', { name: 'Settings' }).click();
     await shot('09-settings-root');
     await page.getByRole('link', { name: 'Events' }).click();

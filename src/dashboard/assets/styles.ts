@@ -68,7 +68,7 @@ a.row:hover{background:#fafbfc}
 .row .meta{color:var(--soft);font-size:.85rem}
 .badge{display:inline-block;font-size:.75rem;padding:.05rem .45rem;border-radius:99px;background:var(--line);color:var(--soft);white-space:nowrap}
 .badge.escalated,.badge.failed{background:var(--bad-soft);color:var(--bad)}
-.badge.pending,.badge.waiting,.badge.draft-state,.badge.paused{background:var(--warn-soft);color:var(--warn)}
+.badge.pending,.badge.waiting,.badge.paused{background:var(--warn-soft);color:var(--warn)}
 .badge.open,.badge.running,.badge.active{background:var(--accent-soft);color:var(--accent)}
 .detail{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:1rem;align-items:start}
 @media (max-width:800px){.detail{grid-template-columns:minmax(0,1fr)}}
@@ -82,7 +82,8 @@ a.row:hover{background:#fafbfc}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
-.draft{border:1px dashed var(--warn);background:var(--warn-soft);border-radius:10px;padding:.7rem}
+.inline>form{margin:0}
+.draft-box{border:1px dashed var(--warn);background:var(--warn-soft);border-radius:10px;padding:.7rem}
 .kv{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem .9rem;margin:0}
 .kv dt{color:var(--soft)}.kv dd{margin:0;overflow-wrap:anywhere}
 pre{background:#0f172a;color:#e2e8f0;padding:1rem;border-radius:10px;overflow:auto;font-size:.82rem;max-height:32rem}

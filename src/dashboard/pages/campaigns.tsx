@@ -99,18 +99,36 @@ const COMMANDS: { cmd: CampaignCommand; label: string; tone: string; confirm?: s
 export function CampaignPage(p: {
   viewer: Viewer;
   detail: CampaignDetail;
-  export_href?: string | undefined;
   notice?: string | undefined;
   error?: string | undefined;
 }) {
-  const { campaign: c, funnel, failures, recipients } = p.detail;
+  const { campaign: c, recipients } = p.detail;
+  const { funnel, failures, cost } = c;
+  const retargetable = ['paused', 'completed', 'cancelled'].includes(c.state);
   const act = `${BASE}/campaigns/${encodeURIComponent(c.id)}`;
   return (
     <Layout title={c.name} section="campaigns" viewer={p.viewer} notice={p.notice} error={p.error}>
       <p class="muted">
         <span class={`badge ${c.state}`}>{c.state}</span> template {c.template.name} ({c.template.language}) ·{' '}
         {c.rate_per_second}/s · response rate <strong>{pct(c.response_rate)}</strong>
+        {c.eta ? (
+          <>
+            {' '}
+            · finishes about <time datetime={c.eta}>{when(c.eta)}</time>
+          </>
+        ) : null}
       </p>
+      {c.pause_reason ? (
+        <p class="flash err" role="status">
+          Paused: {c.pause_reason}
+        </p>
+      ) : null}
+      {c.retarget_of ? (
+        <p class="muted">
+          Made from <a href={`${BASE}/campaigns/${encodeURIComponent(c.retarget_of)}`}>an earlier campaign</a>
+          .
+        </p>
+      ) : null}
       <div class="inline" style="margin-bottom:1rem">
         {COMMANDS.filter((x) => ALLOWED_FROM[x.cmd].includes(c.state)).map((x) => (
           <form method="post" action={`${act}/${x.cmd}`} data-confirm={x.confirm}>
@@ -120,11 +138,9 @@ export function CampaignPage(p: {
             </button>
           </form>
         ))}
-        {p.export_href ? (
-          <a class="button secondary" href={p.export_href}>
-            Export recipients (CSV)
-          </a>
-        ) : null}
+        <a class="button secondary" href={`${act}/export`} download>
+          Export recipients (CSV)
+        </a>
       </div>
       <section class="cards">
         <article class="card" aria-labelledby="f-h">
@@ -149,7 +165,75 @@ export function CampaignPage(p: {
             </ul>
           )}
         </article>
+        <article class="card" aria-labelledby="cost-h">
+          <h2 id="cost-h">Cost</h2>
+          {cost.total !== null ? (
+            <p class="big">
+              {cost.total.toFixed(2)} <small>{cost.currency}</small>
+            </p>
+          ) : (
+            <p>No rate card configured (pricing.rates): billable messages are counted, not priced.</p>
+          )}
+          <ul class="reasons">
+            {Object.entries(cost.by_category).map(([k, v]) => (
+              <li>
+                {k}: {v.billable} billable, {v.free} free
+              </li>
+            ))}
+          </ul>
+          {cost.per_reply !== null ? (
+            <p>
+              {cost.per_reply.toFixed(2)} {cost.currency} per reply
+            </p>
+          ) : null}
+        </article>
       </section>
+      {retargetable ? (
+        <section class="card" aria-labelledby="rt-h" style="margin-top:1rem">
+          <h2 id="rt-h">Retarget</h2>
+          <p>
+            A new draft campaign of the recipients who did not reply, did not read, or failed (opted-out left
+            out).
+          </p>
+          <form method="post" action={`${act}/retarget`} class="inline">
+            <Csrf viewer={p.viewer} />
+            <div class="field">
+              <label for="rt-aud">Who</label>
+              <select id="rt-aud" name="audience">
+                <option value="no_reply">Did not reply</option>
+                <option value="not_read">Did not read</option>
+                <option value="failed">Failed (retryable)</option>
+              </select>
+            </div>
+            <div class="field">
+              <label for="rt-name">Template</label>
+              <input
+                type="text"
+                id="rt-name"
+                name="template_name"
+                required
+                maxlength={512}
+                value={c.template.name}
+              />
+            </div>
+            <div class="field">
+              <label for="rt-lang">Language</label>
+              <input
+                type="text"
+                id="rt-lang"
+                name="template_language"
+                required
+                maxlength={15}
+                size={6}
+                value={c.template.language}
+              />
+            </div>
+            <button type="submit" class="secondary">
+              Create draft
+            </button>
+          </form>
+        </section>
+      ) : null}
       <h2 style="margin-top:1.25rem">Recipients</h2>
       <div class="table-wrap">
         <table>

@@ -136,7 +136,7 @@ export function ConversationPage(p: {
         </section>
         <aside class="actions" aria-label="Actions">
           {pending.map((d) => (
-            <section class="draft" aria-label="Draft reply">
+            <section class="draft-box" aria-label="Draft reply">
               <h3>Draft reply from {d.source}</h3>
               <form method="post" action={`${act}/drafts/${encodeURIComponent(d.id)}/approve`}>
                 <Csrf viewer={p.viewer} />

@@ -1,5 +1,6 @@
 // The page frame: skip link, header with the navigation (root pages only for root), the signed-in
 // tier and sign-out, a notice or error line after an action, and the page itself.
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { ASSET_VERSION } from '../assets/version.js';
 import { BASE, type Viewer } from '../view.js';
@@ -15,17 +16,21 @@ const NAV: { id: Section; href: string; label: string; root?: boolean }[] = [
 ];
 
 export function Document(p: { title: string; children: Child }) {
+  // Without a doctype the browser renders in quirks mode (forms get margins, sizes differ).
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${p.title} · native-whatsapp`}</title>
-        <link rel="stylesheet" href={`${BASE}/assets/app.css?v=${ASSET_VERSION}`} />
-        <script src={`${BASE}/assets/app.js?v=${ASSET_VERSION}`} defer />
-      </head>
-      <body>{p.children}</body>
-    </html>
+    <>
+      {raw('<!DOCTYPE html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{`${p.title} · native-whatsapp`}</title>
+          <link rel="stylesheet" href={`${BASE}/assets/app.css?v=${ASSET_VERSION}`} />
+          <script src={`${BASE}/assets/app.js?v=${ASSET_VERSION}`} defer />
+        </head>
+        <body>{p.children}</body>
+      </html>
+    </>
   );
 }
 
