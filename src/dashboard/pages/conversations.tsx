@@ -11,7 +11,7 @@ export function ConversationRows(p: { items: ListItem[]; filtered: boolean }) {
       <li class="row muted">
         {p.filtered
           ? 'No conversation matches these filters.'
-          : 'No conversations yet. They appear here as soon as a customer writes (or run native-whatsapp simulate).'}
+          : 'No conversations yet. They appear here as soon as a customer writes (or run native-whatsapp simulate --scenario demo).'}
       </li>
     );
   }
@@ -98,7 +98,8 @@ export function ConversationsPage(p: {
         <Empty title="No agent yet">
           <p>
             Conversations are kept per WhatsApp number. Create an agent for your number and install the
-            extension (see the Overview), or run <code>native-whatsapp simulate</code> to see sample traffic.
+            extension (see the Overview), or run <code>native-whatsapp simulate --scenario demo</code> to see
+            sample traffic.
           </p>
         </Empty>
       ) : null}

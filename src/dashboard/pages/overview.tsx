@@ -81,7 +81,7 @@ export function OverviewPage(p: {
         <Empty title="No conversations yet">
           <p>
             When customers write to your number they appear here. To see it move without a Meta account, run{' '}
-            <code>native-whatsapp simulate</code> against this daemon.
+            <code>native-whatsapp simulate --scenario demo</code> against this daemon.
           </p>
         </Empty>
       ) : null}
