@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ChannelSecrets } from './auth/bootstrap.js';
 import type { CampaignLimiters } from './campaigns/campaign-limiters.js';
 import type { CampaignFeeder } from './campaigns/feeder.js';
+import type { TemplateSync } from './campaigns/template-sync.js';
 import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
 import type { InboxProcessor } from './inbox/processor.js';
@@ -43,7 +44,8 @@ export interface AppDeps {
   /** Outbound: the sender (outbox → paced queues → transport), the follow-up scheduler, the responder worker. */
   outbound: { sender: Sender; scheduler: Scheduler; responder: ResponderWorker };
   /** Campaigns: the feeder (queued recipients → outbox) and each campaign's rate cap. */
-  campaigns: { feeder: CampaignFeeder; limiters: CampaignLimiters };
+  /** ... and the template sync (SPEC §14: template cache from the Graph API, messaging limit). */
+  campaigns: { feeder: CampaignFeeder; limiters: CampaignLimiters; templates: TemplateSync };
   /** Media: the download queue, its storage and source (Graph or sandbox), SPEC §12. */
   media: MediaDownloader;
 }

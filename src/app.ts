@@ -22,6 +22,7 @@ import { mountManagementRoutes } from './http/routes/management.js';
 import { mountMarketplaceRoutes } from './http/routes/marketplace.js';
 import { MEDIA_PATH, mountMediaRoutes } from './http/routes/media.js';
 import { mountRecoveryRoutes } from './http/routes/recovery.js';
+import { mountTemplateRoutes } from './http/routes/templates.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountContactRoutes(router, deps);
   mountDraftRoutes(router, deps);
   mountCampaignRoutes(router, deps);
+  mountTemplateRoutes(router, deps);
   mountAuditRoutes(router, deps);
   mountMarketplaceRoutes(router, deps);
   mountAgentRoutes(router, deps);

@@ -10,6 +10,7 @@ import type { AppDeps } from './app-deps.js';
 import { bootstrapTokens, resolveChannelSecrets } from './auth/bootstrap.js';
 import { CampaignLimiters } from './campaigns/campaign-limiters.js';
 import { createCampaignFeeder } from './campaigns/feeder.js';
+import { createTemplateSync } from './campaigns/template-sync.js';
 import { ConfigStore } from './config/config-store.js';
 import { configToDocument } from './config/display.js';
 import type { ConfigLayer } from './config/load.js';
@@ -217,6 +218,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       limiters: campaignLimiters,
       onEnqueued: () => sender.wake(),
     });
+    const templateSync = createTemplateSync(serviceDeps);
     const scheduler = createScheduler({
       ...serviceDeps,
       onEnqueued: () => sender.wake(),
@@ -259,7 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       inbox: { writer: inboxWriter, processor: inboxProcessor },
       runtime,
       outbound: { sender, scheduler, responder: responderWorker },
-      campaigns: { feeder: campaignFeeder, limiters: campaignLimiters },
+      campaigns: { feeder: campaignFeeder, limiters: campaignLimiters, templates: templateSync },
       media: mediaDownloader,
     };
     const app = createApp(deps);
@@ -274,6 +276,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       campaignFeeder,
       sender,
       scheduler,
+      templateSync,
       mediaDownloader,
     ];
 

@@ -21,6 +21,7 @@ export const RECOVERY_ACTIONS = [
   'reprocess_inbox_since',
   'pause_runtime',
   'resume_runtime',
+  'sync_templates',
 ] as const;
 export type RecoveryAction = (typeof RECOVERY_ACTIONS)[number];
 
@@ -40,6 +41,8 @@ export interface RecoveryResult {
   /** What the action changed; each count names its rows. */
   counts: Record<string, number>;
   runtime_status: 'active' | 'paused';
+  /** Why the action did not do its work (sync_templates: the sync's error). */
+  reason?: string;
 }
 
 export interface RecoveryDeps {
@@ -51,6 +54,8 @@ export interface RecoveryDeps {
   /** Wake the services that carry the work out, after the commit. */
   wakeInbox: () => void;
   wakeSender: () => void;
+  /** sync_templates (SPEC §14): the template sync, run now. */
+  syncTemplates?: () => Promise<{ ok: boolean; templates: number; removed: number; reason: string | null }>;
 }
 
 export async function runRecovery(
@@ -138,6 +143,19 @@ export async function runRecovery(
       });
       deps.wakeSender();
       return result(counts);
+    }
+    case 'sync_templates': {
+      // The network call first, then the audit entry in its own transaction.
+      const report = deps.syncTemplates
+        ? await deps.syncTemplates()
+        : { ok: false, templates: 0, removed: 0, reason: 'no template sync' };
+      const counts = {
+        synced: report.ok ? report.templates : 0,
+        removed: report.removed,
+        failed: report.ok ? 0 : 1,
+      };
+      await withTransaction(deps.db, (trx) => audit(trx, counts));
+      return { ...result(counts), ...(report.reason ? { reason: report.reason } : {}) };
     }
     case 'pause_runtime':
     case 'resume_runtime': {

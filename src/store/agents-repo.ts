@@ -35,4 +35,15 @@ export const agentsRepo = Object.freeze({
     if (opts.afterId !== undefined) q = q.where('id', '>', opts.afterId);
     return q.orderBy('id').limit(opts.limit).execute();
   },
+
+  /** Every business number an agent owns (few rows). */
+  async phoneNumberIds(db: Db): Promise<string[]> {
+    const rows = await db
+      .selectFrom('agents')
+      .select('phone_number_id')
+      .distinct()
+      .where('phone_number_id', 'is not', null)
+      .execute();
+    return rows.map((r) => r.phone_number_id as string);
+  },
 });

@@ -26,9 +26,10 @@ const answer = z.object({
   counts: z
     .record(z.string(), z.number().int())
     .describe(
-      'replayed | requeued (+ skipped_opted_out, skipped_superseded for sends) | changed (pause/resume)',
+      'replayed | requeued (+ skipped_opted_out, skipped_superseded for sends) | changed (pause/resume) | synced, removed, failed (sync_templates)',
     ),
   runtime_status: z.enum(['active', 'paused']),
+  reason: z.string().optional().describe('sync_templates: why the sync failed (the cache is unchanged)'),
 });
 
 export function mountRecoveryRoutes(router: ApiRouter, deps: AppDeps): void {
@@ -45,6 +46,7 @@ export function mountRecoveryRoutes(router: ApiRouter, deps: AppDeps): void {
         'out, not follow-ups re-planned meanwhile). reprocess_inbox_since: processed and dead deliveries ' +
         'received at or after `since` are processed again; effects stay once per wamid. pause_runtime / ' +
         'resume_runtime set runtime.status like a root PUT of the config: while paused nothing is sent. ' +
+        'sync_templates: the template cache is synced from the Graph API now (SPEC §14). ' +
         'Every action is written to the audit log.',
       body,
       responses: {
@@ -64,6 +66,7 @@ export function mountRecoveryRoutes(router: ApiRouter, deps: AppDeps): void {
           configStore: deps.configStore,
           wakeInbox: () => deps.inbox.processor.wake(),
           wakeSender: () => deps.outbound.sender.wake(),
+          syncTemplates: () => deps.campaigns.templates.sync(),
         },
         {
           action: body.action,
