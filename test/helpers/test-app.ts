@@ -53,7 +53,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     log: { level: 'debug', format: 'json' },
     server: { port: 0 },
     channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
-    media: { dir: path.join(dir, 'media') },
+    // Beside the database: a restart on the same file must see the same file layer (its hash decides
+    // whether a stored management override still applies).
+    media: { dir: path.join(options.databasePath ? path.dirname(options.databasePath) : dir, 'media') },
     // Read receipts (on by default) add an outbox row before every answer; tests of other behaviour
     // count rows and Graph calls without them. test/media/outbound.test.ts turns them on.
     outbound: { mark_read: false },
