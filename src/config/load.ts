@@ -8,6 +8,8 @@ import { checkJsonLimits, MAX_JSON_DEPTH } from '../lib/json-limits.js';
 import { type Config, type ConfigDocument, configSchema } from './schema.js';
 
 const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+/** Shortest API_ROOT_TOKEN / API_STANDARD_TOKEN accepted. */
+export const MIN_BOOTSTRAP_TOKEN_LENGTH = 16;
 
 export interface ConfigProblem {
   key: string;
@@ -78,6 +80,18 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   if (extra !== undefined && extra !== '') {
     const layer = readJsonLayer(path.resolve(baseDir, extra), `CONFIG_PATH (${extra})`, true, problems);
     if (layer) layers.push(layer);
+  }
+  // Bootstrap tokens are not part of the document, but a short one is a configuration mistake: refused
+  // at start (exit 2) rather than replaced by a generated token the operator does not know about.
+  for (const name of ['API_ROOT_TOKEN', 'API_STANDARD_TOKEN']) {
+    const value = options.env[name];
+    if (value !== undefined && value !== '' && value.length < MIN_BOOTSTRAP_TOKEN_LENGTH) {
+      problems.push({
+        key: name,
+        problem: `is shorter than ${MIN_BOOTSTRAP_TOKEN_LENGTH} characters; use a long random value (e.g. openssl rand -hex 24)`,
+        source: 'environment',
+      });
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

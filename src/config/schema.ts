@@ -12,12 +12,46 @@ export const CURRENT_SCHEMA_VERSION = 1;
 const MB = 1024 * 1024;
 const mediaCap = 100 * MB;
 
+/** SPEC §9a: no duration in config is longer than a year, so `now + duration` never leaves the dates. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 export const duration = z
   .string()
+  .max(32)
   .refine((s) => (parseDuration(s) ?? 0) >= 1000, {
     message: 'must be a duration of at least 1s, like "30s", "15m", "4h" or "2d"',
   })
+  .refine((s) => (parseDuration(s) ?? 0) <= MAX_DURATION_MS, { message: 'must be at most 365d' })
   .transform((s) => parseDuration(s) as number);
+
+/**
+ * An http(s) URL without credentials (SPEC §9a): a user name or password inside a URL would be shown
+ * wherever the URL is (the config API to standard tokens, logs). The message never repeats the value.
+ */
+export const httpUrl = z
+  .string()
+  .max(2048)
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http(s) URL', abort: true },
+  )
+  .refine(
+    (s) => {
+      const u = new URL(s);
+      return u.username === '' && u.password === '';
+    },
+    {
+      message:
+        'must not contain a user name or password; put credentials in their own setting (e.g. api_key)',
+    },
+  );
 
 export const timeOfDay = z
   .string()
@@ -189,7 +223,7 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the numeric phone number id from Meta (or "sandbox")')
         .default('sandbox'),
-      api_base_url: z.url({ protocol: /^https?$/ }).default('https://graph.facebook.com'),
+      api_base_url: httpUrl.default('https://graph.facebook.com'),
       api_version: z
         .string()
         .regex(/^v\d+\.\d+$/, 'must look like "v24.0"')
@@ -261,7 +295,7 @@ export const configSchema = z.strictObject({
       rules: z.array(responderRule).max(200).default([]),
       openai: z
         .strictObject({
-          base_url: z.url({ protocol: /^https?$/ }).optional(),
+          base_url: httpUrl.optional(),
           model: z.string().min(1).max(200).optional(),
           api_key: secret.optional(),
           timeout: duration.prefault('8s'),

@@ -5,6 +5,12 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
+/**
+ * Every secret the daemon accepts is at least 8 characters (channel secrets 8, API tokens 16). Shorter
+ * values are not secrets it uses, and scrubbing them garbled ordinary words ("short" in "shorter").
+ */
+const MIN_SCRUBBED_LENGTH = 8;
+
 export type { Logger };
 
 const SECRET_KEYS = [
@@ -60,7 +66,7 @@ export function scrubbingStream(sink: NodeJS.WritableStream, secrets: () => read
     write(chunk: Buffer | string, _enc, done) {
       let line = chunk.toString();
       for (const s of secrets()) {
-        if (s.length >= 4 && line.includes(s)) line = line.split(s).join('[redacted]');
+        if (s.length >= MIN_SCRUBBED_LENGTH && line.includes(s)) line = line.split(s).join('[redacted]');
       }
       // Pass the line on and return at once: waiting for the sink's callback would hold later lines
       // back a tick, and the sink (stdout or pino-pretty) buffers on its own.

@@ -122,3 +122,73 @@ describe('config size, history and rate', () => {
     expect((await put({ version: await version(), escalation: { sla: '8m' } })).status).toBe(200);
   });
 });
+
+describe('durations', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await createTestApp({ memory: true });
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it.each(['14800000w', '366d', '53w'])(
+    'a follow-up after %s is refused (durations are at most 365d)',
+    async (after) => {
+      const res = await t.request(CONFIG, {
+        method: 'PUT',
+        token: t.tokens.standard,
+        body: { version: 0, follow_up_rules: [{ id: 'r', after, text: 'hi' }] },
+      });
+      expect(res.status).toBe(400);
+      const err = (await json(res)).error;
+      expect(err.details).toEqual([
+        expect.objectContaining({ path: 'follow_up_rules.0.after', message: 'must be at most 365d' }),
+      ]);
+    },
+  );
+
+  it('365d is accepted', async () => {
+    const res = await t.request(CONFIG, {
+      method: 'PUT',
+      token: t.tokens.standard,
+      body: { version: 0, follow_up_rules: [{ id: 'r', after: '365d', text: 'hi' }] },
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('URLs with credentials', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await createTestApp({ memory: true });
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it.each([
+    [
+      'responder.openai.base_url',
+      { responder: { openai: { base_url: 'http://me:hunter2pass@127.0.0.1:9/v1' } } },
+    ],
+    ['channels.api_base_url', { channels: { api_base_url: 'https://hunter2pass@graph.example.com' } }],
+  ])('%s with credentials is refused with 400, the value never echoed nor logged', async (path, doc) => {
+    const res = await t.request(CONFIG, { method: 'PUT', body: { version: 0, ...doc } });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    const err = JSON.parse(text).error;
+    expect(err.details.map((d: Json) => d.path)).toEqual([path]);
+    expect(text).not.toContain('hunter2pass');
+    expect(t.logText()).not.toContain('hunter2pass');
+    expect((await json(await t.request(CONFIG, { token: t.tokens.standard }))).version).toBe(0);
+  });
+
+  it('a plain URL is accepted', async () => {
+    const res = await t.request(CONFIG, {
+      method: 'PUT',
+      body: { version: 0, responder: { openai: { base_url: 'http://127.0.0.1:9/v1' } } },
+    });
+    expect(res.status).toBe(200);
+  });
+});
