@@ -3,6 +3,7 @@
 // Meta does, so a new user sees data move without a Meta account. Customers are fixed, so running a
 // scenario again continues the same conversations; message ids are new on every run.
 import { toMetaJson } from './meta-json.js';
+import { buildRealTraffic } from './sample-real-traffic.js';
 
 export interface SampleDelivery {
   label: string;
@@ -57,6 +58,11 @@ export const SCENARIOS: Record<
         ]),
       },
     ],
+  },
+  'real-traffic': {
+    description:
+      'SPEC §3a: a reply from the Business app (echo), a reaction on it, an edit, a BSUID change without a sender, a group message, a 👍 on a campaign send',
+    build: buildRealTraffic,
   },
   statuses: {
     description: 'delivery statuses out of order (read before delivered) and a failure, for unknown wamids',

@@ -2,8 +2,9 @@
 // from Meta's webhook reference and signed as Meta does), each posted twice and, where the order can
 // vary, in both orders. What a user sees: contacts, conversations, messages with reactions and edits.
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildRealTraffic } from '../../src/webhook/sample-real-traffic.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { deliver, type Fixture, fixture } from '../webhook/deliveries.js';
+import { deliver, type Fixture, fixture, PNID, signed } from '../webhook/deliveries.js';
 import { rows } from './db-view.js';
 
 const RUNTIME = '/api/extensions/native-whatsapp/runtime';
@@ -325,5 +326,23 @@ describe('fields of unexpected types, value-level errors, other fields', () => {
       { field: 'phone_number_quality_update' },
     ]);
     expect(t.logs().filter((l) => l.event === 'webhook.field')).toHaveLength(2);
+  });
+});
+
+describe('simulate --scenario real-traffic', () => {
+  it('every delivery is accepted and shows its case through the API', async () => {
+    t = await createTestApp({ start: START });
+    let n = 0;
+    const built = buildRealTraffic({ now: t.clock.now(), phoneNumberId: PNID, uniqueId: () => `SIM${++n}` });
+    for (const d of built) await deliver(t, signed(d.body));
+    const items = await conversationsBy();
+    const paula = items.find((c) => c.wa_id === '5511900000033');
+    expect(paula).toMatchObject({ queue_state: 'pending', queue_pressure: 0 });
+    const messages = (await conversation(paula?.conversation_id as string)).messages;
+    expect(messages.find((m) => m.source === 'business_app')?.reactions).toHaveLength(1);
+    expect(messages.find((m) => m.type === 'text')?.edit_history).toHaveLength(1);
+    expect(items.filter((c) => c.group_id !== null)).toHaveLength(1);
+    expect(await contactsBy(`user_id=${NEW}`)).toHaveLength(1);
+    expect((await contactsBy(`user_id=${OLD}`))[0]?.user_id).toBe(NEW);
   });
 });
