@@ -130,6 +130,8 @@ export const conversationClass = z.strictObject({
       patterns: z.array(pattern).max(50).optional(),
       message_types: z.array(z.string().min(1).max(40)).max(20).optional(),
       referral_source: z.array(z.string().min(1).max(40)).max(20).optional(),
+      // The id of a reply button or list row the customer chose (SPEC §12).
+      reply_ids: z.array(z.string().min(1).max(256)).max(100).optional(),
       // all: every listed kind of criterion must hold (the meaning before `mode` existed, so the
       // default); any: one of them is enough ("an order keyword or an order number").
       mode: z.enum(['all', 'any']).default('all'),
@@ -158,11 +160,31 @@ export const responderRule = z
     id: z.string().min(1).max(100).optional(),
     keywords: z.array(z.string().min(1).max(100)).optional(),
     classes: z.array(z.string().min(1)).optional(),
+    // The id of a reply button or list row the customer chose (SPEC §12).
+    reply_ids: z.array(z.string().min(1).max(256)).max(100).optional(),
     reply: z.string().min(1).max(4096),
+    // Answer with reply buttons (Meta: 1–3, title ≤ 20, unique; the reply text is their body, ≤ 1024).
+    buttons: z
+      .array(z.strictObject({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) }))
+      .min(1)
+      .max(3)
+      .optional(),
   })
-  .refine((r) => (r.keywords?.length ?? 0) > 0 || (r.classes?.length ?? 0) > 0, {
-    message: 'needs "keywords" or "classes" to say when it applies',
-  });
+  .refine(
+    (r) => (r.keywords?.length ?? 0) > 0 || (r.classes?.length ?? 0) > 0 || (r.reply_ids?.length ?? 0) > 0,
+    { message: 'needs "keywords", "classes" or "reply_ids" to say when it applies' },
+  )
+  .refine((r) => r.buttons === undefined || r.reply.length <= 1024, {
+    message: 'a reply with buttons is their body: at most 1024 characters',
+    path: ['reply'],
+  })
+  .refine(
+    (r) =>
+      r.buttons === undefined ||
+      (new Set(r.buttons.map((b) => b.id)).size === r.buttons.length &&
+        new Set(r.buttons.map((b) => b.title)).size === r.buttons.length),
+    { message: 'button ids and titles must be unique', path: ['buttons'] },
+  );
 
 const wordsByLanguage = z.record(z.string().min(1).max(15), z.array(z.string().min(1).max(50)).max(50));
 

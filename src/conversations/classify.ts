@@ -15,12 +15,14 @@ export interface ClassifyInput {
   /** Body, caption or button title; null for messages without text. */
   text: string | null;
   message_type: string;
+  /** The id of the button or list row the customer chose, when they chose one. */
+  reply_id?: string | null;
   /** Click-to-WhatsApp referral, when the message carried one. */
   referral?: { source_type?: string | null; source_id?: string | null; source_url?: string | null } | null;
 }
 
 export interface ClassMatch {
-  by: 'keyword' | 'pattern' | 'message_type' | 'referral_source' | 'default';
+  by: 'keyword' | 'pattern' | 'message_type' | 'referral_source' | 'reply_id' | 'default';
   value: string;
 }
 
@@ -41,6 +43,7 @@ interface CompiledClass {
   patterns: { source: string; re: OperatorPattern }[] | null;
   messageTypes: Set<string> | null;
   referralSources: Set<string> | null;
+  replyIds: Set<string> | null;
 }
 
 // Config objects are frozen and long-lived: compile each class list once.
@@ -61,6 +64,7 @@ function compile(classes: readonly ClassConfig[]): CompiledClass[] {
         ? m.patterns.map((p) => ({ source: p, re: compileOperatorPattern(p) }))
         : null,
       messageTypes: m.message_types?.length ? new Set(m.message_types.map((t) => t.toLowerCase())) : null,
+      replyIds: m.reply_ids?.length ? new Set(m.reply_ids) : null,
       referralSources: m.referral_source?.length
         ? new Set(m.referral_source.map((s) => s.toLowerCase()))
         : null,
@@ -97,6 +101,11 @@ function matchClass(
     );
     const hit = candidates.find((v) => c.referralSources?.has(v.toLowerCase()));
     results.push(hit === undefined ? null : { by: 'referral_source', value: hit });
+  }
+  if (c.replyIds) {
+    results.push(
+      input.reply_id && c.replyIds.has(input.reply_id) ? { by: 'reply_id', value: input.reply_id } : null,
+    );
   }
   if (results.length === 0) return null;
   const matched = results.filter((m): m is ClassMatch => m !== null);

@@ -41,6 +41,8 @@ export type ConversationEvent =
       text: string | null;
       message_type: string;
       referral?: ClassifyInput['referral'];
+      /** The id of the button or list row the customer chose (interactive / button messages). */
+      reply_id?: string | null;
     }
   | {
       /** A business message the API accepted. */

@@ -41,6 +41,18 @@ export function messageText(m: Partial<InboundMessage>): string | null {
   }
 }
 
+/**
+ * The id behind a customer's choice: a reply button or list row (interactive) or a template's quick
+ * reply button (its payload). Classes and responder rules can match on it (SPEC §12).
+ */
+export function replyId(m: Partial<InboundMessage>): string | null {
+  if (m.type === 'interactive') {
+    return m.interactive?.button_reply?.id ?? m.interactive?.list_reply?.id ?? null;
+  }
+  if (m.type === 'button') return m.button?.payload ?? null;
+  return null;
+}
+
 /** The wamid this message replies or reacts to, if any (a forward is not a reply). */
 export function contextWamid(m: Partial<InboundMessage>): string | null {
   return (

@@ -24,6 +24,8 @@ export interface InboundMessageEvent {
   text?: string | null;
   /** Click-to-WhatsApp referral, when the message carried one. */
   referral?: ClassifyInput['referral'];
+  /** The id of the button or list row the customer chose, when they chose one. */
+  reply_id?: string | null;
 }
 
 export interface InboundOutcome {
@@ -77,6 +79,7 @@ export async function onInboundMessage(
         text: event.text ?? null,
         message_type: event.type,
         referral: event.referral ?? null,
+        reply_id: event.reply_id ?? null,
       },
     },
     ctx,

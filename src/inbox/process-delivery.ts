@@ -40,7 +40,14 @@ import { resolveContact, resolveGroupContact } from './contacts.js';
 import { ItemError, PermanentDeliveryError } from './delivery-errors.js';
 import { adoptLaterEchoes, storeEcho } from './echoes.js';
 import { followIdentityChange, type IdentityContext, idsFromSystemBody } from './identity-changes.js';
-import { contextWamid, messageError, messageRole, messageText, revisionTarget } from './inbound-fields.js';
+import {
+  contextWamid,
+  messageError,
+  messageRole,
+  messageText,
+  replyId,
+  revisionTarget,
+} from './inbound-fields.js';
 import { onInboundMessage } from './on-inbound-message.js';
 import { applyRevisions } from './revisions.js';
 import { statusRank } from './status-progress.js';
@@ -444,6 +451,7 @@ async function storeInboundMessage(
               timestamp: msg.timestamp,
               text: messageText(msg),
               referral: msg.referral ?? null,
+              reply_id: replyId(msg),
             },
             { ids: ctx.ids, now: ctx.now, config: ctx.config },
           )

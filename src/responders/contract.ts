@@ -8,6 +8,8 @@ export interface ResponderMessage {
   /** Body, caption or button title; null for media without caption. */
   text: string | null;
   at: number;
+  /** The id of the button or list row the customer chose (inbound interactive / button messages). */
+  reply_id?: string | null;
 }
 
 export interface ResponderInput {
@@ -25,7 +27,14 @@ export interface ResponderInput {
 export type ResponderSource = 'rules' | 'openai-compatible';
 
 export type Reply =
-  | { kind: 'text'; text: string; source: ResponderSource; rule_id?: string }
+  | {
+      kind: 'text';
+      text: string;
+      source: ResponderSource;
+      rule_id?: string;
+      /** Sent as reply buttons with `text` as their body (rules with `buttons`). */
+      buttons?: { id: string; title: string }[];
+    }
   | { kind: 'none'; reason: string };
 
 export interface Responder {

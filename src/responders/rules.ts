@@ -12,6 +12,7 @@ interface CompiledRule {
   rule: RuleConfig;
   keywords: PhraseMatcher<string> | null;
   classes: Set<string>;
+  replyIds: Set<string>;
 }
 
 function compile(rules: readonly RuleConfig[]): CompiledRule[] {
@@ -21,15 +22,16 @@ function compile(rules: readonly RuleConfig[]): CompiledRule[] {
       ? new PhraseMatcher(rule.keywords.map((k) => ({ phrase: k, value: k })))
       : null,
     classes: new Set(rule.classes ?? []),
+    replyIds: new Set(rule.reply_ids ?? []),
   }));
 }
 
-function newestCustomerText(input: ResponderInput): string {
+function newestCustomerMessage(input: ResponderInput): { text: string; reply_id: string | null } {
   for (let i = input.recentMessages.length - 1; i >= 0; i--) {
     const m = input.recentMessages[i];
-    if (m?.direction === 'inbound') return m.text ?? '';
+    if (m?.direction === 'inbound') return { text: m.text ?? '', reply_id: m.reply_id ?? null };
   }
-  return '';
+  return { text: '', reply_id: null };
 }
 
 export function createRulesResponder(rules: readonly RuleConfig[]): Responder {
@@ -38,13 +40,20 @@ export function createRulesResponder(rules: readonly RuleConfig[]): Responder {
     kind: 'rules',
     async reply(input): Promise<Reply> {
       if (compiled.length === 0) return { kind: 'none', reason: 'no responder rules configured' };
-      const text = newestCustomerText(input);
+      const { text, reply_id } = newestCustomerMessage(input);
       const tokens = tokenize(text);
       for (const [index, c] of compiled.entries()) {
         const byKeyword = c.keywords?.first(tokens, text) !== undefined;
         const byClass = c.classes.has(input.classification.class);
-        if (byKeyword || byClass) {
-          return { kind: 'text', text: c.rule.reply, source: 'rules', rule_id: c.rule.id ?? `#${index}` };
+        const byReply = reply_id !== null && c.replyIds.has(reply_id);
+        if (byKeyword || byClass || byReply) {
+          return {
+            kind: 'text',
+            text: c.rule.reply,
+            source: 'rules',
+            rule_id: c.rule.id ?? `#${index}`,
+            ...(c.rule.buttons ? { buttons: c.rule.buttons } : {}),
+          };
         }
       }
       return { kind: 'none', reason: 'no responder rule matched' };

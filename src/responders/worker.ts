@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { automationBlocker } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
+import { replyId } from '../inbox/inbound-fields.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
@@ -20,6 +21,7 @@ import { type ConversationRow, conversationsRepo } from '../store/conversations-
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { withTransaction } from '../store/transactions.js';
+import type { InboundMessage } from '../webhook/payload.js';
 import { createResponder, type ResponderSetup } from './responder.js';
 
 export interface ResponderWorkerDeps {
@@ -103,7 +105,12 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
         conversation_class: conv.conversation_class,
         assigned_route: conv.assigned_route,
       },
-      recentMessages: recent.map((m) => ({ direction: m.direction, text: m.text, at: m.timestamp })),
+      recentMessages: recent.map((m) => ({
+        direction: m.direction,
+        text: m.text,
+        at: m.timestamp,
+        reply_id: m.direction === 'inbound' ? storedReplyId(m.payload) : null,
+      })),
       classification: { class: conv.conversation_class, ...(conv.intent ? { intent: conv.intent } : {}) },
     });
     let enqueued = false;
@@ -148,7 +155,9 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
           kind: 'reply',
           phone_number_id: current.phone_number_id,
           to,
-          content: { type: 'text', text: reply.text },
+          content: reply.buttons
+            ? { type: 'buttons', body: reply.text, buttons: reply.buttons }
+            : { type: 'text', text: reply.text },
           conversation_id: current.id,
           contact_id: current.contact_id,
           priority: current.priority,
@@ -235,4 +244,14 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       ]);
     },
   };
+}
+
+/** The chosen button or list row id of a stored inbound message (its payload is Meta's object). */
+function storedReplyId(payload: string): string | null {
+  if (!payload.includes('"interactive"') && !payload.includes('"button"')) return null;
+  try {
+    return replyId(JSON.parse(payload) as Partial<InboundMessage>);
+  } catch {
+    return null;
+  }
 }
