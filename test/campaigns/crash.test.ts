@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/webhook/signature.js';
 import { type DaemonProcess, killAll, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
@@ -101,6 +102,16 @@ describe('kill -9 in the middle of a campaign', () => {
     const killedAt = performance.timeOrigin + performance.now();
     await first.exited;
     const beforeRestart = sends().length;
+    // What the daemon itself had handed to the API without recording the answer when it died: SPEC §5's
+    // one duplicate window. Read from its database, so a loaded box that stretches the window in time
+    // does not turn a permitted repeat into a failure.
+    const dbAtKill = new SQLite(env.DATABASE_PATH as string, { readonly: true });
+    const sendingAtKill = new Set(
+      (dbAtKill.prepare('select "to" from outbox where state = \'sending\'').all() as { to: string }[]).map(
+        (r) => r.to,
+      ),
+    );
+    dbAtKill.close();
     expect(beforeRestart).toBeLessThan(RECIPIENTS); // killed mid-campaign
 
     const second = await startDaemonProcess(env);
@@ -113,11 +124,12 @@ describe('kill -9 in the middle of a campaign', () => {
     const campaign = (await api(second.url, `${BASE}/${id}`)).body as { counts: Record<string, number> };
     expect(campaign.counts).toMatchObject({ queued: 0, sent: RECIPIENTS, failed: 0 });
 
-    const inFlight = new Set(
-      sends()
+    const inFlight = new Set([
+      ...sendingAtKill,
+      ...sends()
         .filter((r) => r.receivedAt <= killedAt && r.receivedAt + ANSWER_DELAY_MS + 50 >= killedAt)
         .map((r) => toOf(r.body)),
-    );
+    ]);
     const perCustomer = new Map<string, number>();
     for (const r of sends()) perCustomer.set(toOf(r.body), (perCustomer.get(toOf(r.body)) ?? 0) + 1);
     for (const wa of customers) {
