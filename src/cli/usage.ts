@@ -26,10 +26,13 @@ webhooks and runs the scheduler. SIGTERM or SIGINT (Ctrl-C) stops it gracefully 
 
 Applies pending migrations to the database at DATABASE_PATH and exits.
 `,
-  'check-config': `Usage: native-whatsapp check-config [--show-secrets [--force]]
+  'check-config': `Usage: native-whatsapp check-config [--files-only] [--show-secrets [--force]]
 
 Validates the configuration from every source and prints the effective document as JSON with
-secrets redacted. Exit 2 with every problem listed when it is invalid.
+secrets redacted, including what was stored through the management API (read from the database,
+never created). On standard error: the layers in order and which layer set each value. Exit 2 with
+every problem listed when it is invalid.
+  --files-only     leave the stored management layer out (defaults, files and environment only)
   --show-secrets   print secrets too, including generated webhook secrets stored in the database;
                    only to a terminal unless --force is given as well
   --force          allow --show-secrets when standard output is not a terminal

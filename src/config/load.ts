@@ -119,7 +119,8 @@ export function describeIssues(issues: z.core.$ZodIssue[], layers: ConfigLayer[]
   });
 }
 
-function sourceOf(keyPath: PropertyKey[], layers: ConfigLayer[]): string {
+/** Which layer set the value at this path (the last one that sets it or a parent of it). */
+export function sourceOf(keyPath: PropertyKey[], layers: ConfigLayer[]): string {
   const dotted = keyPath.map(String);
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i] as ConfigLayer;

@@ -90,6 +90,46 @@ describe('check-config', () => {
   });
 });
 
+describe('check-config layers', () => {
+  it('includes the stored management layer and says which layer each value came from', async () => {
+    const db = path.join(tempDir(), 'l.db');
+    const root = 'root-token-for-check-config-0123';
+    const { startDaemonProcess } = await import('../helpers/daemon-process.js');
+    const daemon = await startDaemonProcess({ DATABASE_PATH: db, API_ROOT_TOKEN: root });
+    const put = await fetch(`${daemon.url}/api/extensions/native-whatsapp/management/config`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${root}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 0, runtime: { automation_mode: 'priority' } }),
+    });
+    expect(put.status).toBe(200);
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+
+    const env = { DATABASE_PATH: db, CONFIG_PATH: 'config/example.json', LOG_LEVEL: 'debug' };
+    // The example file says priority too; a stored value on another key shows the layer better.
+    const res = runCli(['check-config'], { ...env, CONFIG_PATH: '' });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).runtime.automation_mode).toBe('priority');
+    expect(res.stderr).toContain(
+      'layers, later wins: built-in defaults < config/default.json < management API (version 1) < environment',
+    );
+    expect(res.stderr).toMatch(/^ {2}runtime\.automation_mode +management API \(version 1\)$/m);
+    expect(res.stderr).toMatch(/^ {2}database\.path +environment variable DATABASE_PATH$/m);
+    expect(res.stderr).toMatch(/^ {2}log\.level +environment variable LOG_LEVEL$/m);
+
+    const files = runCli(['check-config', '--files-only'], { ...env, CONFIG_PATH: '' });
+    expect(files.code).toBe(0);
+    expect(JSON.parse(files.stdout).runtime.automation_mode).toBe('assisted');
+    expect(files.stderr).toContain('--files-only: the management layer stored in the database is left out');
+    expect(files.stderr).not.toContain('management API (version');
+
+    // Files changed since the override was stored: the daemon would let the files win, and so does this.
+    const changed = runCli(['check-config'], env);
+    expect(changed.stderr).toContain('management config version 1 is set aside: the files changed');
+    expect(changed.stderr).toMatch(/^ {2}conversation_classes +CONFIG_PATH \(config\/example\.json\)$/m);
+  });
+});
+
 describe('migrate', () => {
   it('applies migrations once, then reports them current', () => {
     const env = { DATABASE_PATH: path.join(tempDir(), 'm.db') };
