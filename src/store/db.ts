@@ -3,11 +3,11 @@
 // we answered 200 survives not only kill -9 (which NORMAL already survives) but power loss too.
 // The cost is one fsync per transaction, which ingress amortises by committing concurrent
 // deliveries together (webhook/inbox-writer.ts).
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import { AppError } from '../lib/app-error.js';
+import { ensurePrivateDir, ensurePrivateFile, makePrivate } from '../lib/private-files.js';
 import type { Database } from './tables.js';
 
 export type Db = Kysely<Database>;
@@ -30,8 +30,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
   if (!inMemory && !options.readonly) {
     const dir = path.dirname(path.resolve(file));
     try {
-      // 0700: the database holds generated secrets and conversations.
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // 0700 / 0600: the database holds generated secrets and conversations. SQLite creates the WAL
+      // and SHM files with the database file's own mode, so a 0600 database gives 0600 companions.
+      ensurePrivateDir(dir);
+      ensurePrivateFile(path.resolve(file));
+      makePrivate(`${path.resolve(file)}-wal`, `${path.resolve(file)}-shm`);
     } catch (err) {
       throw new AppError(
         'database_unavailable',
@@ -94,7 +97,10 @@ function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase
 
 /** An online, consistent copy of the database into `target` (restore by copying it back). */
 export async function backupDatabase(handle: OpenedDatabase, target: string): Promise<{ pages: number }> {
+  ensurePrivateDir(path.dirname(path.resolve(target)));
+  ensurePrivateFile(target);
   const result = await handle.sqlite.backup(target);
+  makePrivate(target, `${target}-wal`, `${target}-shm`, `${target}-journal`);
   return { pages: result.totalPages };
 }
 
