@@ -38,34 +38,32 @@ function NoData() {
   return <p class="chart-empty">No data in this window yet</p>;
 }
 
-/** A line through the buckets that have a value; a bucket without one breaks the line. */
+/**
+ * A line through the buckets that have a value, with a dot on each: an empty bucket (no turns, no
+ * silences) is skipped rather than drawn as zero, and the dots show where the measurements are.
+ */
 export function LineChart(p: ChartProps) {
   const { x, y } = scale(p);
-  const segments: string[][] = [];
-  let current: string[] = [];
+  const points: [number, number][] = [];
   p.values.forEach((v, i) => {
-    if (v === null) {
-      if (current.length > 0) segments.push(current);
-      current = [];
-      return;
-    }
-    current.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    if (v !== null) points.push([x(i), y(v)]);
   });
-  if (current.length > 0) segments.push(current);
-  if (segments.length === 0) return <NoData />;
+  if (points.length === 0) return <NoData />;
   const label = describe(p);
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={label}>
-      <title>{label}</title>
-      <line class="axis" x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} />
-      {segments.map((s) =>
-        s.length === 1 ? (
-          <circle cx={s[0]?.split(',')[0]} cy={s[0]?.split(',')[1]} r="2.5" />
-        ) : (
-          <polyline points={s.join(' ')} />
-        ),
-      )}
-    </svg>
+    <figure class="chart-box">
+      <svg class="chart" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={label}>
+        <title>{label}</title>
+        <line class="axis" x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} />
+        {points.length > 1 ? (
+          <polyline points={points.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')} />
+        ) : null}
+        {points.map(([a, b]) => (
+          <circle cx={a.toFixed(1)} cy={b.toFixed(1)} r="2" />
+        ))}
+      </svg>
+      <figcaption>{p.label}</figcaption>
+    </figure>
   );
 }
 
@@ -77,26 +75,29 @@ export function BarChart(p: ChartProps) {
   const slot = (W - 2 * PAD) / n;
   const label = describe(p);
   return (
-    <svg
-      class="chart bars"
-      viewBox={`0 0 ${W} ${H}`}
-      preserveAspectRatio="none"
-      role="img"
-      aria-label={label}
-    >
-      <title>{label}</title>
-      <line class="axis" x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} />
-      {p.values.map((v, i) =>
-        v === null || v === 0 ? null : (
-          <rect
-            x={(PAD + i * slot + slot * 0.15).toFixed(1)}
-            y={y(v).toFixed(1)}
-            width={(slot * 0.7).toFixed(1)}
-            height={(H - PAD - y(v)).toFixed(1)}
-          />
-        ),
-      )}
-    </svg>
+    <figure class="chart-box">
+      <svg
+        class="chart bars"
+        viewBox={`0 0 ${W} ${H}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={label}
+      >
+        <title>{label}</title>
+        <line class="axis" x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} />
+        {p.values.map((v, i) =>
+          v === null || v === 0 ? null : (
+            <rect
+              x={(PAD + i * slot + slot * 0.15).toFixed(1)}
+              y={y(v).toFixed(1)}
+              width={(slot * 0.7).toFixed(1)}
+              height={(H - PAD - y(v)).toFixed(1)}
+            />
+          ),
+        )}
+      </svg>
+      <figcaption>{p.label}</figcaption>
+    </figure>
   );
 }
 

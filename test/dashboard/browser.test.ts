@@ -90,6 +90,7 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
     graph = await startFakeGraphApi();
     t = await createTestApp({
       listen: true,
+      start: '2026-01-04T09:00:00Z',
       config: {
         channels: { access_token: ACCESS_TOKEN, api_base_url: graph.url },
         responder: { rules: [{ keywords: ['price'], reply: 'The blue one is 20 EUR.' }] },
@@ -97,6 +98,32 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
       },
     });
     await attachAgent(t);
+    const agentUuid = one<{ uuid: string }>(t, 'select uuid from agents').uuid;
+    // A day of history, so the trend charts have something to show: customers every ~2 h, answered
+    // after a few minutes (some after longer), through the same execute API a platform would use.
+    const history = ['Noah', 'Emma', 'Liam', 'Sofia', 'Lucas', 'Maya', 'Elias', 'Lea', 'Finn', 'Zoe', 'Omar'];
+    for (const [i, name] of history.entries()) {
+      const wa = `49170000002${String(i).padStart(2, '0')}`;
+      await deliver(t, text(wa, `${name} ${'ABCDEFGHIJK'[i]}.`, 'Hello, a question about my order'));
+      t.clock.advance((2 + ((i * 7) % 11) * (i % 3 === 0 ? 6 : 1)) * 60_000);
+      if (i % 4 !== 3) {
+        const id = one<{ id: string }>(
+          t,
+          'select c.id from conversations c join contacts k on k.id = c.contact_id where k.wa_id = ?',
+          wa,
+        ).id;
+        const res = await api('/api/extensions/native-whatsapp/runtime/execute', {
+          body: {
+            agent_uuid: agentUuid,
+            intent: 'reply_conversation',
+            context: { platform: 'whatsapp', conversation_id: id, text: 'Thanks, looking into it now.' },
+          },
+        });
+        expect(res.status).toBe(202);
+        await t.deps.outbound.sender.drain();
+      }
+      t.clock.advance(105 * 60_000);
+    }
     // Sample traffic: a customer whose question got a draft (route hybrid), one who is escalated, one
     // answered, and a campaign with three recipients.
     await deliver(t, text('4917000000101', 'Ana Souza', 'Hi! What is the price of the blue one?'));

@@ -44,10 +44,13 @@ button:disabled{opacity:.5;cursor:not-allowed}
 .card .big{font-size:2rem;font-weight:650;letter-spacing:-.02em;margin:.1rem 0}
 .card .big small{font-size:1rem;color:var(--soft);font-weight:500}
 .card p{margin:.2rem 0;color:var(--soft)}
+.card>form{margin-top:.75rem}
 .chart-empty{height:56px;margin:.6rem 0 0;display:flex;align-items:center;justify-content:center;border-bottom:1px solid var(--line);font-size:.85rem}
-.chart{display:block;width:100%;height:56px;margin-top:.6rem}
+.chart-box{margin:.6rem 0 0}
+.chart-box figcaption{font-size:.75rem;color:var(--soft);margin-top:.15rem}
+.chart{display:block;width:100%;height:56px}
 .chart polyline{fill:none;stroke:var(--accent);stroke-width:2;vector-effect:non-scaling-stroke}
-.chart circle{fill:var(--accent)}
+.chart circle{fill:var(--accent);vector-effect:non-scaling-stroke}
 .chart rect{fill:var(--accent);opacity:.8}
 .chart .axis{stroke:var(--line);stroke-width:1;vector-effect:non-scaling-stroke}
 .stack{display:block;width:100%;height:12px;margin:.5rem 0}

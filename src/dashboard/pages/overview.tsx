@@ -157,7 +157,7 @@ export function OverviewPage(p: {
               value={m.outbound_pending}
               text={count(m.outbound_pending, 'message')}
             />{' '}
-            not yet accepted by WhatsApp. Chart: unanswered customer turns {per}.
+            not yet accepted by WhatsApp.
           </p>
           <BarChart
             values={col('unanswered_turns')}
