@@ -4,11 +4,14 @@
 // caller's transaction; states only move forward, so late or repeated events change nothing.
 
 import { recordCampaignReply, recordCampaignSendAccepted } from '../insights/insight-events.js';
+import { hourOf } from '../pricing/pricing-events.js';
 import { campaignsRepo } from '../store/campaigns-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { followUpsRepo } from '../store/follow-ups-repo.js';
 import { outboxRepo } from '../store/outbox-repo.js';
+import { pricingRepo } from '../store/pricing-repo.js';
 import type { RecipientState } from '../store/tables.js';
 import { appendOutcome, markLateFailure } from './auto-pause.js';
 
@@ -112,6 +115,13 @@ export async function attributeReply(
   trx: Db,
   input: { wa_id: string | null; conversation_id: string | null; at: number; now: number; window: number },
 ): Promise<string | null> {
+  // A follow-up sent in the window earns the reply too (cost per reply earned, SPEC §14).
+  if (
+    input.conversation_id &&
+    (await followUpsRepo.markReplied(trx, input.conversation_id, input.at - input.window, input.at))
+  ) {
+    await pricingRepo.earnedReply(trx, hourOf(input.at), 'follow_up');
+  }
   if (!input.wa_id) return null;
   const r = await campaignsRepo.latestSentTo(trx, input.wa_id, input.at - input.window, input.at);
   if (!r) return null;
@@ -121,6 +131,7 @@ export async function attributeReply(
     updated_at: input.now,
   });
   if (!moved) return null;
+  await pricingRepo.earnedReply(trx, hourOf(input.at), 'campaign');
   if (r.sent_at !== null) await recordCampaignReply(trx, { campaign_id: r.campaign_id, sent_at: r.sent_at });
   if (input.conversation_id) {
     await conversationsRepo.update(trx, input.conversation_id, {

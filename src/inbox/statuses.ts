@@ -6,6 +6,7 @@ import { campaignStatusChanged } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import type { IdSource } from '../lib/ids.js';
 import { answerPermanentFailure } from '../outbound/permanent-failure.js';
+import { recordPricing } from '../pricing/pricing-events.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { outboxRepo } from '../store/outbox-repo.js';
@@ -93,6 +94,8 @@ export async function applyPendingStatuses(
       );
     }
   }
+  // What Meta says the message costs (SPEC §14), from any of these statuses.
+  if (message.direction === 'outbound') await recordPricing(trx, message, events);
   await statusEventsRepo.markApplied(
     trx,
     events.map((e) => e.id),

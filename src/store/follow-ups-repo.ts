@@ -180,4 +180,41 @@ export const followUpsRepo = Object.freeze({
       .limit(limit)
       .execute();
   },
+
+  /** The sent follow-up of the conversation that went out as `wamid` (pricing, SPEC §14). */
+  async findSentWamid(db: Db, conversationId: string, wamid: string): Promise<FollowUpRow | undefined> {
+    return db
+      .selectFrom('follow_ups')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('state', '=', 'sent')
+      .where('sent_wamid', '=', wamid)
+      .executeTakeFirst();
+  },
+
+  /**
+   * A customer wrote at `at`: the conversation's latest follow-up sent since `since` that has not yet
+   * earned a reply earns this one. True when one did (SPEC §14: replies earned by follow-ups).
+   */
+  async markReplied(db: Db, conversationId: string, since: number, at: number): Promise<boolean> {
+    const latest = await db
+      .selectFrom('follow_ups')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('state', '=', 'sent')
+      .where('updated_at', '>=', since)
+      .where('updated_at', '<=', at)
+      .where('replied_at', 'is', null)
+      .orderBy('updated_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!latest) return false;
+    const res = await db
+      .updateTable('follow_ups')
+      .set({ replied_at: at })
+      .where('id', '=', latest.id)
+      .where('replied_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  },
 });

@@ -5,6 +5,8 @@ import type { AppDeps } from '../../app-deps.js';
 import { createBacklogProbe } from '../../inbox/backlog-probe.js';
 import { computeInsight } from '../../insights/insights.js';
 import { parseDuration } from '../../lib/duration.js';
+import { costSchema } from '../../pricing/rate-card.js';
+import { windowCost } from '../../pricing/window-cost.js';
 import type { ApiRouter } from '../api-router.js';
 
 export const INSIGHTS_PATH = '/api/extensions/native-whatsapp/runtime/insights';
@@ -70,6 +72,11 @@ export const insightSchema = z.object({
     access_tier: z.enum(['standard', 'root']),
   }),
   status_reasons: z.array(z.string()),
+  cost: costSchema
+    .extend({ outreach_total: z.number().nullable().describe('what campaign sends and follow-ups cost') })
+    .describe(
+      'SPEC §14, business-wide, over the hours of W: priced messages by category, cost with a rate card (pricing.rates), per_reply = outreach_total ÷ replies campaigns and follow-ups earned',
+    ),
   window: z.string(),
   window_start: z.string(),
   updated_at: z.string(),
@@ -123,7 +130,13 @@ export function mountInsightRoutes(router: ApiRouter, deps: AppDeps): void {
           ...(q.trend ? { trend: 'hour' as const } : {}),
         },
       );
-      return c.json(insight);
+      const cost = await windowCost(
+        deps.db,
+        config,
+        deps.clock.now() - (parseDuration(q.window) as number),
+        deps.clock.now(),
+      );
+      return c.json({ ...insight, cost });
     },
   );
 }
