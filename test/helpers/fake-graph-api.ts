@@ -21,7 +21,8 @@ export type FakeBehaviour =
 export type FakeStep = FakeBehaviour & { delayMs?: number };
 
 export interface FakeMedia {
-  bytes: Buffer;
+  /** The bytes, or a function making them on each request (a benchmark's thousand files). */
+  bytes: Buffer | (() => Buffer);
   mime_type: string;
   /** Override the hex SHA-256 the lookup gives (a wrong one, or null to leave it out). */
   sha256?: string | null;
@@ -175,7 +176,8 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
       });
       return true;
     }
-    const m = known as FakeMedia;
+    const spec = known as FakeMedia;
+    const m = { ...spec, bytes: typeof spec.bytes === 'function' ? spec.bytes() : spec.bytes };
     if (lookup) {
       if (m.lookupStatus) {
         json(res, m.lookupStatus, {

@@ -1,0 +1,280 @@
+// Media benchmark (issue 16): 1,000 inbound images of 200 KB arriving at 50/s against the real daemon
+// (node dist/main.js serve) with a fake Cloud API serving each image's lookup and bytes (bearer token
+// required). Measures download throughput, the time from a delivery's 200 to its media `stored`
+// (p50/p99), the daemon's peak RSS and RSS samples (flat: downloads stream to disk), and the webhook
+// latency with downloads running against a second run with media.download off (the ingress ratio).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { toMetaJson } from '../../src/webhook/meta-json.js';
+import { signBody } from '../../src/webhook/signature.js';
+import { startFakeGraphApi } from '../../test/helpers/fake-graph-api.js';
+import { type BenchRow, defineBenchmark } from '../lib/benchmark.js';
+import { round } from '../lib/round.js';
+import { freePort } from '../lib/server-process.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SECRET = 'bench_app_secret_0123456789abcdef';
+const TOKEN = 'EAAbench_media_token_0123456789';
+const IMAGE_BYTES = 200 * 1024;
+const RATE = 50;
+
+interface RunResult {
+  ingress_ms: number[];
+  stored_after_ms: number[];
+  download_seconds: number;
+  stored: number;
+  failed: number;
+  peak_rss_mb: number;
+  rss_samples_mb: number[];
+}
+
+function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+
+/** A distinct 200 KB "image" per media id (the store is content-addressed: equal bytes would be one file). */
+function imageBytes(id: string): Buffer {
+  const b = Buffer.alloc(IMAGE_BYTES, id.length);
+  createHash('sha256').update(id).digest().copy(b, 0);
+  return b;
+}
+
+async function runOnce(
+  tmp: string,
+  count: number,
+  download: boolean,
+  log: (m: string) => void,
+): Promise<RunResult> {
+  const graph = await startFakeGraphApi();
+  graph.requireToken(TOKEN);
+  const ids = Array.from({ length: count }, (_, i) => `bench-media-${download ? 'd' : 'n'}-${i}`);
+  for (const id of ids) graph.addMedia(id, { bytes: () => imageBytes(id), mime_type: 'image/jpeg' });
+  const dir = path.join(tmp, download ? 'with' : 'without');
+  const dbFile = path.join(dir, 'db.sqlite');
+  const config = path.join(tmp, `config-${download}.json`);
+  writeFileSync(config, JSON.stringify({ media: { dir: path.join(dir, 'media'), download } }));
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), 'serve'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      DATABASE_PATH: dbFile,
+      CONFIG_PATH: config,
+      WHATSAPP_APP_SECRET: SECRET,
+      WHATSAPP_ACCESS_TOKEN: TOKEN,
+      WHATSAPP_API_BASE_URL: graph.url,
+      API_ROOT_TOKEN: 'nwa_bench_root_token_0123456789abcdef',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (res?.status === 200) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('daemon did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid as number;
+  const rss: number[] = [];
+  const sampler = setInterval(() => rss.push(procKb(pid, 'VmRSS') / 1024), 500);
+  const okAt = new Map<string, number>();
+  const ingress: number[] = [];
+  const started = Date.now();
+  const posts: Promise<void>[] = [];
+  for (const [i, id] of ids.entries()) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const wa = `49151${String(i).padStart(8, '0')}`;
+    const body = Buffer.from(
+      toMetaJson({
+        object: 'whatsapp_business_account',
+        entry: [
+          {
+            id: 'bench',
+            changes: [
+              {
+                field: 'messages',
+                value: {
+                  messaging_product: 'whatsapp',
+                  metadata: { display_phone_number: '15550000000', phone_number_id: 'sandbox' },
+                  contacts: [{ wa_id: wa, profile: { name: 'Bench' } }],
+                  messages: [
+                    {
+                      from: wa,
+                      id: `wamid.bench.${id}`,
+                      timestamp: String(Math.floor(Date.now() / 1000)),
+                      type: 'image',
+                      image: { id, mime_type: 'image/jpeg' },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const t0 = performance.now();
+    posts.push(
+      fetch(`${url}/webhooks/whatsapp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) },
+        body,
+      }).then(async (res) => {
+        await res.arrayBuffer();
+        ingress.push(performance.now() - t0);
+        if (res.status === 200) okAt.set(id, Date.now());
+      }),
+    );
+  }
+  await Promise.all(posts);
+  log(`${download ? 'with' : 'without'} downloads: ${okAt.size} of ${count} deliveries answered 200`);
+  const stored = new Map<string, number>();
+  let failed = 0;
+  if (download) {
+    const db = new SQLite(dbFile, { readonly: true });
+    try {
+      for (const deadline = Date.now() + 180_000; Date.now() < deadline; ) {
+        const rows = db
+          .prepare("select media_id, state, stored_at from media where state != 'pending'")
+          .all() as {
+          media_id: string;
+          state: string;
+          stored_at: number | null;
+        }[];
+        failed = rows.filter((r) => r.state !== 'stored').length;
+        for (const r of rows) if (r.state === 'stored' && r.stored_at) stored.set(r.media_id, r.stored_at);
+        if (rows.length >= count) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      db.close();
+    }
+  }
+  clearInterval(sampler);
+  const peak = procKb(pid, 'VmHWM') / 1024;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  await graph.close();
+  const storedTimes = [...stored.values()];
+  const after = [...stored.entries()].flatMap(([id, at]) => {
+    const ok = okAt.get(id);
+    return ok === undefined ? [] : [at - ok];
+  });
+  return {
+    ingress_ms: ingress,
+    stored_after_ms: after,
+    download_seconds: storedTimes.length ? (Math.max(...storedTimes) - started) / 1000 : 0,
+    stored: stored.size,
+    failed,
+    peak_rss_mb: round(peak),
+    rss_samples_mb: rss.map(round),
+  };
+}
+
+export default defineBenchmark({
+  name: 'media',
+  description: `inbound images of ${IMAGE_BYTES / 1024} KB at ${RATE}/s: download throughput, 200→stored, peak RSS, ingress with vs without downloads`,
+  async run(ctx) {
+    const count = ctx.quick ? 200 : 1000;
+    const without = await runOnce(ctx.tmpDir, count, false, ctx.log);
+    const withDl = await runOnce(ctx.tmpDir, count, true, ctx.log);
+    const mb = (withDl.stored * IMAGE_BYTES) / 2 ** 20;
+    const samples = withDl.rss_samples_mb;
+    const third = Math.max(1, Math.floor(samples.length / 3));
+    const early = pct(samples.slice(0, third), 50);
+    const late = pct(samples.slice(-third), 50);
+    const rows: BenchRow[] = [
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: 'stored',
+        value: withDl.stored,
+        unit: 'images',
+        note: `${withDl.failed} failed`,
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: 'download throughput',
+        value: round(withDl.stored / Math.max(0.001, withDl.download_seconds)),
+        unit: 'images/s',
+        better: 'higher',
+        note: `${round(mb / Math.max(0.001, withDl.download_seconds))} MiB/s`,
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: '200 → stored p50',
+        value: round(pct(withDl.stored_after_ms, 50)),
+        unit: 'ms',
+        better: 'lower',
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: '200 → stored p99',
+        value: round(pct(withDl.stored_after_ms, 99)),
+        unit: 'ms',
+        better: 'lower',
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: 'peak RSS (VmHWM)',
+        value: withDl.peak_rss_mb,
+        unit: 'MiB',
+        better: 'lower',
+        note: `without downloads ${without.peak_rss_mb} MiB`,
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: 'RSS median, last third / first third',
+        value: round(late / Math.max(1, early)),
+        unit: 'ratio',
+        better: 'lower',
+        note: `${early} → ${late} MiB`,
+      },
+      {
+        case: 'webhook 200 p50 with downloads',
+        metric: 'latency',
+        value: round(pct(withDl.ingress_ms, 50)),
+        unit: 'ms',
+        baseline: 'without downloads',
+        ratio: round(pct(withDl.ingress_ms, 50) / Math.max(0.001, pct(without.ingress_ms, 50))),
+        better: 'lower',
+      },
+      {
+        case: 'webhook 200 p99 with downloads',
+        metric: 'latency',
+        value: round(pct(withDl.ingress_ms, 99)),
+        unit: 'ms',
+        baseline: 'without downloads',
+        ratio: round(pct(withDl.ingress_ms, 99) / Math.max(0.001, pct(without.ingress_ms, 99))),
+        better: 'lower',
+      },
+      {
+        case: 'webhook 200 without downloads',
+        metric: 'latency p50 / p99',
+        value: round(pct(without.ingress_ms, 50)),
+        unit: 'ms',
+        note: `p99 ${round(pct(without.ingress_ms, 99))} ms`,
+      },
+    ];
+    return rows;
+  },
+});
