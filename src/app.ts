@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): CreatedApp {
     ),
   );
 
-  const router = new ApiRouter(app, { db: deps.db, clock: deps.clock });
+  const router = new ApiRouter(app, { db: deps.db, clock: deps.clock, ids: deps.ids, logger: deps.logger });
   mountHealthRoutes(router, deps);
   mountWebhookRoutes(app, router, deps);
   mountConversationRoutes(router, deps);

@@ -2,11 +2,14 @@
 // The same declaration mounts the route (auth, parsing, validation) and feeds the OpenAPI document,
 // so the documentation cannot drift from what is enforced.
 import type { Context, Hono } from 'hono';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Tier } from '../auth/tokens.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
+import type { IdSource } from '../lib/ids.js';
 import { checkJsonLimits, MAX_JSON_DEPTH } from '../lib/json-limits.js';
+import { auditRepo } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
 import type { TokenRow } from '../store/tokens-repo.js';
 import type { AppEnv } from './env.js';
@@ -60,7 +63,7 @@ export class ApiRouter {
 
   constructor(
     private readonly app: Hono<AppEnv>,
-    private readonly deps: { db: Db; clock: Clock },
+    private readonly deps: { db: Db; clock: Clock; ids: IdSource; logger: Logger },
   ) {}
 
   add<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
@@ -69,7 +72,28 @@ export class ApiRouter {
   ): void {
     this.specs.push(spec);
     const middleware = spec.tier === 'public' ? [] : [requireTier(spec.tier, this.deps)];
+    // SPEC §9a: every root action is audited with its actor, request id and outcome, refusals too.
+    // Done here, once for every root route, so a new root route cannot forget it.
+    const audited = spec.tier === 'root' && spec.method !== 'get';
     this.app.on(spec.method.toUpperCase(), [spec.path], ...middleware, async (c) => {
+      if (!audited) return this.run(spec, handler, c);
+      try {
+        const res = await this.run(spec, handler, c);
+        await this.audit(c, spec, String(res.status));
+        return res;
+      } catch (err) {
+        await this.audit(c, spec, err instanceof AppError ? err.code : 'internal_error');
+        throw err;
+      }
+    });
+  }
+
+  private async run<B extends z.ZodType | undefined, Q extends z.ZodType | undefined>(
+    spec: RouteSpec<B, Q>,
+    handler: RouteHandler<Out<B>, Out<Q>>,
+    c: Context<AppEnv>,
+  ): Promise<Response> {
+    {
       const body = spec.body ? await readJsonBody(c, spec.body) : undefined;
       const query = spec.query ? parseOrThrow(spec.query, c.req.query(), 'query') : undefined;
       return handler(c, {
@@ -78,7 +102,31 @@ export class ApiRouter {
         params: c.req.param() as Record<string, string>,
         token: c.get('token'),
       });
-    });
+    }
+  }
+
+  /** One audit entry for a root request: what, by whom (token id), its request id and its outcome. */
+  private async audit(c: Context<AppEnv>, spec: AnyRouteSpec, outcome: string): Promise<void> {
+    const token = c.get('token');
+    try {
+      await auditRepo.record(this.deps.db, {
+        id: this.deps.ids.next(),
+        actor: token?.id ?? 'unknown',
+        action: `api.${spec.method} ${spec.path}`,
+        details: JSON.stringify({
+          request_id: c.get('requestId') ?? null,
+          outcome,
+          params: c.req.param(),
+        }),
+        at: this.deps.clock.now(),
+      });
+    } catch (err) {
+      // The answer stands; an unwritable database is reported by its own probe.
+      this.deps.logger.warn(
+        { event: 'audit.write_failed', action: spec.path, err: (err as Error).message },
+        'could not write the audit entry of a root action',
+      );
+    }
   }
 }
 

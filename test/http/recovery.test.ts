@@ -39,8 +39,13 @@ function failOn(t: TestApp, body: string): () => void {
 const recover = (t: TestApp, body: unknown, token?: string | null) =>
   t.request(PATH, { method: 'POST', body, ...(token === undefined ? {} : { token }) });
 
+// The domain's own entries; the API router adds one `api.<method> <path>` entry per root request
+// (test/bounds/root-audit.test.ts), left out here.
 const auditActions = (t: TestApp) =>
-  rows<{ action: string; details: string }>(t, 'select action, details from audit_log order by at, id');
+  rows<{ action: string; details: string }>(
+    t,
+    "select action, details from audit_log where action not like 'api.%' order by at, id",
+  );
 
 describe('replay_dead_letters', () => {
   it('puts dead deliveries back and they are processed once', async () => {
