@@ -10,6 +10,7 @@ import * as m0006 from './0006_insights.js';
 import * as m0007 from './0007_insight_minutes.js';
 import * as m0009 from './0009_draft_decisions.js';
 import * as m0010 from './0010_real_traffic.js';
+import * as m0011 from './0011_events.js';
 import * as m0012 from './0012_media.js';
 import * as m0013 from './0013_campaign_insight.js';
 import * as m0014 from './0014_dashboard_sessions.js';
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0013_campaign_insight': m0013,
   '0014_dashboard_sessions': m0014,
   '0015_unmatched_status_index': m0015,
+  '0011_events': m0011,
 };

@@ -17,8 +17,8 @@ import { createToken } from '../../src/auth/tokens.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startDaemon } from '../../src/daemon.js';
-import { MINUTE_ROLLUP_RETENTION_MS } from '../../src/insights/insight-events.js';
 import { responseBucket } from '../../src/insights/insight-math.js';
+import { MINUTE_ROLLUP_RETENTION_MS } from '../../src/insights/insight-rollups.js';
 import { computeInsight } from '../../src/insights/insights.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { parseDuration } from '../../src/lib/duration.js';
@@ -39,7 +39,7 @@ const MESSAGES_PER_CONVERSATION = 10;
 // Half past and 20.5 s: both ends of every window are partial hours (read from minute rows) with a
 // partial minute at each end (read from the turns and follow-ups themselves).
 export const NOW = Date.parse('2026-03-01T00:30:20.500Z');
-/** Minute rows as housekeeping leaves them (extension/insight-events.ts: kept 31 days). */
+/** Minute rows as housekeeping leaves them (insights/insight-rollups.ts: kept 31 days). */
 const MINUTE_ROWS_FROM = NOW - MINUTE_ROLLUP_RETENTION_MS;
 const PATH = '/api/extensions/native-whatsapp/runtime/insights';
 

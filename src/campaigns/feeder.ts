@@ -22,6 +22,7 @@ import { templatesRepo } from '../store/templates-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { failureVerdict, templateVerdict } from './auto-pause.js';
 import { type CampaignLimiters, callbackDataFor } from './campaign-limiters.js';
+import { moveCampaign } from './campaign-transitions.js';
 import { type RecipientParameters, templateFor } from './recipients.js';
 import { pauseWithReason } from './service.js';
 
@@ -134,7 +135,7 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
       let state = c.state;
       if (state === 'scheduled' && (c.start_at ?? 0) <= now) {
         const ok = await withTransaction(deps.db, (trx) =>
-          campaignsRepo.transition(trx, c.id, ['scheduled'], 'running', { updated_at: now }),
+          moveCampaign(trx, c, ['scheduled'], 'running', { updated_at: now }, { ids: deps.ids, now }),
         );
         if (ok) {
           state = 'running';
@@ -146,10 +147,14 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
       deps.limiters.ensure(c.id, c.rate_per_second);
       if (c.count_queued === 0) {
         const done = await withTransaction(deps.db, (trx) =>
-          campaignsRepo.transition(trx, c.id, ['running'], 'completed', {
-            completed_at: now,
-            updated_at: now,
-          }),
+          moveCampaign(
+            trx,
+            { ...c, state },
+            ['running'],
+            'completed',
+            { completed_at: now, updated_at: now },
+            { ids: deps.ids, now },
+          ),
         );
         if (done) {
           report.completed++;
@@ -161,7 +166,9 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
       // Auto-pause (SPEC §14) before each batch: at most one second of sends is in the outbox.
       const why = await autoPauseReason(c, config);
       if (why) {
-        const paused = await withTransaction(deps.db, (trx) => pauseWithReason(trx, c, why, now));
+        const paused = await withTransaction(deps.db, (trx) =>
+          pauseWithReason(trx, c, why, { ids: deps.ids, now }),
+        );
         if (paused) {
           report.paused++;
           log.warn(

@@ -3,7 +3,8 @@
 // (inbox/on-inbound-message.ts) and an opt-out (conversations/engine.ts). Each runs inside the
 // caller's transaction; states only move forward, so late or repeated events change nothing.
 
-import { recordCampaignReply, recordCampaignSendAccepted } from '../insights/insight-events.js';
+import type { EventContext } from '../events/record-event.js';
+import { recordCampaignReply, recordCampaignSendAccepted } from '../insights/insight-facts.js';
 import { hourOf } from '../pricing/pricing-events.js';
 import { campaignsRepo } from '../store/campaigns-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
@@ -25,8 +26,9 @@ export async function campaignSendAccepted(
   trx: Db,
   row: SentRow,
   wamid: string | null,
-  now: number,
+  ctx: EventContext,
 ): Promise<void> {
+  const now = ctx.now;
   if (!row.campaign_recipient_id) return;
   const r = await campaignsRepo.getRecipient(trx, row.campaign_recipient_id);
   if (!r) return;
@@ -40,7 +42,7 @@ export async function campaignSendAccepted(
     updated_at: now,
   });
   if (!moved) return;
-  await recordCampaignSendAccepted(trx, r, now);
+  await recordCampaignSendAccepted(trx, r, ctx);
   await numberSend(trx, r, false);
 }
 
@@ -114,6 +116,7 @@ export async function campaignStatusChanged(
 export async function attributeReply(
   trx: Db,
   input: { wa_id: string | null; conversation_id: string | null; at: number; now: number; window: number },
+  ctx: Pick<EventContext, 'ids'>,
 ): Promise<string | null> {
   // A follow-up sent in the window earns the reply too (cost per reply earned, SPEC §14).
   if (
@@ -132,7 +135,13 @@ export async function attributeReply(
   });
   if (!moved) return null;
   await pricingRepo.earnedReply(trx, hourOf(input.at), 'campaign');
-  if (r.sent_at !== null) await recordCampaignReply(trx, { campaign_id: r.campaign_id, sent_at: r.sent_at });
+  if (r.sent_at !== null) {
+    await recordCampaignReply(
+      trx,
+      { campaign_id: r.campaign_id, sent_at: r.sent_at },
+      { ids: ctx.ids, now: input.now },
+    );
+  }
   if (input.conversation_id) {
     await conversationsRepo.update(trx, input.conversation_id, {
       campaign_id: r.campaign_id,

@@ -19,6 +19,7 @@ import { templatesRepo } from '../store/templates-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { templateVerdict } from './auto-pause.js';
 import { ALLOWED_FROM, type CampaignCommand, type CampaignView, runState, toCampaign } from './campaign.js';
+import { moveCampaign } from './campaign-transitions.js';
 import { DAY, effectiveLimit, limitUse } from './messaging-limit.js';
 import { checkRecipients, type Duplicate, type RecipientInput } from './recipients.js';
 
@@ -232,12 +233,14 @@ export function startCampaign(deps: CampaignDeps, id: string): Promise<CampaignV
     const blocked = templateVerdict(template, await templatesRepo.get(trx, template.name, template.language));
     if (blocked) throw new AppError('template_not_approved', `cannot start: ${blocked}`);
     const startAt = await startWithinLimit(trx, config, row, now);
-    return campaignsRepo.transition(trx, id, ['draft'], runState(startAt.at, now), {
-      started_at: now,
-      start_at: startAt.at,
-      schedule_reason: startAt.reason,
-      updated_at: now,
-    });
+    return moveCampaign(
+      trx,
+      row,
+      ['draft'],
+      runState(startAt.at, now),
+      { started_at: now, start_at: startAt.at, schedule_reason: startAt.reason, updated_at: now },
+      { ids: deps.ids, now },
+    );
   });
 }
 
@@ -289,7 +292,9 @@ async function startWithinLimit(
 }
 
 export function pauseCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
-  return command(deps, id, 'pause', (trx, row, now) => pauseWithReason(trx, row, null, now));
+  return command(deps, id, 'pause', (trx, row, now) =>
+    pauseWithReason(trx, row, null, { ids: deps.ids, now }),
+  );
 }
 
 /**
@@ -300,13 +305,17 @@ export async function pauseWithReason(
   trx: Db,
   row: CampaignRow,
   reason: string | null,
-  now: number,
+  ctx: { ids: IdSource; now: number },
 ): Promise<boolean> {
-  const ok = await campaignsRepo.transition(trx, row.id, ALLOWED_FROM.pause, 'paused', {
-    paused_at: now,
-    pause_reason: reason,
-    updated_at: now,
-  });
+  const now = ctx.now;
+  const ok = await moveCampaign(
+    trx,
+    row,
+    ALLOWED_FROM.pause,
+    'paused',
+    { paused_at: now, pause_reason: reason, updated_at: now },
+    { ...ctx, reason: reason ?? 'root' },
+  );
   if (ok)
     await takeBackFromOutbox(trx, row.id, reason ? `campaign paused: ${reason}` : 'campaign paused', now);
   return ok;
@@ -323,21 +332,27 @@ export function resumeCampaign(deps: CampaignDeps, id: string): Promise<Campaign
         `cannot resume: ${blocked}; resume once Meta approves it again (the template sync or its webhook will say so), or cancel and retarget with another template`,
       );
     }
-    return campaignsRepo.transition(trx, id, ['paused'], runState(row.start_at, now), {
-      paused_at: null,
-      pause_reason: null,
-      recent_outcomes: '',
-      updated_at: now,
-    });
+    return moveCampaign(
+      trx,
+      row,
+      ['paused'],
+      runState(row.start_at, now),
+      { paused_at: null, pause_reason: null, recent_outcomes: '', updated_at: now },
+      { ids: deps.ids, now },
+    );
   });
 }
 
 export function cancelCampaign(deps: CampaignDeps, id: string): Promise<CampaignView> {
   return command(deps, id, 'cancel', async (trx, row, now) => {
-    const ok = await campaignsRepo.transition(trx, id, ALLOWED_FROM.cancel, 'cancelled', {
-      cancelled_at: now,
-      updated_at: now,
-    });
+    const ok = await moveCampaign(
+      trx,
+      row,
+      ALLOWED_FROM.cancel,
+      'cancelled',
+      { cancelled_at: now, updated_at: now },
+      { ids: deps.ids, now },
+    );
     if (ok) await takeBackFromOutbox(trx, row.id, 'campaign cancelled', now);
     return ok;
   });

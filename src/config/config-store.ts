@@ -6,6 +6,7 @@
 // hash of the file layers it was made over, and when the files differ on start the files win again.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { recordEvent } from '../events/record-event.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
@@ -209,6 +210,21 @@ export class ConfigStore {
         belowVersion: next - CONFIG_HISTORY_VERSIONS + 1,
         before: now - CONFIG_HISTORY_MS,
       });
+      if (config.runtime.status !== this.config.runtime.status) {
+        await recordEvent(
+          trx,
+          {
+            type: 'runtime.status_changed',
+            agent_uuid: null,
+            data: {
+              status: config.runtime.status,
+              previous_status: this.config.runtime.status,
+              reason: `${change.reason} (by ${change.actor})`,
+            },
+          },
+          { ids: this.opts.ids, now },
+        );
+      }
       if (change.audit) {
         await auditRepo.record(trx, {
           id: this.opts.ids.next(),

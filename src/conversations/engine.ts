@@ -4,7 +4,8 @@
 // a reply is left as a responder job for the worker (conversations/responder-worker.ts).
 import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
-import { recordInsightEvent, recordSilencesEnding } from '../insights/insight-events.js';
+import { recordEvent } from '../events/record-event.js';
+import { recordInsightEvent, recordSilencesEnding } from '../insights/insight-facts.js';
 import { AppError } from '../lib/app-error.js';
 import type { IdSource } from '../lib/ids.js';
 import { startSilence } from '../scheduler/follow-ups.js';
@@ -136,8 +137,9 @@ export async function applyConversationEvent(
   }
   // A group's conversation is kept out of the one-to-one figures (SPEC §3a).
   const group = contact.group_id !== null && contact.group_id !== undefined;
-  if (!group)
-    await recordInsightEvent(trx, r.started_new || before === null ? null : before, row, event, ctx);
+  const startedNew = r.started_new || before === null;
+  if (!group) await recordInsightEvent(trx, startedNew ? null : before, row, event, ctx);
+  await recordConversationEvents(trx, startedNew ? null : before, row, r, ctx);
 
   await conversationLogRepo.addTransitions(
     trx,
@@ -167,6 +169,85 @@ export async function applyConversationEvent(
 
 const GROUP_SKIPS: ReadonlySet<Effect['kind']> = new Set(['auto_reply', 'draft_reply', 'schedule_follow_up']);
 
+/**
+ * The public events of one applied engine event (SPEC §11): a new conversation, each queue-state
+ * transition (with escalated / closed spelled out), a route change.
+ */
+async function recordConversationEvents(
+  trx: Db,
+  before: ConversationRow | null,
+  row: ConversationRow,
+  r: Extract<TransitionResult, { ok: true }>,
+  ctx: EngineContext,
+): Promise<void> {
+  const conversation_id = row.id;
+  if (before === null) {
+    await recordEvent(
+      trx,
+      {
+        type: 'conversation.opened',
+        conversation_id,
+        data: {
+          phone_number_id: row.phone_number_id,
+          contact_id: row.contact_id,
+          queue_state: row.queue_state,
+          assigned_route: row.assigned_route,
+          conversation_class: row.conversation_class,
+          priority: row.priority,
+        },
+      },
+      ctx,
+    );
+  }
+  for (const t of r.transitions) {
+    if (t.from === null || t.from === t.to) continue;
+    const data = {
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      actor: t.actor,
+      at: new Date(t.at).toISOString(),
+    };
+    await recordEvent(trx, { type: 'conversation.state_changed', conversation_id, data }, ctx);
+    if (t.to === 'escalated') {
+      await recordEvent(
+        trx,
+        {
+          type: 'conversation.escalated',
+          conversation_id,
+          data: { ...data, reason: row.escalation_reason ?? t.reason },
+        },
+        ctx,
+      );
+    } else if (t.to === 'closed') {
+      await recordEvent(
+        trx,
+        {
+          type: 'conversation.closed',
+          conversation_id,
+          data: { ...data, reason: row.closed_reason ?? t.reason },
+        },
+        ctx,
+      );
+    }
+  }
+  if (before !== null && before.assigned_route !== row.assigned_route) {
+    await recordEvent(
+      trx,
+      {
+        type: 'conversation.routed',
+        conversation_id,
+        data: {
+          from: before.assigned_route,
+          to: row.assigned_route,
+          conversation_class: row.conversation_class,
+        },
+      },
+      ctx,
+    );
+  }
+}
+
 async function carryOut(
   trx: Db,
   effect: Effect,
@@ -177,7 +258,7 @@ async function carryOut(
 ): Promise<void> {
   switch (effect.kind) {
     case 'cancel_follow_ups': {
-      await recordSilencesEnding(trx, row.id, ctx.now, ctx.config);
+      await recordSilencesEnding(trx, row.id, ctx.config, ctx);
       const outboxIds = await followUpsRepo.cancelLive(trx, row.id, effect.reason, ctx.now);
       await outboxRepo.cancelQueued(trx, outboxIds, `follow-up cancelled: ${effect.reason}`, ctx.now);
       return;
@@ -200,6 +281,15 @@ async function carryOut(
       wake.responder = true;
       return;
     case 'set_opt_out':
+      await recordEvent(
+        trx,
+        {
+          type: effect.opted_out ? 'contact.opted_out' : 'contact.opted_in',
+          conversation_id: row.id,
+          data: { contact_id: contact.id, wa_id: contact.wa_id, keyword: effect.keyword },
+        },
+        ctx,
+      );
       await contactsRepo.update(
         trx,
         contact.id,

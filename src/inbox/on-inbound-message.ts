@@ -85,13 +85,17 @@ export async function onInboundMessage(
     ctx,
   );
   // A reply to a campaign send within the attribution window (SPEC §7).
-  await attributeReply(trx, {
-    wa_id: contact.wa_id,
-    conversation_id: outcome.conversation_id,
-    at,
-    now: ctx.now,
-    window: ctx.config.campaigns.attribution_window,
-  });
+  await attributeReply(
+    trx,
+    {
+      wa_id: contact.wa_id,
+      conversation_id: outcome.conversation_id,
+      at,
+      now: ctx.now,
+      window: ctx.config.campaigns.attribution_window,
+    },
+    ctx,
+  );
   const reopened = outcome.result.transitions.some((t) => t.reason === 'reopened');
   return {
     conversation_id: outcome.conversation_id,

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { recordEvent } from '../events/record-event.js';
 import type { IdSource } from '../lib/ids.js';
 import { recordInboundMedia } from '../media/inbound-media.js';
 import type { Db } from '../store/db.js';
@@ -201,6 +202,11 @@ export async function processDelivery(
       content_hash: contentHash(e.field, e.payload, e.entryTime),
     });
     if (e.template) {
+      const previous = await templatesRepo.get(
+        trx,
+        e.template.message_template_name,
+        e.template.message_template_language,
+      );
       await templatesRepo.upsertIfNewer(trx, {
         name: e.template.message_template_name,
         language: e.template.message_template_language,
@@ -210,6 +216,24 @@ export async function processDelivery(
         reason: e.template.reason ?? null,
         updated_at: e.entryTime !== undefined ? e.entryTime * 1000 : row.received_at,
       });
+      if (fresh && previous?.status !== e.template.event) {
+        await recordEvent(
+          trx,
+          {
+            type: 'template.status_changed',
+            agent_uuid: null,
+            data: {
+              name: e.template.message_template_name,
+              language: e.template.message_template_language,
+              status: e.template.event,
+              previous_status: previous?.status ?? null,
+              reason: e.template.reason ?? null,
+              template_id: e.template.message_template_id ?? null,
+            },
+          },
+          ctx,
+        );
+      }
     }
     if (e.quality) {
       await templatesRepo.setQuality(trx, {
@@ -489,6 +513,25 @@ async function storeInboundMessage(
       msg,
       { phone_number_id: m.pnid, conversation_id: conversationId },
       { ids: ctx.ids, now: ctx.now },
+    );
+    await recordEvent(
+      trx,
+      {
+        type: 'message.received',
+        conversation_id: conversationId,
+        data: {
+          wamid: msg.id,
+          phone_number_id: m.pnid,
+          wa_id: contact.wa_id,
+          contact_id: contact.id,
+          type: msg.type,
+          text: messageText(msg),
+          timestamp: new Date(msg.timestamp).toISOString(),
+          ...(target ? { revises: target } : {}),
+          ...(msg.group_id ? { group_id: msg.group_id } : {}),
+        },
+      },
+      ctx,
     );
   }
   return inserted;

@@ -4,6 +4,7 @@
 // appears is purged after `retention.unmatched_statuses` (scheduler/housekeeping.ts).
 import { campaignStatusChanged } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
+import { recordEvent } from '../events/record-event.js';
 import type { IdSource } from '../lib/ids.js';
 import { answerPermanentFailure } from '../outbound/permanent-failure.js';
 import { recordPricing } from '../pricing/pricing-events.js';
@@ -65,11 +66,13 @@ export async function applyPendingStatuses(
   events.sort((a, b) => a.timestamp - b.timestamp || statusRank(a.status) - statusRank(b.status));
   let status = message.status;
   let error: { code: number | null; title: string | null } | undefined;
+  let pricing: unknown = null;
   for (const e of events) {
     const next = nextStatus(status, e.status);
     if (next === null) continue;
     status = next;
     if (next === 'failed') error = { code: e.error_code, title: e.error_title };
+    pricing = pricingOf(e.payload) ?? pricing;
   }
   if (status !== message.status) {
     await messagesRepo.setStatus(trx, wamid, {
@@ -79,6 +82,30 @@ export async function applyPendingStatuses(
     // A campaign send moves its recipient along (delivered, read, failed).
     if (message.direction === 'outbound' && status)
       await campaignStatusChanged(trx, wamid, status, error, now);
+    const data = {
+      wamid,
+      status,
+      previous_status: message.status,
+      error: error ? { code: error.code, title: error.title } : null,
+      pricing,
+    };
+    await recordEvent(trx, { type: 'message.status', conversation_id: message.conversation_id, data }, ctx);
+    if (message.direction === 'outbound' && status === 'failed') {
+      await recordEvent(
+        trx,
+        {
+          type: 'message.failed',
+          conversation_id: message.conversation_id,
+          data: {
+            wamid,
+            reason: 'status',
+            error_code: error?.code ?? null,
+            error_title: error?.title ?? null,
+          },
+        },
+        ctx,
+      );
+    }
     // Failed after the API had accepted it: the same answer as a refused send (SPEC §3a).
     if (message.direction === 'outbound' && status === 'failed' && message.source === null) {
       await answerPermanentFailure(
@@ -102,4 +129,14 @@ export async function applyPendingStatuses(
     now,
   );
   return status;
+}
+
+/** The `pricing` object Meta sent with a status (SPEC §11: `message.status` carries it). */
+function pricingOf(payload: string): unknown {
+  try {
+    const p = JSON.parse(payload) as { pricing?: unknown };
+    return p && typeof p === 'object' && p.pricing && typeof p.pricing === 'object' ? p.pricing : null;
+  } catch {
+    return null;
+  }
 }

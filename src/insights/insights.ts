@@ -14,7 +14,6 @@ import { toIso } from '../lib/clock.js';
 import type { RuntimeHealthView } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type AgentScope, insightsRepo, type RollupRange, type RollupRow } from '../store/insights-repo.js';
-import { ALL_AGENTS, silencePoint } from './insight-events.js';
 import {
   addToHistogram,
   ceilHour,
@@ -30,6 +29,7 @@ import {
   type WindowPiece,
   windowPieces,
 } from './insight-math.js';
+import { ALL_AGENTS, silencePoint } from './insight-rollups.js';
 
 /** Up to this many answered turns in W, percentiles are exact; above, read from the histogram. */
 export const EXACT_PERCENTILE_LIMIT = 5000;

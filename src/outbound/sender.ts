@@ -1,48 +1,30 @@
 // The sender (SPEC §5): a background service that feeds each phone number's pacing queue from the
 // outbox in bounded batches (the database is the queue; memory follows the queue's capacity, not the
-// backlog), marks a row `sending` just before its network call, and writes every result back:
-// accepted → sent + outbound message + pending statuses + engine; retryable → backoff, then dead;
-// permanent → failed + engine (escalation rule), 131047 on a follow-up → re-planned as a template;
-// auth → channel stopped, runtime degraded, rows stay queued until the credentials change.
+// backlog), marks a row `sending` just before its network call, and hands the transport's answer to
+// outbound/send-result.ts, which records it and lets each domain react. Here stays what only the
+// running sender knows: metrics, channel health (auth → channel stopped until the credentials change;
+// repeated retryable failures → runtime degraded) and the queues themselves.
 
 import type { Logger } from 'pino';
-import { campaignSendAccepted, campaignSendFailed } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
-import { applyConversationEvent } from '../conversations/engine.js';
-import type { BusinessMessageSource } from '../conversations/state-machine.js';
-import { applyPendingStatuses, recordStatus } from '../inbox/statuses.js';
-import { recordFollowUpAccepted } from '../insights/insight-events.js';
-import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeHealth } from '../runtime/health.js';
-import { planNext } from '../scheduler/follow-ups.js';
-import { contactsRepo } from '../store/contacts-repo.js';
-import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
-import { followUpsRepo } from '../store/follow-ups-repo.js';
-import { messagesRepo } from '../store/messages-repo.js';
 import { type OutboxRow, outboxRepo } from '../store/outbox-repo.js';
-import type { OutboxKind } from '../store/tables.js';
 import { withTransaction } from '../store/transactions.js';
-import { statusObject } from '../webhook/payload.js';
-import { backoffFromConfig, planRetry, unitRandomFrom } from './backoff.js';
+import { unitRandomFrom } from './backoff.js';
+import { createDispatchGate } from './dispatch-gate.js';
 import { queuePriority } from './outbox.js';
-import {
-  DEFAULT_WINDOW_SLACK_MS,
-  type PacedTask,
-  PacingQueue,
-  PacingQueues,
-  type TaskOutcome,
-} from './pacing-queue.js';
-import { answerPermanentFailure } from './permanent-failure.js';
-import { SlidingWindowLimiter, windowForRate } from './rate-limiter.js';
-import { createCloudApiTransport } from './transports/cloud-api.js';
-import { createSandboxTransport, type SyntheticStatusEvent } from './transports/sandbox.js';
-import type { OutboundMessage, SendFailed, SendResult, Transport } from './transports/transport.js';
+import { type PacedTask, PacingQueue, PacingQueues, type TaskOutcome } from './pacing-queue.js';
+import type { SlidingWindowLimiter } from './rate-limiter.js';
+import { createSendNotes } from './send-notes.js';
+import { recordSendResult } from './send-result.js';
+import { selectTransport, transportChanged } from './transports/select.js';
+import type { OutboundMessage, SendResult, Transport } from './transports/transport.js';
 
 export interface SenderDeps {
   db: Db;
@@ -87,67 +69,32 @@ export interface Sender extends Service {
 
 type TaskValue = { kind: 'skipped' } | { kind: 'sent'; result: SendResult };
 
-/**
- * Retryable failures in a row on one channel (network errors, 5xx, rate limits) after which the
- * runtime reports it `degraded` (SPEC §8: "a transport is failing on ... repeated errors"); the next
- * accepted send clears it.
- */
-export const FAILING_AFTER = 3;
-
-const SOURCE: Record<OutboxKind, BusinessMessageSource> = {
-  reply: 'auto_reply',
-  follow_up: 'follow_up',
-  campaign: 'campaign',
-  manual: 'agent',
-};
+export { FAILING_AFTER } from './send-notes.js';
 
 export function createSender(deps: SenderDeps): Sender {
   const log = deps.logger.child({ module: 'outbound' });
   const unit = unitRandomFrom(deps.random);
-  const results = deps.metrics.counter(
-    'nwa_outbound_results_total',
-    'Outbound send results, by outcome (sent, retry, dead, failed, auth) and Cloud API error code',
-    ['outcome', 'code'],
-  );
-  const followUpsSent = deps.metrics.counter('nwa_follow_ups_sent_total', 'Follow-ups accepted by the API');
-  let transport = makeTransport(deps.config());
-  const failuresInARow = new Map<string, number>();
-  const queues = new PacingQueues<TaskValue>((pnid) => makeQueue(pnid));
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-
-  function makeTransport(config: Config): Transport {
-    const ch = config.channels;
-    if (ch.access_token) {
-      return createCloudApiTransport({
-        baseUrl: ch.api_base_url,
-        version: ch.api_version,
-        accessToken: ch.access_token,
-        timeoutMs: ch.request_timeout,
-      });
-    }
-    return createSandboxTransport({
+  const notes = createSendNotes({
+    log,
+    metrics: deps.metrics,
+    health: deps.health,
+    pauseChannel: (pnid) => queues.for(pnid).pause(),
+  });
+  const makeTransport = (config: Config) =>
+    selectTransport(config, {
+      db: deps.db,
       clock: deps.clock,
       ids: deps.ids,
-      onStatus: (event) => applySandboxStatus(event),
+      config: deps.config,
+      running: () => !stopped,
       onStatusError: (err) =>
         log.warn({ event: 'outbound.sandbox_status_failed', err }, 'sandbox status not applied'),
     });
-  }
-
-  /** Sandbox statuses go through the same status processing as webhook statuses. */
-  async function applySandboxStatus(event: SyntheticStatusEvent): Promise<void> {
-    if (stopped) return;
-    const status = statusObject.parse(event.status);
-    await withTransaction(deps.db, (trx) =>
-      recordStatus(trx, status, event.status, {
-        ids: deps.ids,
-        now: deps.clock.now(),
-        inboxId: null,
-        config: deps.config(),
-      }),
-    );
-  }
+  let stopped = false;
+  let transport = makeTransport(deps.config());
+  const queues = new PacingQueues<TaskValue>((pnid) => makeQueue(pnid));
+  const dispatchSlot = createDispatchGate(deps.pacingClock, () => deps.config().outbound.rate_per_second);
+  let timer: NodeJS.Timeout | undefined;
 
   function capacity(config: Config): number {
     return Math.max(config.outbound.concurrency * 4, Math.ceil(config.outbound.rate_per_second * 2), 16);
@@ -168,41 +115,6 @@ export function createSender(deps: SenderDeps): Sender {
           'could not record a send result',
         ),
     });
-  }
-
-  /**
-   * The pacing queue caps starts, but a start here begins with a database write (the `sending` mark)
-   * whose commit time varies with fsync and other transactions; two starts 12 ms apart could then
-   * leave 40 ms apart, or together. So the cap is enforced once more, on the same window, right
-   * before the request leaves: it only re-spaces sends that bunched up, it does not lower the rate.
-   */
-  const dispatch = new Map<string, { limiter: SlidingWindowLimiter; gate: Promise<void> }>();
-
-  function dispatchSlot(pnid: string): Promise<void> {
-    const rate = deps.config().outbound.rate_per_second;
-    let d = dispatch.get(pnid);
-    const w = windowForRate(rate);
-    const spec = { limit: w.limit, windowMs: w.windowMs + DEFAULT_WINDOW_SLACK_MS, spread: true };
-    if (!d) {
-      d = { limiter: new SlidingWindowLimiter(spec), gate: Promise.resolve() };
-      dispatch.set(pnid, d);
-    } else if (d.limiter.limit !== spec.limit || d.limiter.windowMs !== spec.windowMs) {
-      d.limiter = d.limiter.withLimit(spec);
-    }
-    const slot = d;
-    const next = slot.gate.then(async () => {
-      for (;;) {
-        const now = deps.pacingClock.now();
-        const wait = slot.limiter.waitTime(now);
-        if (wait <= 0) {
-          slot.limiter.record(now);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    });
-    slot.gate = next;
-    return next;
   }
 
   function taskFor(row: OutboxRow): PacedTask<TaskValue> & { row: OutboxRow } {
@@ -239,214 +151,19 @@ export function createSender(deps: SenderDeps): Sender {
     }
     if (outcome.value.kind === 'skipped') return;
     const result = outcome.value.result;
-    let wakeAgain = false;
-    await withTransaction(deps.db, async (trx) => {
-      const now = deps.clock.now();
-      const config = deps.config();
+    const now = deps.clock.now();
+    let attempts = row.attempts;
+    const answer = await withTransaction(deps.db, async (trx) => {
       const fresh = (await outboxRepo.get(trx, row.id)) ?? row;
-      if (result.outcome === 'accepted') {
-        await recordAccepted(trx, fresh, result.wamid, now, config);
-        results.inc({ outcome: 'sent', code: 'none' });
-        return;
-      }
-      wakeAgain = await recordFailure(trx, fresh, result, now, config, pnid);
+      attempts = fresh.attempts;
+      return recordSendResult(trx, fresh, result, { ids: deps.ids, now, config: deps.config(), unit });
     });
-    if (result.outcome === 'accepted') {
-      failuresInARow.delete(pnid);
-      const problem = deps.health.view().channels.find((c) => c.phone_number_id === pnid);
-      if (problem?.kind === 'failing') deps.health.channelOk(pnid);
-    }
-    // Refill before the queue runs dry, so the rate does not dip while the next batch is claimed.
+    if (result.outcome === 'accepted') notes.accepted(pnid, answer);
+    else notes.failed(row, result, answer, attempts, now, pnid);
+    // Refill before the queue runs dry, so the rate does not dip while the next batch is claimed; a
+    // follow-up re-planned as a template is due right away.
+    const wakeAgain = answer.outcome === 'failed' && answer.replanned !== null;
     if (wakeAgain || queues.for(pnid).size <= capacity(deps.config()) / 2) wake();
-  }
-
-  async function recordAccepted(
-    trx: Db,
-    row: OutboxRow,
-    wamid: string | null,
-    now: number,
-    config: Config,
-  ): Promise<void> {
-    await outboxRepo.markSent(trx, row, wamid, now);
-    await campaignSendAccepted(trx, row, wamid, now);
-    const message = JSON.parse(row.payload) as OutboundMessage;
-    if (wamid && message.kind === 'message') {
-      await messagesRepo.insertIfNew(trx, {
-        id: deps.ids.next(),
-        wamid,
-        conversation_id: row.conversation_id,
-        contact_id: row.contact_id,
-        phone_number_id: row.phone_number_id,
-        direction: 'outbound',
-        ...describeContent(message),
-        status: 'sent',
-        error_code: null,
-        error_title: null,
-        context_wamid: message.reply_to ?? null,
-        timestamp: now,
-        created_at: now,
-        payload: row.payload,
-      });
-      // Meta's statuses can arrive before the send call returns; they were kept for this moment.
-      await applyPendingStatuses(trx, wamid, { ids: deps.ids, now, config });
-    }
-    const followUp = row.follow_up_id ? await followUpsRepo.get(trx, row.follow_up_id) : undefined;
-    if (followUp) {
-      followUpsSent.inc();
-      await followUpsRepo.update(trx, followUp.id, {
-        state: 'sent',
-        sent_wamid: wamid,
-        lease_until: null,
-        updated_at: now,
-      });
-      await recordFollowUpAccepted(trx, followUp, config);
-    }
-    const conv = row.conversation_id ? await conversationsRepo.get(trx, row.conversation_id) : undefined;
-    const contact = conv ? await contactsRepo.get(trx, conv.contact_id) : undefined;
-    if (!conv || !contact) return;
-    await engineEvent(conv.id, () =>
-      applyConversationEvent(
-        trx,
-        {
-          conversation: conv,
-          contact,
-          phone_number_id: conv.phone_number_id,
-          event: { type: 'business_message_sent', at: now, source: SOURCE[row.kind], actor: row.kind },
-        },
-        { ids: deps.ids, now, config },
-      ),
-    );
-    if (followUp) {
-      // The next follow-up of the same silence, if the sequence has one and the customer is still silent.
-      const after = await conversationsRepo.get(trx, conv.id);
-      if (after?.queue_state === 'pending') {
-        await planNext(trx, after, followUp.silence_from, { ids: deps.ids, now, config });
-      }
-    }
-  }
-
-  /** Writes a failed send; true when the row is due again right away (re-planned as a template). */
-  async function recordFailure(
-    trx: Db,
-    row: OutboxRow,
-    failure: SendFailed,
-    now: number,
-    config: Config,
-    pnid: string,
-  ): Promise<boolean> {
-    const error = { code: failure.code, title: failure.title };
-    const logIds = {
-      outbox_id: row.id,
-      conversation_id: row.conversation_id,
-      code: failure.code,
-      kind: failure.kind,
-    };
-    if (failure.kind === 'auth') {
-      // Not the message's fault: it stays queued (the attempt is not counted) until credentials change.
-      await outboxRepo.requeue(trx, row.id, now, now, error, { refundAttempt: true });
-      deps.health.channelProblem({
-        phone_number_id: pnid,
-        kind: 'auth',
-        code: failure.code,
-        title: failure.title,
-        since: now,
-      });
-      queues.for(pnid).pause();
-      results.inc({ outcome: 'auth', code: codeLabel(failure.code) });
-      log.error(
-        { event: 'outbound.channel_stopped', phone_number_id: pnid, ...logIds },
-        `sending on ${pnid} stopped: ${failure.title}; messages stay queued until the credentials are updated`,
-      );
-      return false;
-    }
-    if (failure.kind === 'retryable') {
-      noteRetryableFailure(pnid, failure, now);
-      const plan = planRetry(row.attempts, now, backoffFromConfig(config.outbound), unit);
-      if (plan.retry) {
-        await outboxRepo.requeue(trx, row.id, plan.retryAt, now, error);
-        results.inc({ outcome: 'retry', code: codeLabel(failure.code) });
-        log.warn(
-          { event: 'outbound.retry', ...logIds, attempts: row.attempts, retry_at: plan.retryAt },
-          `send failed (${failure.title}); retrying`,
-        );
-        return false;
-      }
-      await outboxRepo.markFinal(trx, row, 'dead', error, now);
-      await campaignSendFailed(trx, row, error, now);
-      await finishFollowUp(trx, row, 'failed', `dead after ${row.attempts} attempts: ${failure.title}`, now);
-      results.inc({ outcome: 'dead', code: codeLabel(failure.code) });
-      log.error(
-        { event: 'outbound.dead', ...logIds, attempts: row.attempts },
-        `send gave up after ${row.attempts} attempts`,
-      );
-      return false;
-    }
-    // Permanent: follow-up re-plan and escalation are answered in one place (permanent-failure.ts).
-    await outboxRepo.markFinal(trx, row, 'failed', error, now);
-    await campaignSendFailed(trx, row, error, now);
-    results.inc({ outcome: 'failed', code: codeLabel(failure.code) });
-    log.warn({ event: 'outbound.failed', ...logIds }, `send failed permanently: ${failure.title}`);
-    const answer = await answerPermanentFailure(
-      trx,
-      {
-        outbox: row,
-        conversation_id: row.conversation_id,
-        code: failure.code,
-        title: failure.title,
-        via: 'send',
-      },
-      { ids: deps.ids, now, config },
-    );
-    if (answer.replanned) {
-      log.info(
-        { event: 'outbound.follow_up_replanned', ...answer.replanned },
-        'follow-up re-planned as a template (the customer service window had closed)',
-      );
-    }
-    return answer.replanned !== null;
-  }
-
-  function noteRetryableFailure(pnid: string, failure: SendFailed, now: number): void {
-    const n = (failuresInARow.get(pnid) ?? 0) + 1;
-    failuresInARow.set(pnid, n);
-    if (n < FAILING_AFTER || deps.health.stoppedChannels().includes(pnid)) return;
-    const known = deps.health.view().channels.some((c) => c.phone_number_id === pnid);
-    deps.health.channelProblem({
-      phone_number_id: pnid,
-      kind: 'failing',
-      code: failure.code,
-      title: failure.title,
-      since: now,
-    });
-    if (!known) {
-      log.warn(
-        { event: 'outbound.channel_failing', phone_number_id: pnid, code: failure.code, failures: n },
-        `sends on ${pnid} keep failing (${failure.title}); the runtime is degraded until one is accepted`,
-      );
-    }
-  }
-
-  async function finishFollowUp(trx: Db, row: OutboxRow, state: 'failed', reason: string, now: number) {
-    if (!row.follow_up_id) return;
-    await followUpsRepo.update(trx, row.follow_up_id, {
-      state,
-      skip_reason: reason,
-      lease_until: null,
-      updated_at: now,
-    });
-  }
-
-  async function engineEvent(conversationId: string, fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      // A refused event (e.g. the conversation is closed) changes nothing; the send result stands.
-      if (!(err instanceof AppError && err.code === 'invalid_state')) throw err;
-      log.debug(
-        { event: 'outbound.engine_refused', conversation_id: conversationId, reason: err.message },
-        'engine refused',
-      );
-    }
   }
 
   const feeder = createWakeLoop(feedOnce, {
@@ -502,13 +219,7 @@ export function createSender(deps: SenderDeps): Sender {
     wake,
     transport: () => transport,
     configChanged(next, previous) {
-      const a = next.channels;
-      const b = previous.channels;
-      if (
-        a.access_token !== b.access_token ||
-        a.api_base_url !== b.api_base_url ||
-        a.api_version !== b.api_version
-      ) {
+      if (transportChanged(next, previous)) {
         transport = makeTransport(next);
         for (const pnid of deps.health.stoppedChannels()) deps.health.channelOk(pnid);
         if (next.runtime.status !== 'paused') for (const [, q] of queues.all()) q.resume();
@@ -589,26 +300,4 @@ export function createSender(deps: SenderDeps): Sender {
       }
     },
   };
-}
-
-function codeLabel(code: number | null | undefined): string {
-  return code === null || code === undefined ? 'none' : String(code);
-}
-
-function describeContent(message: Extract<OutboundMessage, { kind: 'message' }>): {
-  type: string;
-  text: string | null;
-} {
-  const c = message.content;
-  switch (c.type) {
-    case 'text':
-      return { type: 'text', text: c.text };
-    case 'template':
-      return { type: 'template', text: c.template.name };
-    case 'buttons':
-    case 'list':
-      return { type: 'interactive', text: c.body };
-    case 'media':
-      return { type: c.media_type, text: c.caption ?? null };
-  }
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { automationBlocker } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
+import { recordEvent } from '../events/record-event.js';
 import { replyId } from '../inbox/inbound-fields.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
@@ -129,8 +130,9 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
         return;
       }
       if (job.mode === 'draft') {
+        const draftId = deps.ids.next();
         await conversationLogRepo.addDraft(trx, {
-          id: deps.ids.next(),
+          id: draftId,
           conversation_id: current.id,
           text: reply.text,
           source: reply.source,
@@ -138,6 +140,15 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
           created_at: now,
           updated_at: now,
         });
+        await recordEvent(
+          trx,
+          {
+            type: 'draft.created',
+            conversation_id: current.id,
+            data: { draft_id: draftId, text: reply.text, source: reply.source },
+          },
+          { ids: deps.ids, now },
+        );
         await conversationLogRepo.finishResponderJob(trx, job.id, 'drafted', now);
         return;
       }

@@ -2,7 +2,8 @@
 // of a silence is sent or skipped, the next one of the sequence is planned (scheduler/follow-up-plan.ts)
 // and stored as a row with its due time; the follow_up_conversation intent moves it to a requested time. Runs inside the caller's transaction; no network here.
 import type { Config } from '../config/schema.js';
-import { recordSilencePlanned, recordSilencesEnding } from '../insights/insight-events.js';
+import { recordEvent } from '../events/record-event.js';
+import { recordSilencePlanned, recordSilencesEnding } from '../insights/insight-facts.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { type FollowUpRow, followUpsRepo } from '../store/follow-ups-repo.js';
@@ -41,7 +42,7 @@ export async function startSilence(
   silenceFrom: number,
   ctx: FollowUpContext,
 ): Promise<FollowUpRow | null> {
-  await recordSilencesEnding(trx, conv.id, ctx.now, ctx.config);
+  await recordSilencesEnding(trx, conv.id, ctx.config, ctx);
   const stale = await followUpsRepo.cancelLive(
     trx,
     conv.id,
@@ -86,8 +87,9 @@ export async function planNext(
       state: 'skipped',
       skip_reason: skip.reason,
     };
-    if ((await followUpsRepo.insertIfNew(trx, skipped)) && skipped.sequence === 0) {
-      await recordSilencePlanned(trx, skipped, ctx.config);
+    if (await followUpsRepo.insertIfNew(trx, skipped)) {
+      await recordFollowUpSkipped(trx, skipped, ctx);
+      if (skipped.sequence === 0) await recordSilencePlanned(trx, skipped, ctx.config, ctx);
     }
   }
   if (!plan.next) return null;
@@ -99,7 +101,7 @@ export async function planNext(
   };
   if (!(await followUpsRepo.insertIfNew(trx, row))) return null;
   // The first follow-up of a silence starts counting it for follow_up_coverage (SPEC §8).
-  if (row.sequence === 0) await recordSilencePlanned(trx, row, ctx.config);
+  if (row.sequence === 0) await recordSilencePlanned(trx, row, ctx.config, ctx);
   return row;
 }
 
@@ -123,6 +125,29 @@ export async function requestFollowUp(
   const due = requestedDueAt(at, ctx.now, ctx.config.quiet_hours);
   await followUpsRepo.update(trx, planned.id, { due_at: due, updated_at: ctx.now });
   return { ...planned, due_at: due, updated_at: ctx.now };
+}
+
+/** `follow_up.skipped` (SPEC §11): a rule passed over, with the reason. */
+export async function recordFollowUpSkipped(
+  trx: Db,
+  row: Pick<FollowUpRow, 'id' | 'conversation_id' | 'rule_id' | 'sequence' | 'silence_from'>,
+  ctx: { ids: IdSource; now: number },
+  reason: string | null = null,
+): Promise<void> {
+  await recordEvent(
+    trx,
+    {
+      type: 'follow_up.skipped',
+      conversation_id: row.conversation_id,
+      data: {
+        follow_up_id: row.id,
+        rule_id: row.rule_id,
+        sequence: row.sequence,
+        reason: reason ?? ('skip_reason' in row ? (row as FollowUpRow).skip_reason : null),
+      },
+    },
+    ctx,
+  );
 }
 
 function base(

@@ -4,7 +4,7 @@
 import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
-import { pruneMinuteRollups } from '../insights/insight-events.js';
+import { pruneMinuteRollups } from '../insights/insight-rollups.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';

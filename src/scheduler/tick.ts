@@ -17,7 +17,7 @@ import type { Db } from '../store/db.js';
 import { type DueFollowUp, followUpsRepo } from '../store/follow-ups-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { deferredDueAt, kindAt } from './follow-up-plan.js';
-import { planNext } from './follow-ups.js';
+import { planNext, recordFollowUpSkipped } from './follow-ups.js';
 import { type HousekeepingReport, housekeeping } from './housekeeping.js';
 
 export interface SchedulerDeps {
@@ -83,6 +83,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         lease_until: null,
         updated_at: now,
       });
+      await recordFollowUpSkipped(trx, f, { ids: deps.ids, now }, reason);
       await planNext(
         trx,
         {

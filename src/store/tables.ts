@@ -566,6 +566,82 @@ export interface DashboardTables {
   dashboard_sessions: DashboardSessionsTable;
 }
 
+// Events out (migrations/0011_events.ts, SPEC §11).
+export interface DomainEventsTable {
+  seq: Generated<number>;
+  /** evt_<ulid> */
+  id: string;
+  type: string;
+  /** 1: a fact only the in-process projections read; never delivered or streamed. */
+  internal: number;
+  occurred_at: number;
+  agent_uuid: string | null;
+  conversation_id: string | null;
+  /** JSON object. */
+  data: string;
+}
+
+export interface EventSubscriptionsTable {
+  id: string;
+  url: string;
+  /** JSON array of types, or ["*"]. */
+  types: string;
+  agent_uuid: string | null;
+  description: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  enabled: number;
+  disabled_reason: string | null;
+  cursor_seq: number;
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type EventDeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface EventDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  event_seq: number;
+  event_id: string;
+  /** The event's conversation id, '' when it has none. */
+  order_key: string;
+  state: EventDeliveryState;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface EventDeliveryAttemptsTable {
+  id: string;
+  subscription_id: string;
+  delivery_id: string | null;
+  event_id: string;
+  event_type: string;
+  at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+export interface EventTables {
+  domain_events: DomainEventsTable;
+  event_subscriptions: EventSubscriptionsTable;
+  event_deliveries: EventDeliveriesTable;
+  event_delivery_attempts: EventDeliveryAttemptsTable;
+}
+
 export type Database = FoundationTables &
   DashboardTables &
   IngressTables &
@@ -573,6 +649,7 @@ export type Database = FoundationTables &
   OutboundTables &
   CampaignTables &
   InsightTables &
-  MediaTables;
+  MediaTables &
+  EventTables;
 
 export type { Generated };

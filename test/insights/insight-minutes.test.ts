@@ -3,8 +3,8 @@
 import { Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
-import { MINUTE_ROLLUP_RETENTION_MS, rollupKeys } from '../../src/insights/insight-events.js';
 import { HOUR_MS, MINUTE_MS, responseBucket } from '../../src/insights/insight-math.js';
+import { MINUTE_ROLLUP_RETENTION_MS, rollupKeys } from '../../src/insights/insight-rollups.js';
 import { type OpenedDatabase, openDatabase } from '../../src/store/db.js';
 import { insightsRepo } from '../../src/store/insights-repo.js';
 import { migrateToLatest } from '../../src/store/migrate.js';

@@ -19,7 +19,7 @@ import {
   recordInsightEvent,
   recordSilencePlanned,
   recordSilencesEnding,
-} from '../../src/insights/insight-events.js';
+} from '../../src/insights/insight-facts.js';
 import {
   addToHistogram,
   ceilHour,
@@ -211,7 +211,7 @@ async function play(
         before,
         { ...counters },
         { type: 'customer_message', at, text: 'hi', message_type: 'text' },
-        t.deps,
+        { ids: t.deps.ids, now: at },
       );
     } else {
       if (open) {
@@ -220,7 +220,13 @@ async function play(
         counters.turns_answered += 1;
       }
       counters.unanswered_count = 0;
-      await recordInsightEvent(db, before, { ...counters }, { type: 'business_message_sent', at }, t.deps);
+      await recordInsightEvent(
+        db,
+        before,
+        { ...counters },
+        { type: 'business_message_sent', at },
+        { ids: t.deps.ids, now: at },
+      );
     }
   }
 
@@ -230,7 +236,7 @@ async function play(
   let from = T0 + c.offset;
   let live: { id: string; silence: Silence } | null = null;
   const end = async (row: { id: string; silence: Silence }, when: number) => {
-    await recordSilencesEnding(db, id, when, config);
+    await recordSilencesEnding(db, id, config, { ids: t.deps.ids, now: when });
     await db
       .updateTable('follow_ups')
       .set({ state: 'cancelled', updated_at: when })
@@ -256,7 +262,7 @@ async function play(
       .insertInto('follow_ups')
       .values({ ...row, state: 'scheduled', created_at: from, updated_at: from })
       .execute();
-    await recordSilencePlanned(db, row, config);
+    await recordSilencePlanned(db, row, config, { ids: t.deps.ids, now: from });
     const entry: Silence = { agent, point, cancelledAt: null, sent: false };
     silences.push(entry);
     const when = from + Math.round(rule.after * s.at);
@@ -268,7 +274,7 @@ async function play(
         .set({ state: 'sent', updated_at: when })
         .where('id', '=', row.id)
         .execute();
-      await recordFollowUpAccepted(db, row, config);
+      await recordFollowUpAccepted(db, row, config, { ids: t.deps.ids, now: when });
       entry.sent = true;
     } else {
       live = { id: row.id, silence: entry };
@@ -320,7 +326,7 @@ async function play(
       })
       .execute();
     const row = { id: `o${rid}`, campaign_recipient_id: rid };
-    await campaignSendAccepted(db, row, `w${rid}`, sentAt);
+    await campaignSendAccepted(db, row, `w${rid}`, { ids: t.deps.ids, now: sentAt });
     const entry: Send = { agent: owner, sentAt, replied: false };
     if (x.retriedAfter !== null) {
       await campaignStatusChanged(
@@ -331,18 +337,22 @@ async function play(
         sentAt + 1,
       );
       entry.sentAt = sentAt + x.retriedAfter;
-      await campaignSendAccepted(db, row, `w${rid}b`, entry.sentAt);
+      await campaignSendAccepted(db, row, `w${rid}b`, { ids: t.deps.ids, now: entry.sentAt });
     }
     if (x.reply !== null) {
       const at = entry.sentAt + Math.round(x.reply * config.campaigns.attribution_window);
       entry.replied =
-        (await attributeReply(db, {
-          wa_id: waId,
-          conversation_id: null,
-          at,
-          now: at,
-          window: config.campaigns.attribution_window,
-        })) !== null;
+        (await attributeReply(
+          db,
+          {
+            wa_id: waId,
+            conversation_id: null,
+            at,
+            now: at,
+            window: config.campaigns.attribution_window,
+          },
+          t.deps,
+        )) !== null;
       expect(entry.replied).toBe(true);
     }
     sends.push(entry);

@@ -1,8 +1,8 @@
 // computeInsight past the exact-percentile limit: rollup rows written through the repository (as the
 // engine writes them) hold more than 5000 turns, and the percentiles come from their histograms.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALL_AGENTS, rollupKeys } from '../../src/insights/insight-events.js';
 import { addToHistogram, type Histogram, responseBucket } from '../../src/insights/insight-math.js';
+import { ALL_AGENTS, rollupKeys } from '../../src/insights/insight-rollups.js';
 import { computeInsight, EXACT_PERCENTILE_LIMIT } from '../../src/insights/insights.js';
 import { insightsRepo } from '../../src/store/insights-repo.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';

@@ -1,0 +1,100 @@
+// recordEvent(): the one way a state change enters the domain event log (SPEC §11), called by the
+// service that makes the change, inside its transaction (no event for a rolled-back change, no change
+// without its event). The in-process projection (insight rollups) runs here in the same transaction;
+// subscriptions and the live stream read the log afterwards, in sequence order.
+
+import { applyToRollups } from '../insights/insight-rollups.js';
+import type { IdSource } from '../lib/ids.js';
+import type { Db } from '../store/db.js';
+import { eventsRepo } from '../store/events-repo.js';
+import { type EventEnvelope, type EventType, isInternalEventType } from './catalog.js';
+
+export interface NewEvent {
+  type: EventType;
+  /** The conversation the change belongs to; its events reach a subscriber in order. */
+  conversation_id?: string | null;
+  /** Left out: the agent owning `conversation_id` (null without one). */
+  agent_uuid?: string | null;
+  /** Default: ctx.now. */
+  occurred_at?: number;
+  /** Fields are additive (SPEC §11): never rename or remove one. */
+  data: Record<string, unknown>;
+}
+
+export interface RecordedEvent {
+  seq: number;
+  id: string;
+  type: EventType;
+  internal: boolean;
+  occurred_at: number;
+  agent_uuid: string | null;
+  conversation_id: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface EventContext {
+  ids: IdSource;
+  now: number;
+}
+
+const listeners = new Set<() => void>();
+
+/**
+ * Called after an event was appended (still inside its transaction: a reader on the same connection
+ * sees it only after the commit). Lets the delivery worker and the live stream look sooner than
+ * their next poll; cheap, and a missed call only costs one poll interval.
+ */
+export function onEventAppended(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): Promise<RecordedEvent> {
+  const internal = isInternalEventType(event.type);
+  const conversationId = event.conversation_id ?? null;
+  let agentUuid = event.agent_uuid ?? null;
+  if (event.agent_uuid === undefined && conversationId !== null && !internal) {
+    agentUuid = await eventsRepo.agentUuidOfConversation(trx, conversationId);
+  }
+  const recorded: Omit<RecordedEvent, 'seq'> = {
+    id: `evt_${ctx.ids.next()}`,
+    type: event.type,
+    internal,
+    occurred_at: event.occurred_at ?? ctx.now,
+    agent_uuid: agentUuid,
+    conversation_id: conversationId,
+    data: event.data,
+  };
+  const seq = await eventsRepo.append(trx, {
+    id: recorded.id,
+    type: recorded.type,
+    internal: internal ? 1 : 0,
+    occurred_at: recorded.occurred_at,
+    agent_uuid: recorded.agent_uuid,
+    conversation_id: recorded.conversation_id,
+    data: JSON.stringify(recorded.data),
+  });
+  const out = { seq, ...recorded };
+  await applyToRollups(trx, out, ctx);
+  for (const l of listeners) l();
+  return out;
+}
+
+/** The envelope of a stored event, as subscribers and the stream see it. */
+export function toEnvelope(row: {
+  id: string;
+  type: string;
+  occurred_at: number;
+  agent_uuid: string | null;
+  conversation_id: string | null;
+  data: string | Record<string, unknown>;
+}): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    occurred_at: new Date(row.occurred_at).toISOString(),
+    agent_uuid: row.agent_uuid,
+    conversation_id: row.conversation_id,
+    data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+  };
+}

@@ -1,0 +1,103 @@
+// The domain event log (SPEC §11): append in the caller's transaction, read in sequence order (the
+// delivery fan-out, the live stream, replay), prune by age.
+import type { Selectable } from 'kysely';
+import type { Db } from './db.js';
+import type { DomainEventsTable } from './tables.js';
+
+export type EventRow = Selectable<DomainEventsTable>;
+
+export const eventsRepo = Object.freeze({
+  /** Appends one event; returns its sequence number. */
+  async append(db: Db, row: Omit<EventRow, 'seq'>): Promise<number> {
+    const r = await db.insertInto('domain_events').values(row).returning('seq').executeTakeFirstOrThrow();
+    return r.seq;
+  },
+
+  /** The agent owning a conversation, by uuid (null when no agent owns its channel). */
+  async agentUuidOfConversation(db: Db, conversationId: string): Promise<string | null> {
+    const r = await db
+      .selectFrom('conversations')
+      .leftJoin('agents', 'agents.id', 'conversations.agent_id')
+      .select('agents.uuid')
+      .where('conversations.id', '=', conversationId)
+      .executeTakeFirst();
+    return r?.uuid ?? null;
+  },
+
+  /** Public events after `afterSeq`, in sequence order, optionally of some types / one agent. */
+  async after(
+    db: Db,
+    afterSeq: number,
+    limit: number,
+    filter: { types?: readonly string[]; agent_uuid?: string } = {},
+  ): Promise<EventRow[]> {
+    let q = db.selectFrom('domain_events').selectAll().where('seq', '>', afterSeq).where('internal', '=', 0);
+    if (filter.types && filter.types.length > 0) q = q.where('type', 'in', filter.types);
+    if (filter.agent_uuid !== undefined) q = q.where('agent_uuid', '=', filter.agent_uuid);
+    return q.orderBy('seq').limit(limit).execute();
+  },
+
+  async byId(db: Db, id: string): Promise<EventRow | undefined> {
+    return db.selectFrom('domain_events').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async byIds(db: Db, ids: readonly string[]): Promise<EventRow[]> {
+    if (ids.length === 0) return [];
+    return db
+      .selectFrom('domain_events')
+      .selectAll()
+      .where('id', 'in', ids)
+      .where('internal', '=', 0)
+      .orderBy('seq')
+      .execute();
+  },
+
+  /** The first public event at or after `since`, by sequence (replay's starting point). */
+  async firstSeqSince(db: Db, since: number): Promise<number | null> {
+    const r = await db
+      .selectFrom('domain_events')
+      .select('seq')
+      .where('occurred_at', '>=', since)
+      .orderBy('occurred_at')
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirst();
+    return r?.seq ?? null;
+  },
+
+  /** The highest sequence so far (0 when the log is empty). */
+  async lastSeq(db: Db): Promise<number> {
+    const r = await db
+      .selectFrom('domain_events')
+      .select('seq')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r?.seq ?? 0;
+  },
+
+  async oldest(db: Db): Promise<EventRow | undefined> {
+    return db.selectFrom('domain_events').selectAll().orderBy('seq').limit(1).executeTakeFirst();
+  },
+
+  /** Housekeeping: drops events older than `before`, about `limit` at a time; returns how many. */
+  async prune(db: Db, before: number, limit: number): Promise<number> {
+    const rows = await db
+      .selectFrom('domain_events')
+      .select('seq')
+      .where('occurred_at', '<', before)
+      .orderBy('occurred_at')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return 0;
+    const r = await db
+      .deleteFrom('domain_events')
+      .where(
+        'seq',
+        'in',
+        rows.map((x) => x.seq),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  },
+});
