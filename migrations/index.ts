@@ -26,9 +26,9 @@ export const migrations: Record<string, Migration> = {
   '0007_insight_minutes': m0007,
   '0009_draft_decisions': m0009,
   '0010_real_traffic': m0010,
+  '0011_events': m0011,
   '0012_media': m0012,
   '0013_campaign_insight': m0013,
   '0014_dashboard_sessions': m0014,
   '0015_unmatched_status_index': m0015,
-  '0011_events': m0011,
 };
