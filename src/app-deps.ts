@@ -6,6 +6,8 @@ import type { CampaignFeeder } from './campaigns/feeder.js';
 import type { TemplateSync } from './campaigns/template-sync.js';
 import type { ConfigStore } from './config/config-store.js';
 import type { Config } from './config/schema.js';
+import type { DeliveryWorker } from './events/delivery-worker.js';
+import type { EventStreams } from './events/streams.js';
 import type { InboxProcessor } from './inbox/processor.js';
 import type { Clock } from './lib/clock.js';
 import type { IdSource, RandomSource } from './lib/ids.js';
@@ -48,4 +50,6 @@ export interface AppDeps {
   campaigns: { feeder: CampaignFeeder; limiters: CampaignLimiters; templates: TemplateSync };
   /** Media: the download queue, its storage and source (Graph or sandbox), SPEC §12. */
   media: MediaDownloader;
+  /** Events out (SPEC §11): webhook deliveries and the live streams. */
+  events: { delivery: DeliveryWorker; streams: EventStreams };
 }

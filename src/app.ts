@@ -15,6 +15,7 @@ import { CAMPAIGNS_PATH, mountCampaignRoutes } from './http/routes/campaigns.js'
 import { mountContactRoutes } from './http/routes/contacts.js';
 import { mountConversationRoutes } from './http/routes/conversations.js';
 import { mountDraftRoutes } from './http/routes/drafts.js';
+import { mountEventStreamRoutes } from './http/routes/events.js';
 import { mountExecuteRoutes } from './http/routes/execute.js';
 import { mountHealthRoutes } from './http/routes/health.js';
 import { mountInsightRoutes } from './http/routes/insights.js';
@@ -24,6 +25,7 @@ import { MEDIA_PATH, mountMediaRoutes } from './http/routes/media.js';
 import { mountRecoveryRoutes } from './http/routes/recovery.js';
 import { mountTemplateRoutes } from './http/routes/templates.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
+import { mountWebhookSubscriptionRoutes } from './http/routes/webhooks.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
 import { sustainedEventLoopDelayMs } from './observability/event-loop-delay.js';
@@ -112,6 +114,8 @@ export function createApp(deps: AppDeps): CreatedApp {
   mountExecuteRoutes(router, deps);
   mountMediaRoutes(router, deps);
   mountDashboard(app, deps);
+  mountWebhookSubscriptionRoutes(router, deps);
+  mountEventStreamRoutes(router, deps);
 
   let cachedDoc: Record<string, unknown> | undefined;
   const openapi = () => {

@@ -16,6 +16,8 @@ import { configToDocument } from './config/display.js';
 import type { ConfigLayer } from './config/load.js';
 import { secretValues } from './config/redact.js';
 import type { Config } from './config/schema.js';
+import { createDeliveryWorker } from './events/delivery-worker.js';
+import { createEventStreams } from './events/streams.js';
 import { stampCatalog } from './extension/marketplace.js';
 import { gatedServer } from './http/body-gate.js';
 import { createInboxProcessor } from './inbox/processor.js';
@@ -230,12 +232,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onEnqueued: () => sender.wake(),
       ingress: inboxWriter,
     });
+    const instance = await instanceId(database.db, ids, clock);
     const mediaDownloader = createMediaDownloader({
       ...serviceDeps,
       random,
       metrics,
-      owner: await instanceId(database.db, ids, clock),
+      owner: instance,
     });
+    const eventDelivery = createDeliveryWorker({
+      ...serviceDeps,
+      wallClock: systemClock,
+      random,
+      metrics,
+      health: runtime,
+      owner: instance,
+    });
+    const eventStreams = createEventStreams({ db: database.db, logger, config: () => configStore.current() });
     let previousConfig = configStore.current();
     configStore.subscribe((next) => {
       const before = previousConfig;
@@ -263,6 +275,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       outbound: { sender, scheduler, responder: responderWorker },
       campaigns: { feeder: campaignFeeder, limiters: campaignLimiters, templates: templateSync },
       media: mediaDownloader,
+      events: { delivery: eventDelivery, streams: eventStreams },
     };
     const app = createApp(deps);
     // Stopped in reverse: ticks stop first, the sender drains or parks its queue, the responder
@@ -278,6 +291,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       scheduler,
       templateSync,
       mediaDownloader,
+      eventDelivery,
+      eventStreams,
     ];
 
     let port = config.server.port;
@@ -314,6 +329,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       campaignFeeder.wake();
       sender.wake();
       mediaDownloader.wake();
+      eventDelivery.wake();
     });
     await writability.probe();
     writability.start();

@@ -518,6 +518,29 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
     })
     .prefault({}),
+  // Events out (SPEC §11): how long the domain event log is kept (replay, stream resume), and how
+  // subscriptions are delivered to.
+  events: z
+    .strictObject({
+      retention: duration.prefault('7d'),
+      // Open live streams (GET .../runtime/events) at once; past it new ones get 503.
+      max_streams: z.number().int().min(1).max(1000).default(32),
+      heartbeat: duration.prefault('15s'),
+      delivery: z
+        .strictObject({
+          // Retries back off with jitter from backoff_min to backoff_max, for retry_for; then `dead`.
+          backoff_min: duration.prefault('5s'),
+          backoff_max: duration.prefault('1h'),
+          retry_for: duration.prefault('24h'),
+          timeout: duration.prefault('10s'),
+          // A subscription failing (no success) this long is disabled.
+          disable_after: duration.prefault('5d'),
+          // Requests in flight per subscription: a slow one never holds the others' slots.
+          concurrency: z.number().int().min(1).max(64).default(4),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 /** The configuration as the daemon uses it: defaults filled, durations in milliseconds. */

@@ -37,6 +37,7 @@ const RULES: ReadonlyArray<readonly [string, KeyAccess]> = [
   // The media folder is where files go on disk: fixed at start like the database path.
   ['media', 'root'],
   ['media.dir', 'read_only'],
+  ['events', 'root'],
 ];
 
 const RANK: Record<KeyAccess, number> = { standard: 0, root: 1, read_only: 2 };

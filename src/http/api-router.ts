@@ -16,7 +16,7 @@ import type { AppEnv } from './env.js';
 import { validationError } from './errors.js';
 import { requireTier } from './middleware/auth.js';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   description: string;

@@ -25,12 +25,15 @@ export interface RuntimeHealth {
   /** Channels stopped until credentials change. */
   stoppedChannels(): string[];
   setResponderHealth(health: ResponderHealth | null): void;
+  /** Event subscriptions failing now (SPEC §11): one reason each, naming it; [] when none. */
+  setSubscriptionProblems(reasons: string[]): void;
   view(): RuntimeHealthView;
 }
 
 export function createRuntimeHealth(): RuntimeHealth {
   const channels = new Map<string, ChannelProblem>();
   let responder: ResponderHealth | null = null;
+  let subscriptions: string[] = [];
   return {
     channelProblem(problem) {
       const old = channels.get(problem.phone_number_id);
@@ -48,6 +51,9 @@ export function createRuntimeHealth(): RuntimeHealth {
     setResponderHealth(health) {
       responder = health;
     },
+    setSubscriptionProblems(reasons) {
+      subscriptions = reasons;
+    },
     view() {
       const reasons: string[] = [];
       for (const c of channels.values()) {
@@ -62,6 +68,7 @@ export function createRuntimeHealth(): RuntimeHealth {
         reasons.push(
           `the AI responder is failing (${r.last_error ?? 'unknown error'}); replies fall back to rules`,
         );
+      reasons.push(...subscriptions);
       return {
         status: reasons.length > 0 ? 'degraded' : 'active',
         reasons,

@@ -11,7 +11,9 @@ import type { IdSource } from '../lib/ids.js';
 import { contactsRepo } from '../store/contacts-repo.js';
 import type { ConversationRow } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { eventsRepo } from '../store/events-repo.js';
 import { housekeepingRepo } from '../store/housekeeping-repo.js';
+import { subscriptionsRepo } from '../store/subscriptions-repo.js';
 import { withTransaction } from '../store/transactions.js';
 
 export interface HousekeepingDeps {
@@ -82,4 +84,10 @@ export async function housekeeping(
   );
   // Insights' minute rollups are read only at a window's ends, at most 30 days back.
   await withTransaction(deps.db, (trx) => pruneMinuteRollups(trx, now, limit));
+  // Events out (SPEC §11): the log and the delivery records are kept events.retention for replay.
+  await withTransaction(deps.db, async (trx) => {
+    const before = now - config.events.retention;
+    await eventsRepo.prune(trx, before, limit);
+    await subscriptionsRepo.prune(trx, before, limit);
+  });
 }

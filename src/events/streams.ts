@@ -1,0 +1,150 @@
+// The live stream (SPEC §11, GET .../runtime/events): open SSE streams share one reader of the event
+// log. Each stream has a cursor (the last sequence it was sent); a stream resuming from Last-Event-ID
+// reads its own pages until it has caught up, then takes the shared reader's new events. At most
+// `events.max_streams` are open; a stream whose client stops reading is closed once a bounded number
+// of events waits for it (the client resumes with Last-Event-ID), so memory stays bounded.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { AppError } from '../lib/app-error.js';
+import type { Service } from '../lib/service.js';
+import { createWakeLoop } from '../lib/wake-loop.js';
+import type { Db } from '../store/db.js';
+import { type EventRow, eventsRepo } from '../store/events-repo.js';
+import { onEventAppended } from './record-event.js';
+
+export interface StreamFilter {
+  types?: readonly string[];
+  agent_uuid?: string;
+}
+
+export interface StreamSink {
+  filter: StreamFilter;
+  /** Events in sequence order; false when the sink is closed or full (it is then dropped). */
+  push(rows: EventRow[]): boolean;
+}
+
+export interface EventStreams extends Service {
+  /** The sequence to resume after: the Last-Event-ID's, or the log's end when none is given. */
+  resumePoint(lastEventId: string | undefined): Promise<{ seq: number; expired: boolean }>;
+  /** Adds a stream starting after `seq`; throws 503 past the bound. Returns its detach function. */
+  attach(sink: StreamSink, seq: number): () => void;
+  open(): number;
+}
+
+const PAGE = 200;
+
+export function createEventStreams(deps: {
+  db: Db;
+  logger: Logger;
+  config: () => Config;
+  pollMs?: number;
+}): EventStreams {
+  const log = deps.logger.child({ module: 'events' });
+  const sinks = new Map<StreamSink, { cursor: number }>();
+  let hubSeq: number | null = null;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+
+  const loop = createWakeLoop(tick, {
+    stopped: () => stopped || sinks.size === 0,
+    onError: (err) =>
+      log.error({ event: 'events.stream_failed', err }, 'reading events for the live streams failed'),
+  });
+
+  function matches(f: StreamFilter, e: EventRow): boolean {
+    return (
+      (!f.types || f.types.includes(e.type)) && (f.agent_uuid === undefined || e.agent_uuid === f.agent_uuid)
+    );
+  }
+
+  function send(sink: StreamSink, rows: EventRow[]): void {
+    if (rows.length > 0 && !sink.push(rows)) sinks.delete(sink);
+  }
+
+  async function tick(): Promise<void> {
+    if (hubSeq === null) hubSeq = await eventsRepo.lastSeq(deps.db);
+    const hub = hubSeq;
+    // Resuming streams read their own pages up to the shared position.
+    for (const [sink, state] of sinks) {
+      while (state.cursor < hub && sinks.has(sink)) {
+        const rows = (await eventsRepo.after(deps.db, state.cursor, PAGE, sink.filter)).filter(
+          (r) => r.seq <= hub,
+        );
+        send(sink, rows);
+        state.cursor = rows.length < PAGE ? hub : (rows[rows.length - 1] as EventRow).seq;
+      }
+    }
+    const fresh = await eventsRepo.after(deps.db, hub, 500);
+    if (fresh.length === 0) return;
+    const next = (fresh[fresh.length - 1] as EventRow).seq;
+    for (const [sink, state] of sinks) {
+      if (state.cursor < hub) continue;
+      const from = state.cursor;
+      send(
+        sink,
+        fresh.filter((e) => e.seq > from && matches(sink.filter, e)),
+      );
+      state.cursor = Math.max(from, next);
+    }
+    hubSeq = next;
+    if (fresh.length === 500) loop.wake();
+  }
+
+  const wake = () => loop.wake();
+
+  return {
+    name: 'event-streams',
+    open: () => sinks.size,
+    async resumePoint(lastEventId) {
+      if (lastEventId === undefined || lastEventId === '')
+        return { seq: await eventsRepo.lastSeq(deps.db), expired: false };
+      const found = await eventsRepo.byId(deps.db, lastEventId);
+      if (found) return { seq: found.seq, expired: false };
+      const oldest = await eventsRepo.oldest(deps.db);
+      // An id older than everything retained: its successors expired; start from what is kept.
+      if (/^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(lastEventId) && (!oldest || lastEventId < oldest.id)) {
+        return { seq: oldest ? oldest.seq - 1 : await eventsRepo.lastSeq(deps.db), expired: true };
+      }
+      throw new AppError(
+        'validation_failed',
+        'invalid header: Last-Event-ID names no event this daemon recorded',
+        [{ path: 'Last-Event-ID', message: 'is not an event id this daemon recorded' }],
+      );
+    },
+    attach(sink, seq) {
+      if (stopped) throw new AppError('not_ready', 'the daemon is stopping');
+      const max = deps.config().events.max_streams;
+      if (sinks.size >= max) {
+        throw new AppError(
+          'overloaded',
+          `too many open event streams (at most ${max}); try again later`,
+          undefined,
+          {
+            'retry-after': '5',
+          },
+        );
+      }
+      sinks.set(sink, { cursor: seq });
+      wake();
+      return () => {
+        sinks.delete(sink);
+        // Idle: the shared position is re-read when the next stream opens.
+        if (sinks.size === 0) hubSeq = null;
+      };
+    },
+    async start() {
+      stopped = false;
+      unsubscribe = onEventAppended(() => setImmediate(wake));
+      timer = setInterval(wake, deps.pollMs ?? 250);
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe?.();
+      if (timer) clearInterval(timer);
+      await loop.settled();
+      sinks.clear();
+    },
+  };
+}
