@@ -34,6 +34,8 @@ async function rowCounts(): Promise<Record<string, number>> {
     .all() as { name: string }[];
   const out: Record<string, number> = {};
   for (const { name } of tables) {
+    // A refused root request is itself audited (SPEC §9a: outcome included): the one row a refusal adds.
+    if (name === 'audit_log') continue;
     out[name] = (sqlite.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n;
   }
   return out;
