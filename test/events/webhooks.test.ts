@@ -133,6 +133,7 @@ describe('delivery', () => {
     await drain();
     // Only each conversation's first event was tried: the rest wait behind it.
     expect(new Set(rx.requests.map((r) => r.envelope.conversation_id)).size).toBe(2);
+    expect(rx.requests.map((r) => r.envelope.type)).toEqual(['conversation.opened', 'conversation.opened']);
     expect(rx.acknowledged).toHaveLength(0);
     for (let i = 0; i < 4; i++) {
       t.clock.advance(60 * 60_000);
