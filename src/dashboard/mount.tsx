@@ -21,6 +21,7 @@ import {
   sameOrigin,
   setSessionCookie,
 } from './guard.js';
+import { mountDashboardLive } from './live.js';
 import { mountDashboardPages } from './page-routes.js';
 import { LoginPage } from './pages/login.js';
 import { MessagePage } from './pages/message.js';
@@ -110,6 +111,7 @@ export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
   });
 
   mountDashboardPages(d, deps);
+  mountDashboardLive(d, deps);
   mountDashboardActions(d, deps);
 
   // A sub-app's notFound is not consulted once mounted, so the last route catches the rest.

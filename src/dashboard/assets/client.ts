@@ -36,7 +36,7 @@ var stream=el.getAttribute('data-stream');
 if(stream&&window.EventSource){
 var es=new EventSource(stream);var t=null;
 es.onmessage=kick;
-['message.received','message.sent','message.status','conversation.opened','conversation.state_changed','conversation.routed','draft.created','draft.resolved'].forEach(function(k){es.addEventListener(k,kick);});
+['changed','message.received','message.sent','message.status','conversation.opened','conversation.state_changed','conversation.routed','draft.created','draft.resolved'].forEach(function(k){es.addEventListener(k,kick);});
 es.onerror=function(){if(es.readyState===2){es=null;}};
 function kick(){if(t)return;t=setTimeout(function(){t=null;refresh();},300);}
 }
