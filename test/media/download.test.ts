@@ -387,3 +387,21 @@ describe('media route', () => {
     ).toBe(401);
   });
 });
+
+describe('the sandbox (no access token)', () => {
+  it('media from a delivery go through the same download path and are stored as placeholders', async () => {
+    t = await createTestApp();
+    await receive(t, 'image', 'sim-image-1');
+    await receive(t, 'audio', 'sim-voice-1', { mime_type: 'audio/ogg' });
+    await t.deps.media.drain();
+    expect(await stateOf(t, 'sim-image-1')).toMatchObject({ state: 'stored', mime_type: 'image/png' });
+    expect((await stateOf(t, 'sim-voice-1'))?.state).toBe('stored');
+    const res = await t.request('/api/extensions/native-whatsapp/runtime/media/sim-image-1');
+    expect(res.status).toBe(200);
+    expect(
+      Buffer.from(await res.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+  });
+});
