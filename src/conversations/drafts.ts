@@ -4,6 +4,7 @@
 // offers an answer to a question the customer no longer waits on.
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { recordEvent } from '../events/record-event.js';
 import { AppError } from '../lib/app-error.js';
 import type { Clock } from '../lib/clock.js';
 import { toIso } from '../lib/clock.js';
@@ -133,6 +134,20 @@ export async function approveDraft(
       outbox_id: row.id,
       at: now,
     });
+    await recordEvent(
+      trx,
+      {
+        type: 'draft.resolved',
+        conversation_id: conv.id,
+        data: {
+          draft_id: draft.id,
+          resolution: 'approved',
+          decided_by: input.actor,
+          edited: text !== draft.text,
+        },
+      },
+      { ids: deps.ids, now },
+    );
     return (await draftsRepo.get(trx, draft.id)) as DraftRow;
   });
   deps.wakeSender();
@@ -141,16 +156,22 @@ export async function approveDraft(
 
 /** Discards a pending draft: nothing is sent. */
 export async function discardDraft(
-  deps: Pick<DraftDeps, 'db' | 'clock'>,
+  deps: Pick<DraftDeps, 'db' | 'clock' | 'ids'>,
   input: { conversationId: string; draftId: string; actor: string },
 ): Promise<Draft> {
   return withTransaction(deps.db, async (trx) => {
     const { draft } = await pendingDraft(trx, input.conversationId, input.draftId, 'discarded');
-    await draftsRepo.decide(trx, draft.id, {
-      state: 'discarded',
-      decided_by: input.actor,
-      at: deps.clock.now(),
-    });
+    const now = deps.clock.now();
+    await draftsRepo.decide(trx, draft.id, { state: 'discarded', decided_by: input.actor, at: now });
+    await recordEvent(
+      trx,
+      {
+        type: 'draft.resolved',
+        conversation_id: input.conversationId,
+        data: { draft_id: draft.id, resolution: 'discarded', decided_by: input.actor },
+      },
+      { ids: deps.ids, now },
+    );
     return toDraft((await draftsRepo.get(trx, draft.id)) as DraftRow);
   });
 }

@@ -156,7 +156,19 @@ export async function applyConversationEvent(
 
   // Drafts waiting for a human are stale once the customer wrote again or a human answered otherwise.
   const stale = before ? supersedingReason(event) : null;
-  if (before && stale) await draftsRepo.supersedePending(trx, before.id, stale, ctx.now);
+  if (before && stale) {
+    for (const draftId of await draftsRepo.supersedePending(trx, before.id, stale, ctx.now)) {
+      await recordEvent(
+        trx,
+        {
+          type: 'draft.resolved',
+          conversation_id: before.id,
+          data: { draft_id: draftId, resolution: 'superseded', reason: stale },
+        },
+        ctx,
+      );
+    }
+  }
 
   const wake = { responder: false, sender: false };
   for (const effect of r.effects) {

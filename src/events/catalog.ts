@@ -145,7 +145,12 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'draft.resolved': {
     summary: 'A draft was approved, discarded or superseded.',
-    data: { draft_id: '01JF8Z5B0C1D2E3F4G5H6J7K8M', resolution: 'approved' },
+    data: {
+      draft_id: '01JF8Z5B0C1D2E3F4G5H6J7K8M',
+      resolution: 'approved',
+      decided_by: 'token:01JF8Z5B',
+      edited: true,
+    },
   },
   'follow_up.sent': {
     summary: 'A follow-up was accepted by the API.',
@@ -182,14 +187,25 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'contact.identity_changed': {
     summary: 'The customer changed phone number or business-scoped user id.',
-    data: { contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3', previous_wa_id: '15550123456', wa_id: '15550999888' },
+    data: {
+      contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3',
+      kind: 'wa_id',
+      previous: '15550123456',
+      current: '15550999888',
+      source: 'user_changed_number',
+      wa_id: '15550999888',
+      user_id: 'US.13491208655302741918',
+    },
   },
   'media.stored': {
     summary: 'An inbound media file was downloaded and stored.',
     data: {
       wamid: 'wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTdEMEQ6',
       media_id: '1234567890',
+      media_type: 'image',
       mime_type: 'image/jpeg',
+      size_bytes: 48213,
+      sha256: '3f2a9c0e5b7d4a1f8e6c2b9d0a7f5e3c1b8d6a4f2e0c9b7d5a3f1e8c6b4d2a0f',
     },
   },
   'template.status_changed': {

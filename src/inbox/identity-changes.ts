@@ -4,6 +4,7 @@
 // both already had a contact (a message from the new id came before the notice), the two are merged.
 // Each change is recorded once (contact_identity_changes) and logged as `contact.identity_changed`.
 import type { Logger } from 'pino';
+import { recordEvent } from '../events/record-event.js';
 import { type ContactRow, contactsRepo, type IdentityKind } from '../store/contacts-repo.js';
 import type { Db } from '../store/db.js';
 import { applyPatch, type ContactContext } from './contacts.js';
@@ -118,9 +119,8 @@ export async function followIdentityChange(
 
 /**
  * The one place a `contact.identity_changed` happens. It is kept on the contact (shown by GET
- * .../runtime/contacts/:contact_id) and logged.
- * HOOK: when the domain event log (SPEC §11) is on main, append `contact.identity_changed` here, in
- * this same transaction, with the payload logged below.
+ * .../runtime/contacts/:contact_id), recorded in the domain event log in this same transaction, and
+ * logged.
  */
 async function identityChanged(
   trx: Db,
@@ -139,6 +139,24 @@ async function identityChanged(
     at: change.at,
     created_at: ctx.now,
   });
+  await recordEvent(
+    trx,
+    {
+      type: 'contact.identity_changed',
+      conversation_id: null,
+      agent_uuid: null,
+      data: {
+        contact_id: contact.id,
+        kind: c.kind,
+        previous: c.previous,
+        current: c.current,
+        source: change.source,
+        wa_id: contact.wa_id,
+        user_id: contact.user_id,
+      },
+    },
+    { ids: ctx.ids, now: ctx.now },
+  );
   ctx.logger?.info(
     { event: 'contact.identity_changed', contact_id: contact.id, kind: c.kind, source: change.source },
     `contact ${contact.id}: ${c.kind} changed; the old and new ids share one history`,

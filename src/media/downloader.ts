@@ -8,6 +8,7 @@
 // the source, storage, policy and problems are already in their own files.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { recordEvent } from '../events/record-event.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
@@ -210,6 +211,22 @@ export function createMediaDownloader(deps: MediaDownloaderDeps): MediaDownloade
         now,
       );
       if (!ok) return { ok, evicted: [] as string[] };
+      await recordEvent(
+        trx,
+        {
+          type: 'media.stored',
+          conversation_id: row.conversation_id,
+          data: {
+            wamid: row.message_wamid,
+            media_id: row.media_id,
+            media_type: row.media_type,
+            mime_type: mime,
+            size_bytes: size,
+            sha256: sha,
+          },
+        },
+        { ids: deps.ids, now },
+      );
       return { ok, evicted: await enforceQuota(trx, row.id, now) };
     });
     if (!outcome.ok) {

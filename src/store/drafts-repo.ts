@@ -62,8 +62,8 @@ export const draftsRepo = Object.freeze({
     return Number(out.numUpdatedRows) === 1;
   },
 
-  /** Every pending draft of the conversation becomes superseded; returns how many. */
-  async supersedePending(db: Db, conversationId: string, reason: string, at: number): Promise<number> {
+  /** Every pending draft of the conversation becomes superseded; returns their ids. */
+  async supersedePending(db: Db, conversationId: string, reason: string, at: number): Promise<string[]> {
     const out = await db
       .updateTable('drafts')
       .set({
@@ -75,7 +75,8 @@ export const draftsRepo = Object.freeze({
       })
       .where('conversation_id', '=', conversationId)
       .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(out.numUpdatedRows);
+      .returning('id')
+      .execute();
+    return out.map((r) => r.id);
   },
 });

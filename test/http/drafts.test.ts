@@ -65,6 +65,13 @@ const decide = (
 const outbox = (t: TestApp) =>
   rows<{ id: string; kind: string; state: string; payload: string }>(t, 'select * from outbox order by id');
 
+/** The draft.resolved events in the domain event log (SPEC §11), oldest first. */
+const resolvedEvents = (t: TestApp) =>
+  rows<{ conversation_id: string; data: string }>(
+    t,
+    "select conversation_id, data from domain_events where type = 'draft.resolved' order by seq",
+  ).map((e) => ({ conversation_id: e.conversation_id, ...JSON.parse(e.data) }));
+
 describe('GET .../conversations/:id/drafts', () => {
   it('lists the pending draft a hybrid conversation got', async () => {
     const s = await setup();
@@ -143,6 +150,14 @@ describe('POST .../drafts/:draft_id/approve', () => {
     expect(JSON.parse(outbox(s.t)[0]?.payload ?? '{}').content.text).toBe(
       'It costs 10 EUR, shipping included.',
     );
+    expect(resolvedEvents(s.t)).toEqual([
+      expect.objectContaining({
+        conversation_id: s.conversation,
+        draft_id: s.draft,
+        resolution: 'approved',
+        edited: true,
+      }),
+    ]);
   });
 
   it('accepts an empty request body as "send the draft as it is"', async () => {
@@ -213,6 +228,13 @@ describe('POST .../drafts/:draft_id/discard', () => {
     expect(res.status).toBe(200);
     expect((await json(res)).draft).toMatchObject({ state: 'discarded', outbox_id: null });
     expect(outbox(s.t)).toHaveLength(0);
+    expect(resolvedEvents(s.t)).toEqual([
+      expect.objectContaining({
+        conversation_id: s.conversation,
+        draft_id: s.draft,
+        resolution: 'discarded',
+      }),
+    ]);
   });
 
   it('404 for an unknown draft, 409 for a decided one', async () => {
@@ -237,6 +259,14 @@ describe('superseded drafts', () => {
     await customerWrites(s.t, 'hello?');
     const [first] = (await json(await list(s))).items;
     expect(first).toMatchObject({ id: s.draft, state: 'superseded', decided_reason: 'customer_wrote_again' });
+    expect(resolvedEvents(s.t)).toEqual([
+      expect.objectContaining({
+        conversation_id: s.conversation,
+        draft_id: s.draft,
+        resolution: 'superseded',
+        reason: 'customer_wrote_again',
+      }),
+    ]);
     expect((await decide(s, 'approve')).status).toBe(409);
   });
 

@@ -11,6 +11,7 @@ import {
   type MessageView,
   messages,
   one,
+  rows,
   statusEvents,
   webhookErrors,
   webhookEvents,
@@ -335,6 +336,13 @@ describe('customers identified by BSUID', () => {
     expect(identities(t, c?.id as string)).toEqual([
       'user_id:ES.8812736450019283746',
       'user_id:ES.9906123478550012837',
+    ]);
+    const events = rows<{ data: string }>(
+      t,
+      "select data from domain_events where type = 'contact.identity_changed'",
+    ).map((e) => JSON.parse(e.data));
+    expect(events).toEqual([
+      expect.objectContaining({ contact_id: c?.id, kind: 'user_id', current: 'ES.9906123478550012837' }),
     ]);
   });
 });

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mediaRepo } from '../../src/store/media-repo.js';
 import { type FakeGraphApi, type FakeMedia, startFakeGraphApi } from '../helpers/fake-graph-api.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { rows } from '../inbox/db-view.js';
 import { deliver, deliveryOf, messagesChange, signed, wamid } from '../webhook/deliveries.js';
 
 const TOKEN = 'EAAmedia_test_token_0123456789';
@@ -103,6 +104,17 @@ describe('inbound media downloads', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(statSync(mediaDir(t)).mode & 0o777).toBe(0o700);
+    // The domain event log says so, in the transaction that stored it (SPEC §11 media.stored).
+    const stored = rows<{ data: string }>(t, "select data from domain_events where type = 'media.stored'");
+    expect(stored.map((e) => JSON.parse(e.data))).toEqual([
+      expect.objectContaining({
+        wamid: msg,
+        media_id: 'm-ok',
+        mime_type: 'image/jpeg',
+        size_bytes: 200_000,
+        sha256: hex,
+      }),
+    ]);
     // Every Graph call carried the token.
     expect(graph.requests.filter((r) => r.authorization !== `Bearer ${TOKEN}`)).toEqual([]);
 
