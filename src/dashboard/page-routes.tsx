@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
 import { exportRecipients } from '../campaigns/queries.js';
+import { listAttempts, listSubscriptions, toAttemptView } from '../events/subscriptions.js';
 import { managementView } from '../extension/management-config.js';
 import { mediaResponse, mediaServiceDeps } from '../http/routes/media.js';
 import { createBacklogProbe } from '../inbox/backlog-probe.js';
@@ -123,9 +124,21 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
     );
   });
 
-  d.get('/events', requireRoot(), async (c) =>
-    c.html(<EventsPage viewer={c.get('viewer')} audit={await auditRepo.page(deps.db, { limit: 50 })} />),
-  );
+  d.get('/events', requireRoot(), async (c) => {
+    const subscriptions = await Promise.all(
+      (await listSubscriptions(deps)).map(async (subscription) => ({
+        subscription,
+        attempts: (await listAttempts(deps, subscription.id, 10)).map(toAttemptView),
+      })),
+    );
+    return c.html(
+      <EventsPage
+        viewer={c.get('viewer')}
+        audit={await auditRepo.page(deps.db, { limit: 50 })}
+        subscriptions={subscriptions}
+      />,
+    );
+  });
 
   // Every recipient as CSV, as GET .../campaigns/:id/recipients?format=csv streams it.
   d.get('/campaigns/:id/export', async (c) => {

@@ -1,19 +1,92 @@
-// Events (root): webhook subscriptions and their deliveries when the events API is built in, and the
-// audit log of root actions.
+// Events (root): the webhook subscriptions (SPEC §11) with their delivery health and latest attempts,
+// and the audit log of root actions. Read-only here: subscriptions are managed through the API.
+import type { AttemptView, SubscriptionView } from '../../events/subscriptions.js';
 import type { AuditLogTable } from '../../store/tables.js';
 import { when } from '../format.js';
 import type { Viewer } from '../view.js';
 import { Empty, Layout } from './layout.js';
 
-export function EventsPage(p: { viewer: Viewer; audit: AuditLogTable[] }) {
+export interface SubscriptionWithAttempts {
+  subscription: SubscriptionView;
+  attempts: AttemptView[];
+}
+
+const WEBHOOKS_API = '/api/extensions/native-whatsapp/management/webhooks';
+
+function Subscription({ subscription: s, attempts }: SubscriptionWithAttempts) {
+  const h = s.health;
+  return (
+    <article class="card" aria-labelledby={`sub-${s.id}`}>
+      <h3 id={`sub-${s.id}`}>
+        <code>{s.url}</code>
+      </h3>
+      <p>
+        <span
+          class={`badge ${h.status === 'healthy' ? 'active' : h.status === 'new' ? 'waiting' : 'failed'}`}
+        >
+          {h.status}
+        </span>{' '}
+        {s.enabled ? '' : `disabled${s.disabled_reason ? `: ${s.disabled_reason}` : ''} · `}
+        {h.delivered} delivered · {h.pending} waiting · {h.dead} dead · types {s.types.join(', ')}
+        {s.description ? ` · ${s.description}` : ''}
+      </p>
+      {h.last_error ? <p class="muted">Last error: {h.last_error}</p> : null}
+      {attempts.length === 0 ? (
+        <p class="muted">No delivery attempt yet.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="muted">Latest delivery attempts</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Event</th>
+                <th scope="col">Answer</th>
+                <th scope="col">Latency</th>
+              </tr>
+            </thead>
+            <tbody>
+              {attempts.map((a) => (
+                <tr>
+                  <td>{when(a.at)}</td>
+                  <td>
+                    {a.event_type} <code>{a.event_id}</code>
+                  </td>
+                  <td>{a.status_code ?? a.error ?? 'no answer'}</td>
+                  <td>{a.latency_ms} ms</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </article>
+  );
+}
+
+export function EventsPage(p: {
+  viewer: Viewer;
+  audit: AuditLogTable[];
+  subscriptions: SubscriptionWithAttempts[];
+}) {
   return (
     <Layout title="Events" section="events" viewer={p.viewer}>
-      <Empty title="Event subscriptions">
-        <p>
-          Webhook subscriptions (Standard Webhooks) are managed under{' '}
-          <code>/api/extensions/native-whatsapp/management/webhooks</code> with a root token.
+      <section aria-labelledby="subs-h">
+        <h2 id="subs-h">Event subscriptions</h2>
+        {p.subscriptions.length === 0 ? (
+          <Empty title="No subscription yet">
+            <p>
+              Tell the rest of the product what happens here: create a signed webhook subscription (Standard
+              Webhooks) with <code>POST {WEBHOOKS_API}</code> and a root token.
+            </p>
+          </Empty>
+        ) : (
+          p.subscriptions.map((s) => <Subscription {...s} />)
+        )}
+        <p class="muted">
+          Managed through <code>{WEBHOOKS_API}</code> (create, rotate the secret, test, replay).
         </p>
-      </Empty>
+      </section>
       <section aria-labelledby="audit-h">
         <h2 id="audit-h">Audit log</h2>
         {p.audit.length === 0 ? (
