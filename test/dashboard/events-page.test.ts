@@ -47,3 +47,37 @@ describe('dashboard events page', () => {
     expect((await dashGet(t, std, '/dashboard/events')).status).toBe(403);
   });
 });
+
+describe('dashboard live stream', () => {
+  it('pushes the type of each change to an open page, without waiting for its polling fallback', async () => {
+    const s = await signInDashboard(t, t.tokens.standard);
+    const abort = new AbortController();
+    const res = await t.daemon.app.app.request('/dashboard/live', {
+      headers: { cookie: s.cookie },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    await readUntil(': ok');
+    await deliver(t, fixture('dup_inbound_first_delivery.json'));
+    await readUntil('event: message.received');
+    expect(text).toContain('event: conversation.opened');
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+  });
+
+  it('refuses a request without a session', async () => {
+    const res = await t.daemon.app.app.request('/dashboard/live');
+    expect([302, 303, 401]).toContain(res.status);
+  });
+});
