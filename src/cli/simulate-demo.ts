@@ -87,8 +87,13 @@ async function detailOf(io: DemoIo, c: DemoCustomer): Promise<Detail | undefined
 function settled(c: DemoCustomer, d: Detail): boolean {
   if (d.auto_replies.some((j) => j.state === 'pending')) return false;
   switch (c.expect) {
-    case 'auto-reply':
-      return d.messages.some((m) => m.direction === 'outbound') || d.auto_replies.length > 0;
+    case 'auto-reply': {
+      // A reply the responder made is settled once it was sent (it waits in the paced queue behind
+      // its read receipt); one it did not make is settled by its recorded outcome.
+      if (d.messages.some((m) => m.direction === 'outbound' && m.text)) return true;
+      const last = d.auto_replies.at(-1);
+      return last !== undefined && !last.outcome?.startsWith('replied');
+    }
     case 'draft':
       return d.drafts.length > 0 || d.auto_replies.length > 0;
     case 'escalation':
