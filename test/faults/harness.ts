@@ -236,6 +236,9 @@ export function graphSendKey(body: unknown): string {
     template?: { name?: string };
     biz_opaque_callback_data?: string;
   };
+  // A read receipt (SPEC §12 mark-as-read) names the message it marks, not a recipient.
+  const receipt = body as { status?: string; message_id?: string };
+  if (receipt.status === 'read') return `read|${receipt.message_id ?? ''}`;
   const content = b.type === 'text' ? b.text?.body : b.type === 'template' ? b.template?.name : b.type;
   return [b.to ?? `user:${b.recipient}`, b.type, content, b.biz_opaque_callback_data ?? ''].join('|');
 }
@@ -243,9 +246,12 @@ export function graphSendKey(body: unknown): string {
 /** The same key for an outbox row's payload (an OutboundMessage). */
 export function outboxSendKey(to: string, payload: string): string {
   const m = JSON.parse(payload) as {
-    content: { type: string; text?: string; template?: { name: string }; body?: string };
+    kind?: string;
+    message_id?: string;
+    content?: { type: string; text?: string; template?: { name: string }; body?: string };
     biz_opaque_callback_data?: string;
   };
+  if (m.kind === 'mark_as_read' || !m.content) return `read|${m.message_id ?? ''}`;
   const c = m.content;
   const content = c.type === 'text' ? c.text : c.type === 'template' ? c.template?.name : c.type;
   return [to, c.type, content, m.biz_opaque_callback_data ?? ''].join('|');
