@@ -278,7 +278,8 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  // A large result (every accepted index) is still in the pipe when write() returns: exit once flushed.
+  () => process.stdout.write('', () => process.exit(0)),
   (err) => {
     process.stderr.write(`load client failed: ${(err as Error).stack}\n`);
     process.exit(1);
