@@ -18,11 +18,11 @@ const END = '<!-- /bench:numbers -->';
 
 /** The figures the README leads with: [benchmark, case, metric] matched exactly. */
 const HEADLINES: [string, string, string][] = [
-  ['ingress', 'ratios', 'throughput_daemon_over_group'],
-  ['ingress', 'ratios', 'throughput_daemon_over_baseline'],
-  ['ingress', 'ratios', 'p99_daemon_ms_at_1000'],
-  ['ingress', 'ratios', 'p99_daemon_over_group_at_1000'],
-  ['ingress', 'ratios', 'processing_over_ingress'],
+  ['ingress', '(report)', 'throughput_daemon_over_group'],
+  ['ingress', '(report)', 'throughput_daemon_over_baseline'],
+  ['ingress', '(report)', 'p99_daemon_ms_at_1000'],
+  ['ingress', '(report)', 'p99_daemon_over_group_at_1000'],
+  ['ingress', '(report)', 'processing_over_ingress'],
   ['ingress', 'results.daemon', 'processing_cpu_us_per_delivery'],
   ['peers', 'daemon', 'throughput'],
   ['peers', 'daemon', 'latency p99'],
@@ -78,7 +78,9 @@ function cell(s: string): string {
 }
 
 function valueText(r: BenchRow): string {
-  return `${formatNumber(r.value)}${r.unit ? ` ${r.unit}` : ''}`;
+  // A script's report puts every figure under `ratios` as a ratio; one named in ms is a time.
+  const unit = /_ms(_|$)/.test(r.metric) ? 'ms' : r.unit;
+  return `${formatNumber(r.value)}${unit ? ` ${unit}` : ''}`;
 }
 
 function ratioText(r: BenchRow): string {
@@ -161,7 +163,7 @@ export function renderHeadlines(run: BenchResults, file: string): string {
   ];
   for (const [bench, c, metric] of HEADLINES) {
     const row = run.rows.find((r) => r.benchmark === bench && r.case === c && r.metric === metric);
-    const figure = c === 'ratios' || c.startsWith('results.') ? metric : `${c}: ${metric}`;
+    const figure = c === '(report)' || c.startsWith('results.') ? metric : `${c}: ${metric}`;
     const value = row
       ? `${valueText(row)}${row.ratio !== undefined ? ` (${ratioText(row)})` : ''}`
       : 'not in this run';
