@@ -79,6 +79,11 @@ export async function listDrafts(db: Db, conversationId: string): Promise<Draft[
   return (await draftsRepo.listForConversation(db, conversationId)).map(toDraft);
 }
 
+/** Which of these conversations hold a draft waiting for a human (the dashboard ranks them first). */
+export function withPendingDrafts(db: Db, conversationIds: string[]): Promise<Set<string>> {
+  return draftsRepo.withPendingDrafts(db, conversationIds);
+}
+
 /**
  * Approves a pending draft: its text (or `text`, a human's edit) is queued as a manual reply, in the
  * same transaction as the decision, so a draft is approved exactly when its reply is in the outbox.

@@ -7,12 +7,12 @@ import type { CampaignCommand } from '../campaigns/campaign.js';
 import { AUDIENCES, retargetCampaign } from '../campaigns/retarget.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../campaigns/service.js';
 import { approveDraft, discardDraft } from '../conversations/drafts.js';
+import { findConversation } from '../conversations/queries.js';
 import { type ExecuteContext, executeIntent } from '../extension/execute.js';
 import { updateManagementConfig } from '../extension/management-config.js';
 import { runRecovery } from '../extension/recovery.js';
 import { campaignDeps } from '../http/routes/campaigns.js';
 import { AppError } from '../lib/app-error.js';
-import { conversationsRepo } from '../store/conversations-repo.js';
 import type { DashboardContext, DashboardEnv } from './env.js';
 import { flash, requireRoot } from './guard.js';
 import { BASE } from './view.js';
@@ -45,7 +45,7 @@ async function act(
 
 export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): void {
   const execute = async (conversationId: string, intent: string, context: Partial<ExecuteContext>) => {
-    const row = await conversationsRepo.getView(deps.db, conversationId);
+    const row = await findConversation(deps.db, conversationId);
     if (!row) throw new AppError('not_found', 'There is no such conversation.');
     if (!row.agent_uuid) {
       throw new AppError(

@@ -1,12 +1,11 @@
 // What the conversation pages read: the list with the ones waiting for a human first (escalated, then
 // holding a draft), and one conversation as a single timeline of messages, status changes,
 // transitions, follow-ups and drafts. Both read through the conversations API's own queries.
-import type { Draft } from '../conversations/drafts.js';
+import { type Draft, withPendingDrafts } from '../conversations/drafts.js';
 import { listConversations, conversationDetail as queryDetail } from '../conversations/queries.js';
 import { type MessagingSnapshot, toSnapshot } from '../conversations/snapshot.js';
 import type { ConversationFilters } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
-import { draftsRepo } from '../store/drafts-repo.js';
 
 export interface ListFilters {
   state?: 'open' | 'pending' | 'escalated' | 'closed';
@@ -44,7 +43,7 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
   const recent = await listConversations(db, filters, limit);
   const seen = new Set(attention.map((r) => r.id));
   const rows = [...attention, ...recent.filter((r) => !seen.has(r.id))].slice(0, limit);
-  const drafts = await draftsRepo.withPendingDrafts(
+  const drafts = await withPendingDrafts(
     db,
     rows.map((r) => r.id),
   );

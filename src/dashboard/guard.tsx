@@ -4,11 +4,11 @@
 // tokens with 403 (and are not linked for them).
 import type { MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { csrfMatches, csrfTokenFor, SESSION_TTL_MS, sessionToken } from '../auth/dashboard-sessions.js';
 import type { Clock } from '../lib/clock.js';
 import type { Db } from '../store/db.js';
 import type { DashboardContext, DashboardEnv } from './env.js';
 import { MessagePage } from './pages/message.js';
-import { csrfMatches, csrfTokenFor, SESSION_TTL_MS, sessionToken } from './session.js';
 import { BASE } from './view.js';
 
 export const SESSION_COOKIE = 'nwa_session';

@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps } from '../app-deps.js';
+import { signIn, signOut } from '../auth/dashboard-sessions.js';
 import type { AppEnv } from '../http/env.js';
 import { statusFor } from '../http/errors.js';
 import { bodyLimit } from '../http/middleware/body-limit.js';
@@ -25,7 +26,6 @@ import { mountDashboardLive } from './live.js';
 import { mountDashboardPages } from './page-routes.js';
 import { LoginPage } from './pages/login.js';
 import { MessagePage } from './pages/message.js';
-import { signIn, signOut } from './session.js';
 import { BASE } from './view.js';
 
 const CSP = [

@@ -5,11 +5,10 @@ import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
 import { exportRecipients } from '../campaigns/queries.js';
 import { listAttempts, listSubscriptions, toAttemptView } from '../events/subscriptions.js';
-import { managementView } from '../extension/management-config.js';
+import { listAuditEntries, toAuditEntry } from '../extension/audit-log.js';
+import { configHistory, managementView } from '../extension/management-config.js';
 import { mediaResponse, mediaServiceDeps } from '../http/routes/media.js';
 import { createBacklogProbe } from '../inbox/backlog-probe.js';
-import { auditRepo } from '../store/audit-repo.js';
-import { configVersionsRepo } from '../store/config-versions-repo.js';
 import { campaignDetail, campaignList } from './campaigns-data.js';
 import { conversationDetail, conversationList, listFilters } from './conversations-data.js';
 import type { DashboardEnv } from './env.js';
@@ -113,7 +112,7 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/settings', async (c) => {
     const viewer = c.get('viewer');
-    const versions = viewer.tier === 'root' ? await configVersionsRepo.page(deps.db, { limit: 50 }) : [];
+    const versions = viewer.tier === 'root' ? await configHistory(deps.db, 50) : [];
     return c.html(
       <SettingsPage
         viewer={viewer}
@@ -134,7 +133,7 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
     return c.html(
       <EventsPage
         viewer={c.get('viewer')}
-        audit={await auditRepo.page(deps.db, { limit: 50 })}
+        audit={(await listAuditEntries(deps.db, 50)).map(toAuditEntry)}
         subscriptions={subscriptions}
       />,
     );

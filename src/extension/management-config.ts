@@ -114,6 +114,8 @@ export async function updateManagementConfig(
   return managementView(store);
 }
 
+export type ConfigVersion = Awaited<ReturnType<typeof configHistory>>[number];
+
 /** Stored config versions newest first, before `beforeVersion` (exclusive), credentials redacted. */
 export async function configHistory(db: Db, limit: number, beforeVersion?: number) {
   const rows = await configVersionsRepo.page(db, { limit, beforeVersion });

@@ -5,6 +5,7 @@ import type { CampaignDetail, Funnel } from '../campaigns-data.js';
 import { pct, when } from '../format.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Empty, Layout } from './layout.js';
+import { Table } from './table.js';
 
 export function CampaignsPage(p: { viewer: Viewer; campaigns: CampaignView[] }) {
   return (
@@ -235,39 +236,29 @@ export function CampaignPage(p: {
         </section>
       ) : null}
       <h2 style="margin-top:1.25rem">Recipients</h2>
-      <div class="table-wrap">
-        <table>
-          <caption class="sr">First recipients of the campaign</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Customer</th>
-              <th scope="col">State</th>
-              <th scope="col">Sent</th>
-              <th scope="col">Failure</th>
-            </tr>
-          </thead>
-          <tbody>
-            {recipients.map((r) => (
-              <tr>
-                <td>{r.index}</td>
-                <td>
-                  {r.conversation_id ? (
-                    <a href={`${BASE}/conversations/${encodeURIComponent(r.conversation_id)}`}>{r.wa_id}</a>
-                  ) : (
-                    r.wa_id
-                  )}
-                </td>
-                <td>
-                  <span class={`badge ${r.state}`}>{r.state}</span>
-                </td>
-                <td>{when(r.sent_at)}</td>
-                <td>{r.error_title ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['#', 'Customer', 'State', 'Sent', 'Failure']}
+        caption="First recipients of the campaign"
+        captionClass="sr"
+      >
+        {recipients.map((r) => (
+          <tr>
+            <td>{r.index}</td>
+            <td>
+              {r.conversation_id ? (
+                <a href={`${BASE}/conversations/${encodeURIComponent(r.conversation_id)}`}>{r.wa_id}</a>
+              ) : (
+                r.wa_id
+              )}
+            </td>
+            <td>
+              <span class={`badge ${r.state}`}>{r.state}</span>
+            </td>
+            <td>{when(r.sent_at)}</td>
+            <td>{r.error_title ?? ''}</td>
+          </tr>
+        ))}
+      </Table>
       {c.recipients > recipients.length ? (
         <p class="muted">
           Showing the first {recipients.length} of {c.recipients}.

@@ -1,10 +1,11 @@
 // Events (root): the webhook subscriptions (SPEC §11) with their delivery health and latest attempts,
-// and the audit log of root actions. Read-only here: subscriptions are managed through the API.
+// and the audit log (root actions, dashboard sign-ins). Read-only here: subscriptions are managed through the API.
 import type { AttemptView, SubscriptionView } from '../../events/subscriptions.js';
-import type { AuditLogTable } from '../../store/tables.js';
+import type { AuditEntry } from '../../extension/audit-log.js';
 import { when } from '../format.js';
 import type { Viewer } from '../view.js';
 import { Empty, Layout } from './layout.js';
+import { AuditTable, Table } from './table.js';
 
 export interface SubscriptionWithAttempts {
   subscription: SubscriptionView;
@@ -34,31 +35,18 @@ function Subscription({ subscription: s, attempts }: SubscriptionWithAttempts) {
       {attempts.length === 0 ? (
         <p class="muted">No delivery attempt yet.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <caption class="muted">Latest delivery attempts</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Event</th>
-                <th scope="col">Answer</th>
-                <th scope="col">Latency</th>
-              </tr>
-            </thead>
-            <tbody>
-              {attempts.map((a) => (
-                <tr>
-                  <td>{when(a.at)}</td>
-                  <td>
-                    {a.event_type} <code>{a.event_id}</code>
-                  </td>
-                  <td>{a.status_code ?? a.error ?? 'no answer'}</td>
-                  <td>{a.latency_ms} ms</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table head={['When', 'Event', 'Answer', 'Latency']} caption="Latest delivery attempts">
+          {attempts.map((a) => (
+            <tr>
+              <td>{when(a.at)}</td>
+              <td>
+                {a.event_type} <code>{a.event_id}</code>
+              </td>
+              <td>{a.status_code ?? a.error ?? 'no answer'}</td>
+              <td>{a.latency_ms} ms</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </article>
   );
@@ -66,7 +54,7 @@ function Subscription({ subscription: s, attempts }: SubscriptionWithAttempts) {
 
 export function EventsPage(p: {
   viewer: Viewer;
-  audit: AuditLogTable[];
+  audit: AuditEntry[];
   subscriptions: SubscriptionWithAttempts[];
 }) {
   return (
@@ -89,34 +77,7 @@ export function EventsPage(p: {
       </section>
       <section aria-labelledby="audit-h">
         <h2 id="audit-h">Audit log</h2>
-        {p.audit.length === 0 ? (
-          <p class="muted">No root action yet.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.audit.map((a) => (
-                  <tr>
-                    <td>{when(a.at)}</td>
-                    <td>{a.action}</td>
-                    <td>{a.actor}</td>
-                    <td>
-                      <code>{a.details}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <AuditTable entries={p.audit} />
       </section>
     </Layout>
   );

@@ -1,14 +1,15 @@
 // Settings: the effective configuration (credentials redacted) and, for root, its version history and
 // a change form (a partial JSON document applied like PUT .../management/config). Standard reads only.
-import type { ConfigVersionRow } from '../../store/config-versions-repo.js';
+import type { ConfigVersion } from '../../extension/management-config.js';
 import { when } from '../format.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Layout } from './layout.js';
+import { Table } from './table.js';
 
 export function SettingsPage(p: {
   viewer: Viewer;
   config: { version: number } & Record<string, unknown>;
-  versions: ConfigVersionRow[];
+  versions: ConfigVersion[];
   draft?: string | undefined;
   notice?: string | undefined;
   error?: string | undefined;
@@ -50,32 +51,20 @@ export function SettingsPage(p: {
               Nothing stored through the API yet: the files and the environment decide everything.
             </p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Version</th>
-                    <th scope="col">When</th>
-                    <th scope="col">By</th>
-                    <th scope="col">Changed</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {p.versions.map((v) => (
-                    <tr>
-                      <td>{v.version}</td>
-                      <td>{when(v.created_at)}</td>
-                      <td>
-                        {v.actor} <span class="muted">({v.reason})</span>
-                      </td>
-                      <td>
-                        <code>{(JSON.parse(v.changed_keys) as string[]).join(', ')}</code>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table head={['Version', 'When', 'By', 'Changed']}>
+              {p.versions.map((v) => (
+                <tr>
+                  <td>{v.version}</td>
+                  <td>{when(v.created_at)}</td>
+                  <td>
+                    {v.actor} <span class="muted">({v.reason})</span>
+                  </td>
+                  <td>
+                    <code>{v.changed_keys.join(', ')}</code>
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )}
         </section>
       ) : null}

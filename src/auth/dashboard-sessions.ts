@@ -2,11 +2,11 @@
 // travels only in an HttpOnly cookie; the database keeps the secret's SHA-256. The CSRF token is an
 // HMAC of the session secret, so it needs no storage and changes with every sign-in.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { authenticate } from '../auth/tokens.js';
 import type { RandomSource } from '../lib/ids.js';
 import { dashboardSessionsRepo } from '../store/dashboard-sessions-repo.js';
 import type { Db } from '../store/db.js';
 import type { TokenRow } from '../store/tokens-repo.js';
+import { authenticate } from './tokens.js';
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
 
