@@ -1,0 +1,158 @@
+// One customer message (not an echo) → its contact, conversation, message row, revisions, adopted
+// echoes, media rows and the message.received event, inside the caller's transaction.
+import { recordEvent } from '../events/record-event.js';
+import { recordInboundMedia } from '../media/inbound-media.js';
+import type { Db } from '../store/db.js';
+import { messagesRepo } from '../store/messages-repo.js';
+import { resolveContact, resolveGroupContact } from './contacts.js';
+import type { AddError, PendingMessage } from './delivery-items.js';
+import { adoptLaterEchoes } from './echoes.js';
+import { followIdentityChange, type IdentityContext, idsFromSystemBody } from './identity-changes.js';
+import {
+  contextWamid,
+  messageError,
+  messageRole,
+  messageText,
+  replyId,
+  revisionTarget,
+} from './inbound-fields.js';
+import { onInboundMessage } from './on-inbound-message.js';
+import type { ProcessContext } from './process-context.js';
+import { applyRevisions } from './revisions.js';
+
+/** Stores one inbound message and its effects; false when its wamid was already stored. */
+export async function storeInboundMessage(
+  trx: Db,
+  m: PendingMessage,
+  ctx: ProcessContext,
+  addError: AddError,
+): Promise<boolean> {
+  const { msg } = m;
+  if (await messagesRepo.findByWamid(trx, msg.id)) return false;
+  const cctx: IdentityContext = {
+    ids: ctx.ids,
+    now: ctx.now,
+    logger: ctx.logger,
+    warn: (code, message) => addError(m.loc, code, message),
+  };
+  const contact = await senderOf(trx, m, cctx);
+  // A group's messages go to the group's conversation (its own contact); the sender stays on the row.
+  const party = msg.group_id ? await resolveGroupContact(trx, msg.group_id, cctx) : contact;
+  const target = revisionTarget(msg);
+  const original = target ? await messagesRepo.findByWamid(trx, target) : undefined;
+  const conversationId =
+    original && original.conversation_id !== null
+      ? original.conversation_id
+      : (
+          await onInboundMessage(
+            trx,
+            {
+              phone_number_id: m.pnid,
+              contact: party,
+              type: msg.type,
+              timestamp: msg.timestamp,
+              text: messageText(msg),
+              referral: msg.referral ?? null,
+              reply_id: replyId(msg),
+            },
+            { ids: ctx.ids, now: ctx.now, config: ctx.config },
+          )
+        ).conversation_id;
+  const error = messageError(msg, m.valueError);
+  const inserted = await messagesRepo.insertIfNew(trx, {
+    id: ctx.ids.next(),
+    wamid: msg.id,
+    conversation_id: conversationId,
+    contact_id: contact.id,
+    phone_number_id: m.pnid,
+    direction: 'inbound',
+    type: msg.type,
+    text: messageText(msg),
+    status: 'received',
+    error_code: error.code,
+    error_title: error.title,
+    context_wamid: contextWamid(msg),
+    timestamp: msg.timestamp,
+    created_at: ctx.now,
+    payload: JSON.stringify(m.raw),
+  });
+  // An edit or revoke changes its original; an original that arrives after them catches up.
+  if (inserted) await applyRevisions(trx, target ?? msg.id);
+  if (inserted && conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {
+    await adoptLaterEchoes(
+      trx,
+      { conversation_id: conversationId, contact, phone_number_id: m.pnid, at: msg.timestamp },
+      { ids: ctx.ids, now: ctx.now, config: ctx.config },
+    );
+  }
+  if (inserted) {
+    await recordInboundMedia(
+      trx,
+      msg,
+      { phone_number_id: m.pnid, conversation_id: conversationId },
+      { ids: ctx.ids, now: ctx.now },
+    );
+    await recordEvent(
+      trx,
+      {
+        type: 'message.received',
+        conversation_id: conversationId,
+        data: {
+          wamid: msg.id,
+          phone_number_id: m.pnid,
+          wa_id: contact.wa_id,
+          contact_id: contact.id,
+          type: msg.type,
+          text: messageText(msg),
+          timestamp: new Date(msg.timestamp).toISOString(),
+          ...(target ? { revises: target } : {}),
+          ...(msg.group_id ? { group_id: msg.group_id } : {}),
+        },
+      },
+      ctx,
+    );
+  }
+  return inserted;
+}
+
+/**
+ * The contact a message belongs to: its `from` / `from_user_id`, else the only sender in
+ * `value.contacts`; an identity notice links the old and new ids to one contact (identity-changes.ts).
+ */
+async function senderOf(trx: Db, m: PendingMessage, cctx: IdentityContext) {
+  const { msg } = m;
+  const named = Boolean(msg.from || msg.from_user_id);
+  const sender = named
+    ? m.senders.find(
+        (s) => (msg.from && s.wa_id === msg.from) || (msg.from_user_id && s.user_id === msg.from_user_id),
+      )
+    : m.senders.length === 1
+      ? m.senders[0]
+      : undefined;
+  const wa_id = named ? msg.from : sender?.wa_id;
+  const user_id = named ? msg.from_user_id : sender?.user_id;
+  const system = msg.type === 'system' ? msg.system : undefined;
+  const identityNotice = system?.type === 'user_changed_number' || system?.type === 'user_changed_user_id';
+  const resolved =
+    wa_id || user_id || !identityNotice
+      ? await resolveContact(
+          trx,
+          { wa_id, user_id, profile_name: sender?.profile?.name, username: sender?.profile?.username },
+          cctx,
+        )
+      : undefined;
+  if (!system || !identityNotice) return resolved as Awaited<ReturnType<typeof resolveContact>>;
+  const byBody = system.type === 'user_changed_user_id' ? idsFromSystemBody(system.body) : {};
+  return followIdentityChange(
+    trx,
+    {
+      ...(resolved ? { sender: resolved } : {}),
+      new_wa_id: system.type === 'user_changed_number' ? system.wa_id : undefined,
+      previous_user_id: system.previous_user_id ?? byBody.previous,
+      current_user_id: system.user_id ?? byBody.current,
+      source: 'system_message',
+      at: msg.timestamp,
+    },
+    cctx,
+  );
+}
