@@ -26,6 +26,8 @@ export interface AppDeps {
   config: () => Config;
   /** The configuration layers and stored management versions behind `config`. */
   configStore: ConfigStore;
+  /** This daemon among several on one database (runtime/instance-id.ts); in metrics and health. */
+  instanceId: string;
   database: OpenedDatabase;
   db: Db;
   clock: Clock;

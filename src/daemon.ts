@@ -29,11 +29,11 @@ import { createMetrics } from './observability/metrics.js';
 import { createSender } from './outbound/sender.js';
 import { createResponderWorker } from './responders/worker.js';
 import { createRuntimeHealth } from './runtime/health.js';
+import { resolveInstanceId } from './runtime/instance-id.js';
 import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openDatabase } from './store/db.js';
 import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
 import { migrateToLatest } from './store/migrate.js';
-import { settingsRepo } from './store/settings-repo.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
 import { createInboxWriter } from './webhook/inbox-writer.js';
@@ -173,7 +173,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       now: () => clock.now(),
     });
     const paused = () => !writability.writable();
-    const metrics = createMetrics({ defaultMetrics: options.listen !== false });
+    // SQLite: one daemon per file (the instance lock above); several instances need a shared database.
+    const instance = await resolveInstanceId(database.db, {
+      configured: configStore.current().server.instance_id,
+      shared: false,
+      ids,
+      clock,
+    });
+    const metrics = createMetrics({ defaultMetrics: options.listen !== false, instanceId: instance });
     // Each ingress commit wakes the processor; the processor never runs inside a request.
     const inboxWriter = createInboxWriter(
       { db: database.db, logger },
@@ -232,7 +239,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onEnqueued: () => sender.wake(),
       ingress: inboxWriter,
     });
-    const instance = await instanceId(database.db, ids, clock);
     const mediaDownloader = createMediaDownloader({
       ...serviceDeps,
       random,
@@ -259,6 +265,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const deps: AppDeps = {
       config: () => configStore.current(),
       configStore,
+      instanceId: instance,
       database,
       db: database.db,
       clock,
@@ -309,6 +316,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           port,
           database: config.database.path,
           version: VERSION,
+          instance_id: instance,
         },
         `native-whatsapp ${VERSION} listening on http://${config.server.host}:${port}`,
       );
@@ -368,14 +376,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     instanceLock?.release();
     throw err;
   }
-}
-
-/**
- * This install's id, stored once: the owner of the leases it takes, so a restart after kill -9 knows
- * which interrupted work is its own to resume at once (others' waits for their lease to run out).
- */
-async function instanceId(db: OpenedDatabase['db'], ids: IdSource, clock: Clock): Promise<string> {
-  return settingsRepo.putIfAbsent(db, 'instance_id', `inst_${ids.next()}`, clock.now());
 }
 
 function urlHost(host: string): string {

@@ -22,10 +22,14 @@ async function daemonCounters(url: string): Promise<{ shed: Record<string, numbe
   const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${DAEMON_ROOT_TOKEN}` } });
   const text = await res.text();
   const shed: Record<string, number> = {};
-  for (const m of text.matchAll(/^nwa_http_shed_total\{surface="webhook",reason="(\w+)"\} (\d+)/gm)) {
+  for (const m of text.matchAll(
+    /^nwa_http_shed_total\{surface="webhook",reason="(\w+)"(?:,instance_id="[^"]*")?\} (\d+)/gm,
+  )) {
     shed[m[1] as string] = Number(m[2]);
   }
-  const backlog = Number(/^nwa_inbox_backlog (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  const backlog = Number(
+    /^nwa_inbox_backlog(?:\{instance_id="[^"]*"\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN,
+  );
   return { shed, backlog };
 }
 

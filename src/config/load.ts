@@ -47,6 +47,7 @@ export class ConfigError extends Error {
 export const ENV_KEYS: Record<string, { key: string; type: 'string' | 'number' }> = {
   HOST: { key: 'server.host', type: 'string' },
   PORT: { key: 'server.port', type: 'number' },
+  INSTANCE_ID: { key: 'server.instance_id', type: 'string' },
   DATABASE_PATH: { key: 'database.path', type: 'string' },
   LOG_LEVEL: { key: 'log.level', type: 'string' },
   LOG_FORMAT: { key: 'log.format', type: 'string' },

@@ -194,6 +194,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      // This daemon's name among several on one database (SPEC §10): the owner of its leases and the
+      // instance_id of its metrics. Unset: the id stored in the SQLite file, or a fresh one per start.
+      instance_id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'letters, digits, _ . @ - (at most 64)')
+        .optional(),
       api_body_limit_bytes: z
         .number()
         .int()

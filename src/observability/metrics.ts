@@ -18,8 +18,11 @@ export interface Metrics extends HttpMetrics {
   contentType: string;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(options: { defaultMetrics?: boolean; instanceId?: string } = {}): Metrics {
   const registry = new Registry();
+  // Every series names the daemon it came from, so several instances behind one balancer are told
+  // apart. `instance_id`, not `instance`: Prometheus sets `instance` to the scraped target itself.
+  if (options.instanceId) registry.setDefaultLabels({ instance_id: options.instanceId });
   // prom-client's names already say what they are (process_cpu_seconds_total, nodejs_heap_size_used_bytes):
   // the prefix only adds ours, so they read nwa_process_... and nwa_nodejs_..., never nwa_process_process_.
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'nwa_' });

@@ -150,7 +150,7 @@ describe('load shedding: requests in flight', () => {
     api.finish(JSON.stringify({ name: 'fourth' }));
     await api.response;
     const text = await (await t.request('/metrics')).text();
-    expect(text).toMatch(/nwa_http_shed_total\{surface="api",reason="in_flight"\} 2/);
+    expect(text).toMatch(/nwa_http_shed_total\{surface="api",reason="in_flight",instance_id="[^"]+"\} 2/);
   });
 
   it('logs when shedding starts and when it stops, not once per request', async () => {

@@ -10,14 +10,20 @@ afterEach(async () => {
   await b?.close();
 });
 
-/** Prometheus text format → "name{a="x",b="y"}" (labels sorted) → value. */
+/** Every sample's instance_id label (SPEC §10), checked apart and left out of the keys below. */
+const instanceIds = new Set<string>();
+
+/** Prometheus text format → "name{a="x",b="y"}" (labels sorted, instance_id aside) → value. */
 function parse(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels = [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
+    const pairs = [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)];
+    instanceIds.add(pairs.find(([, k]) => k === 'instance_id')?.[2] ?? '(none)');
+    const labels = pairs
+      .filter(([, k]) => k !== 'instance_id')
       .map(([, k, v]) => `${k}="${v}"`)
       .sort();
     out.set(labels.length ? `${m[1]}{${labels.join(',')}}` : (m[1] as string), Number(m[3]));
@@ -84,6 +90,17 @@ describe('/metrics', () => {
     );
     expect(count?.[1]).toBe(1);
     expect([...m.keys()].some((k) => k.startsWith('nwa_http_request_duration_seconds_bucket{'))).toBe(true);
+  });
+
+  it('labels every series with the instance id that /healthz and /readyz name', async () => {
+    b = await startBench();
+    instanceIds.clear();
+    await scrape();
+    const health = (await (await b.t.request('/healthz', { token: null })).json()) as { instance_id: string };
+    const ready = (await (await b.t.request('/readyz', { token: null })).json()) as { instance_id: string };
+    expect(health.instance_id).toMatch(/^inst_/);
+    expect(ready.instance_id).toBe(health.instance_id);
+    expect([...instanceIds]).toEqual([health.instance_id]);
   });
 
   it('needs a token', async () => {

@@ -6,9 +6,11 @@ import { ping } from '../../store/db.js';
 import { pendingMigrations } from '../../store/migrate.js';
 import type { ApiRouter } from '../api-router.js';
 
-const health = z.object({ status: z.literal('ok') });
+const instanceId = z.string().describe('the daemon that answered (SPEC §10: several may share a database)');
+const health = z.object({ status: z.literal('ok'), instance_id: instanceId });
 const ready = z.object({
   status: z.enum(['ready', 'not_ready']),
+  instance_id: instanceId,
   checks: z.object({
     database: z.enum(['ok', 'unreachable']),
     migrations: z.union([z.literal('current'), z.string()]),
@@ -30,7 +32,7 @@ export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
       summary: 'Liveness: 200 while the process serves requests.',
       responses: { 200: { description: 'serving', schema: health } },
     },
-    (c) => c.json({ status: 'ok' as const }),
+    (c) => c.json({ status: 'ok' as const, instance_id: deps.instanceId }),
   );
 
   router.add(
@@ -66,6 +68,7 @@ export function mountHealthRoutes(router: ApiRouter, deps: AppDeps): void {
       return c.json(
         {
           status: ok ? ('ready' as const) : ('not_ready' as const),
+          instance_id: deps.instanceId,
           checks: {
             database: dbOk ? ('ok' as const) : ('unreachable' as const),
             migrations,
