@@ -41,6 +41,7 @@ const CSP = [
 
 export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
   const d = new Hono<DashboardEnv>();
+  const sessionDeps = () => ({ db: deps.db, random: deps.random, ids: deps.ids, now: deps.clock.now() });
 
   d.use('*', async (c, next) => {
     await next();
@@ -78,9 +79,7 @@ export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
     const form = await c.req.parseBody();
     const next = safeNext(form.next);
     const value = typeof form.token === 'string' ? form.token : '';
-    const session = value
-      ? await signIn({ db: deps.db, random: deps.random, now: deps.clock.now() }, value)
-      : undefined;
+    const session = await signIn(sessionDeps(), value);
     if (!session) {
       // The same answer for unknown, revoked and malformed tokens.
       return c.html(<LoginPage error="That token is unknown or revoked." next={next} />, 401);
@@ -105,7 +104,7 @@ export function mountDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
 
   d.post('/logout', async (c) => {
     const secret = getCookie(c, SESSION_COOKIE);
-    if (secret) await signOut(deps.db, secret);
+    if (secret) await signOut(sessionDeps(), secret);
     clearSessionCookie(c);
     return c.html(<LoginPage notice="Signed out." />);
   });

@@ -103,6 +103,32 @@ describe('dashboard sign-in', () => {
     expect((await dashGet(t, again, '/dashboard')).status).toBe(303);
   });
 
+  it('audits sign-in, failed sign-in and sign-out by token id, with no secret in the log', async () => {
+    const t = await app();
+    const typo = `${t.tokens.root.slice(0, -3)}xyz`;
+    expect((await dashPost(t, null, '/dashboard/login', { token: typo })).status).toBe(401);
+    expect((await dashPost(t, null, '/dashboard/login', { token: '  ' })).status).toBe(401);
+    const s = await signInDashboard(t, t.tokens.standard);
+    expect((await dashPost(t, s, '/dashboard/logout', { _csrf: s.csrf })).status).toBe(200);
+    const tokenId = one<{ id: string }>(t, "select id from api_tokens where tier = 'standard'").id;
+    const log = rows<{ action: string; actor: string; details: string }>(
+      t,
+      "select action, actor, details from audit_log where action like 'dashboard.%' order by at, rowid",
+    );
+    expect(log.map((r) => [r.action, r.actor, JSON.parse(r.details)])).toEqual([
+      ['dashboard.sign_in_failed', 'unknown', { reason: 'unknown_or_revoked' }],
+      ['dashboard.sign_in_failed', 'unknown', { reason: 'empty' }],
+      ['dashboard.sign_in', tokenId, { tier: 'standard', token_name: expect.any(String) }],
+      ['dashboard.sign_out', tokenId, { tier: 'standard' }],
+    ]);
+    // Neither token, the mistyped one, nor the session secret, nor any long piece of them.
+    const all = JSON.stringify(rows(t, 'select * from audit_log'));
+    const secret = s.cookie.replace('nwa_session=', '');
+    for (const value of [t.tokens.root, t.tokens.standard, typo, secret]) {
+      for (let i = 0; i + 12 <= value.length; i++) expect(all).not.toContain(value.slice(i, i + 12));
+    }
+  });
+
   it('ends a session after 12 hours', async () => {
     const t = await app();
     const s = await signInDashboard(t, t.tokens.standard);
