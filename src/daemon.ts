@@ -21,7 +21,7 @@ import { createEventStreams } from './events/streams.js';
 import { stampCatalog } from './extension/marketplace.js';
 import { gatedServer } from './http/body-gate.js';
 import { createInboxProcessor } from './inbox/processor.js';
-import { type Clock, systemClock } from './lib/clock.js';
+import { type Clock, systemClock, toIso } from './lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource, type RandomSource } from './lib/ids.js';
 import type { Service } from './lib/service.js';
 import { createMediaDownloader } from './media/downloader.js';
@@ -100,7 +100,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         ? undefined
         : acquireInstanceLock(config.database.path, {
             pid: process.pid,
-            started_at: new Date(clock.now()).toISOString(),
+            started_at: toIso(clock.now()),
           });
   } catch (err) {
     await database.close();

@@ -8,7 +8,7 @@
 import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import type { TemplateMessage } from '../outbound/transports/transport.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -287,7 +287,7 @@ async function startWithinLimit(
   const at = Math.max(freedAt + DAY, row.start_at ?? 0);
   return {
     at,
-    reason: `${base}; scheduled for ${new Date(at).toISOString()}, when enough earlier sends are 24 hours old`,
+    reason: `${base}; scheduled for ${toIso(at)}, when enough earlier sends are 24 hours old`,
   };
 }
 

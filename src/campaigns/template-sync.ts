@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, toIso } from '../lib/clock.js';
 import { agentsRepo } from '../store/agents-repo.js';
 import type { Db } from '../store/db.js';
 import { settingsRepo } from '../store/settings-repo.js';
@@ -320,7 +320,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = toIso;
 
 async function readStatus(db: Db): Promise<SyncStatus | undefined> {
   const raw = await settingsRepo.get(db, SYNC_STATUS_KEY);

@@ -53,7 +53,7 @@ export async function tokenCommand(ctx: CliContext): Promise<number> {
       });
     if (sub === 'create') {
       const tier = flags.values.tier as 'standard' | 'root';
-      const name = flags.values.name ?? `${tier}-${new Date(now).toISOString().slice(0, 10)}`;
+      const name = flags.values.name ?? `${tier}-${toIso(now).slice(0, 10)}`;
       const created = await createToken(handle.db, { ids, random: cryptoRandom, now }, { tier, name });
       await audit('token.create', { token_id: created.id, tier, name });
       ctx.stdout.write(`${created.token}\n`);

@@ -107,8 +107,7 @@ export async function approveDraft(
         'window_closed',
         'the customer service window is closed (24 h after the customer’s last message); a draft is free text, so it cannot go out now: send an approved template instead',
         {
-          window_expires_at:
-            conv.window_expires_at === null ? null : new Date(conv.window_expires_at).toISOString(),
+          window_expires_at: conv.window_expires_at === null ? null : toIso(conv.window_expires_at),
         },
       );
     }

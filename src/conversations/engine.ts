@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { recordEvent } from '../events/record-event.js';
 import { recordInsightEvent, recordSilencesEnding } from '../insights/insight-facts.js';
 import { AppError } from '../lib/app-error.js';
+import { toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { startSilence } from '../scheduler/follow-ups.js';
 import { agentsRepo } from '../store/agents-repo.js';
@@ -218,7 +219,7 @@ async function recordConversationEvents(
       to: t.to,
       reason: t.reason,
       actor: t.actor,
-      at: new Date(t.at).toISOString(),
+      at: toIso(t.at),
     };
     await recordEvent(trx, { type: 'conversation.state_changed', conversation_id, data }, ctx);
     if (t.to === 'escalated') {

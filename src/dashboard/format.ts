@@ -1,6 +1,6 @@
 // How the dashboard writes numbers and times: percentages, durations a person reads at a glance, and
 // UTC times (the daemon has no idea of the reader's zone; the client script rewrites them locally).
-
+import { toIso } from '../lib/clock.js';
 export function pct(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : `${Math.round(v * 100)}%`;
 }
@@ -24,7 +24,7 @@ export function seconds(v: number | null | undefined): string {
 /** "2026-01-05 08:00 UTC" from ms or an ISO string. */
 export function when(t: number | string | null | undefined): string {
   if (t === null || t === undefined) return '—';
-  const iso = typeof t === 'number' ? new Date(t).toISOString() : t;
+  const iso = typeof t === 'number' ? toIso(t) : t;
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 

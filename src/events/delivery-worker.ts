@@ -10,7 +10,7 @@
 // Subscriptions never wait on each other (own slots), and nothing here runs on the ingress path.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
@@ -265,7 +265,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         .filter((s) => s.failing_since !== null)
         .map(
           (s) =>
-            `webhook subscription ${s.id} (${new URL(s.url).host}) is failing since ${new Date(s.failing_since as number).toISOString()}: ${s.last_error ?? 'no answer'}`,
+            `webhook subscription ${s.id} (${new URL(s.url).host}) is failing since ${toIso(s.failing_since as number)}: ${s.last_error ?? 'no answer'}`,
         ),
     );
   }

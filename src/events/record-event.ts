@@ -4,6 +4,7 @@
 // subscriptions and the live stream read the log afterwards, in sequence order.
 
 import { applyToRollups } from '../insights/insight-rollups.js';
+import { toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Db } from '../store/db.js';
 import { eventsRepo } from '../store/events-repo.js';
@@ -92,7 +93,7 @@ export function toEnvelope(row: {
   return {
     id: row.id,
     type: row.type,
-    occurred_at: new Date(row.occurred_at).toISOString(),
+    occurred_at: toIso(row.occurred_at),
     agent_uuid: row.agent_uuid,
     conversation_id: row.conversation_id,
     data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,

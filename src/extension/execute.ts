@@ -11,7 +11,7 @@ import { applyConversationEvent } from '../conversations/engine.js';
 import { scoreText } from '../conversations/scorer.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
 import { AppError } from '../lib/app-error.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { enqueueMarkRead } from '../outbound/mark-read.js';
 import { type ContextPriority, enqueueOutbound, recipientOf } from '../outbound/outbox.js';
@@ -203,8 +203,7 @@ export async function executeIntent(deps: ExecuteDeps, req: ExecuteRequest): Pro
             'window_closed',
             'the customer service window is closed (24 h after the customer’s last message); send an approved template instead',
             {
-              window_expires_at:
-                conv.window_expires_at === null ? null : new Date(conv.window_expires_at).toISOString(),
+              window_expires_at: conv.window_expires_at === null ? null : toIso(conv.window_expires_at),
             },
           );
         }
@@ -272,7 +271,7 @@ export async function executeIntent(deps: ExecuteDeps, req: ExecuteRequest): Pro
             follow_up: {
               id: planned.id,
               rule_id: planned.rule_id,
-              due_at: new Date(planned.due_at).toISOString(),
+              due_at: toIso(planned.due_at),
             },
           },
         };

@@ -5,7 +5,7 @@
 import type { ConfigStore } from '../config/config-store.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { auditRepo } from '../store/audit-repo.js';
 import { contactsRepo } from '../store/contacts-repo.js';
@@ -71,7 +71,7 @@ export async function runRecovery(
       action: `recovery.${req.action}`,
       details: JSON.stringify({
         counts,
-        ...(req.since !== undefined ? { since: new Date(req.since).toISOString() } : {}),
+        ...(req.since !== undefined ? { since: toIso(req.since) } : {}),
         ...(req.ids ? { ids: req.ids.length } : {}),
       }),
       at: now,

@@ -28,6 +28,15 @@ export class FakeClock implements Clock {
   }
 }
 
+/** The largest instant a JS Date can hold (ECMA-262 §21.4.1.1): ±100,000,000 days from the epoch. */
+export const MAX_DATE_MS = 8_640_000_000_000_000;
+
+/**
+ * An instant as ISO 8601. Stored numbers come from many places (Meta's timestamps, sums of durations);
+ * one out of the Date range would make `toISOString` throw and take a whole page or settle step with
+ * it, so it is clamped to the range (and a non-number read as the epoch) instead of throwing.
+ */
 export function toIso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return new Date(0).toISOString();
+  return new Date(Math.min(Math.max(ms, -MAX_DATE_MS), MAX_DATE_MS)).toISOString();
 }

@@ -99,11 +99,50 @@ async function recordAccepted(
   return { outcome: 'sent', follow_up: followUp !== undefined };
 }
 
+/**
+ * The answer reduced to what must never be lost: the outbox row's own state (sent / queued for a
+ * retry / failed or dead) and its event. Used when a step of recordSendResult threw (a constraint, a
+ * row it could not read) and rolled everything back: without this the row would stay `sending` and be
+ * sent again at the next start (SPEC §9a). The domain reactions that threw are skipped and logged.
+ */
+export async function recordSendOutcomeOnly(
+  trx: Db,
+  row: OutboxRow,
+  result: SendResult,
+  ctx: ResultContext,
+): Promise<RecordedAnswer> {
+  if (result.outcome === 'accepted') {
+    await outboxRepo.markSent(trx, row, result.wamid, ctx.now);
+    await recordEvent(
+      trx,
+      {
+        type: 'message.sent',
+        conversation_id: row.conversation_id,
+        data: {
+          wamid: result.wamid,
+          outbox_id: row.id,
+          kind: row.kind,
+          phone_number_id: row.phone_number_id,
+          to: row.to,
+          type: null,
+          text: null,
+          follow_up_id: row.follow_up_id,
+          campaign_recipient_id: row.campaign_recipient_id,
+        },
+      },
+      ctx,
+    );
+    return { outcome: 'sent', follow_up: false };
+  }
+  return recordFailure(trx, row, result, ctx, { reactions: false });
+}
+
 async function recordFailure(
   trx: Db,
   row: OutboxRow,
   failure: SendFailed,
   ctx: ResultContext,
+  opts: { reactions: boolean } = { reactions: true },
 ): Promise<RecordedAnswer> {
   const now = ctx.now;
   const error = { code: failure.code, title: failure.title };
@@ -120,12 +159,14 @@ async function recordFailure(
     }
     await outboxRepo.markFinal(trx, row, 'dead', error, now);
     await recordFailed(trx, row, failure, 'dead', ctx);
+    if (!opts.reactions) return { outcome: 'dead' };
     await campaignSendFailed(trx, row, error, now);
     await followUpFailed(trx, row.follow_up_id, `dead after ${row.attempts} attempts: ${failure.title}`, now);
     return { outcome: 'dead' };
   }
   await outboxRepo.markFinal(trx, row, 'failed', error, now);
   await recordFailed(trx, row, failure, 'permanent', ctx);
+  if (!opts.reactions) return { outcome: 'failed', replanned: null };
   await campaignSendFailed(trx, row, error, now);
   const answer = await answerPermanentFailure(
     trx,

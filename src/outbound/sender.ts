@@ -22,7 +22,7 @@ import { queuePriority } from './outbox.js';
 import { type PacedTask, PacingQueue, PacingQueues, type TaskOutcome } from './pacing-queue.js';
 import type { SlidingWindowLimiter } from './rate-limiter.js';
 import { createSendNotes } from './send-notes.js';
-import { recordSendResult } from './send-result.js';
+import { recordSendOutcomeOnly, recordSendResult } from './send-result.js';
 import { selectTransport, transportChanged } from './transports/select.js';
 import type { OutboundMessage, SendResult, Transport } from './transports/transport.js';
 
@@ -70,6 +70,17 @@ export interface Sender extends Service {
 type TaskValue = { kind: 'skipped' } | { kind: 'sent'; result: SendResult };
 
 export { FAILING_AFTER } from './send-notes.js';
+
+/** What a send task that threw counts as: a retryable failure with no answer (as a network error). */
+const TASK_FAILED: SendResult = {
+  outcome: 'failed',
+  kind: 'retryable',
+  code: null,
+  title: 'the send task failed (see the log)',
+  details: null,
+  httpStatus: null,
+  windowClosed: false,
+};
 
 export function createSender(deps: SenderDeps): Sender {
   const log = deps.logger.child({ module: 'outbound' });
@@ -144,19 +155,31 @@ export function createSender(deps: SenderDeps): Sender {
     pnid: string,
   ): Promise<void> {
     const row = (task as PacedTask<TaskValue> & { row: OutboxRow }).row;
+    let result: SendResult;
     if (!outcome.ok) {
       log.error({ event: 'outbound.task_failed', err: outcome.error, outbox_id: row.id }, 'send task failed');
-      await withTransaction(deps.db, (trx) => outboxRepo.releaseLeases(trx, [row.id]));
-      return;
-    }
-    if (outcome.value.kind === 'skipped') return;
-    const result = outcome.value.result;
+      // It may have marked the row `sending` (and even reached the API): it is retried like a
+      // network error, never left `sending` for the next start to find.
+      result = TASK_FAILED;
+    } else if (outcome.value.kind === 'skipped') return;
+    else result = outcome.value.result;
     const now = deps.clock.now();
+    const ctx = { ids: deps.ids, now, config: deps.config(), unit };
     let attempts = row.attempts;
     const answer = await withTransaction(deps.db, async (trx) => {
       const fresh = (await outboxRepo.get(trx, row.id)) ?? row;
       attempts = fresh.attempts;
-      return recordSendResult(trx, fresh, result, { ids: deps.ids, now, config: deps.config(), unit });
+      return recordSendResult(trx, fresh, result, ctx);
+    }).catch(async (err: unknown) => {
+      // A step after the answer threw and rolled the whole record back; the row's own state and event
+      // are written alone so that it ends sent, queued for a retry, or failed (SPEC §9a).
+      log.error(
+        { event: 'outbound.settle_failed', err, outbox_id: row.id, outcome: result.outcome },
+        'recording a send result failed; the outbox row is recorded without its other effects',
+      );
+      return withTransaction(deps.db, async (trx) =>
+        recordSendOutcomeOnly(trx, (await outboxRepo.get(trx, row.id)) ?? row, result, ctx),
+      );
     });
     if (result.outcome === 'accepted') notes.accepted(pnid, answer);
     else notes.failed(row, result, answer, attempts, now, pnid);

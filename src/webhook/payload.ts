@@ -7,9 +7,19 @@ import { z } from 'zod';
 
 export const WABA_OBJECT = 'whatsapp_business_account';
 
+/**
+ * The largest unix second accepted (12 digits, as the string form): in milliseconds it stays far
+ * inside the Date range, so no instant computed from a Meta timestamp can overflow (SPEC §9a). The
+ * window around the delivery's own day is checked per item by the processor.
+ */
+export const MAX_UNIX_SECONDS = 999_999_999_999;
+
 /** Unix seconds as Meta sends them (strings on messages and statuses, integers elsewhere) → ms. */
 export const unixSeconds = z
-  .union([z.string().regex(/^\d{1,12}$/, 'must be unix seconds'), z.number().int().nonnegative()])
+  .union([
+    z.string().regex(/^\d{1,12}$/, 'must be unix seconds'),
+    z.number().int().nonnegative().max(MAX_UNIX_SECONDS, 'must be unix seconds'),
+  ])
   .transform((v) => Number(v) * 1000);
 
 const str = z.string();
@@ -231,7 +241,8 @@ export const change = z.looseObject({
 
 export const entry = z.looseObject({
   id: opt(str),
-  time: opt(z.number()),
+  /** Unix seconds; one outside the range is dropped (the entry's changes still count). */
+  time: opt(z.number().int().nonnegative().max(MAX_UNIX_SECONDS)).catch(undefined),
   changes: z.array(z.unknown()),
 });
 
