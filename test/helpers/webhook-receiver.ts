@@ -15,7 +15,10 @@ export interface Received {
   verified: boolean | null;
 }
 
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+/** `delayMs`: the answer starts that long after the request arrived (a slow subscriber). */
+export type Answer =
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | 'hang';
 
 export interface WebhookReceiver {
   url: string;
@@ -23,6 +26,8 @@ export interface WebhookReceiver {
   requests: Received[];
   /** Requests the receiver acknowledged (2xx), in arrival order. */
   acknowledged: Received[];
+  /** Requests received and not answered yet (slow or hanging answers). */
+  pending(): number;
   /** Secrets to verify with; a request counts as verified when any one verifies it. */
   secrets: string[];
   /** How to answer the next request (default 204). */
@@ -32,10 +37,12 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   const hanging = new Set<ServerResponse>();
+  let waiting = 0;
   const receiver: WebhookReceiver = {
     url: '',
     requests: [],
     acknowledged: [],
+    pending: () => waiting,
     secrets: [],
     answer: () => ({ status: 204 }),
     close: async () => undefined,
@@ -81,9 +88,19 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
         hanging.add(res);
         return;
       }
-      if (a.status >= 200 && a.status < 300) receiver.acknowledged.push(r);
-      res.writeHead(a.status, a.headers ?? {});
-      res.end(a.body ?? '');
+      const respond = () => {
+        // The sender may be gone meanwhile (killed): then nothing was acknowledged.
+        if (res.destroyed) return;
+        if (a.status >= 200 && a.status < 300) receiver.acknowledged.push(r);
+        res.writeHead(a.status, a.headers ?? {});
+        res.end(a.body ?? '');
+      };
+      if (!a.delayMs) return respond();
+      waiting += 1;
+      setTimeout(() => {
+        waiting -= 1;
+        respond();
+      }, a.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
