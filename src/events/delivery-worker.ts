@@ -19,7 +19,7 @@ import type { RuntimeHealth } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { eventsRepo } from '../store/events-repo.js';
 import { type DeliveryRow, type SubscriptionRow, subscriptionsRepo } from '../store/subscriptions-repo.js';
-import { withTransaction } from '../store/transactions.js';
+import { withRedoableTransaction, withTransaction } from '../store/transactions.js';
 import { postWebhook } from './post-webhook.js';
 import { onEventAppended, recordEvent, toEnvelope } from './record-event.js';
 import { signatureHeaders } from './signing.js';
@@ -83,18 +83,29 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const subs = await subscriptionsRepo.enabled(deps.db);
     hasSubscriptions = subs.length > 0;
     for (const sub of subs) await fanOut(sub);
+    if (stopped) return;
     const now = deps.clock.now();
     const config = deps.config().events.delivery;
-    for (const sub of subs) {
-      if (stopped) return;
-      const running = inFlight.get(sub.id) ?? new Set();
-      inFlight.set(sub.id, running);
-      const room = config.concurrency - running.size;
-      if (room <= 0) continue;
-      const rows = await withTransaction(deps.db, (trx) =>
-        subscriptionsRepo.claim(trx, sub.id, deps.owner, now, now + config.timeout + 5000, room),
-      );
-      for (const row of rows) {
+    const rooms = subs
+      .map((sub) => {
+        const running = inFlight.get(sub.id) ?? new Set();
+        inFlight.set(sub.id, running);
+        return { sub, running, room: config.concurrency - running.size };
+      })
+      .filter((r) => r.room > 0);
+    if (rooms.length === 0) return;
+    // Every subscription's claim in one commit (one fsync at most per pass, see settle()).
+    const claimed = await withRedoableTransaction(deps.db, async (trx) => {
+      const out: DeliveryRow[][] = [];
+      for (const { sub, room } of rooms) {
+        out.push(
+          await subscriptionsRepo.claim(trx, sub.id, deps.owner, now, now + config.timeout + 5000, room),
+        );
+      }
+      return out;
+    });
+    for (const [i, { sub, running }] of rooms.entries()) {
+      for (const row of claimed[i] ?? []) {
         const p: Promise<void> = deliver(sub, row)
           .catch((err) =>
             log.error({ event: 'events.delivery_failed', err, delivery_id: row.id }, 'delivery failed'),
@@ -118,7 +129,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const now = deps.clock.now();
       const rows = events.filter((e) => matches(filter, e)).map((e) => newDelivery(deps.ids, sub.id, e, now));
       const last = (events[events.length - 1] as { seq: number }).seq;
-      const moved = await withTransaction(deps.db, (trx) => subscriptionsRepo.fanOut(trx, sub, rows, last));
+      const moved = await withRedoableTransaction(deps.db, (trx) =>
+        subscriptionsRepo.fanOut(trx, sub, rows, last),
+      );
       if (!moved) return;
       sub.cursor_seq = last;
       if (events.length < FAN_OUT_BATCH) return;
@@ -170,7 +183,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       outcome = forceDead || nextAt > row.created_at + config.retry_for ? 'dead' : 'retry';
     }
     let disabled = null as string | null;
-    await withTransaction(deps.db, async (trx) => {
+    let healthChanged = outcome !== 'delivered';
+    // Not fsynced by itself: a settle lost to a power cut sends the event again (at least once), and
+    // the next fsynced commit makes it durable. An fsync per delivery was most of a delivery's cost.
+    await withRedoableTransaction(deps.db, async (trx) => {
       await subscriptionsRepo.recordAttempt(trx, {
         id: deps.ids.next(),
         subscription_id: sub.id,
@@ -195,6 +211,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (!held) return;
       const fresh = (await subscriptionsRepo.get(trx, sub.id)) ?? sub;
       if (outcome === 'delivered') {
+        healthChanged = fresh.failing_since !== null;
+        // A healthy subscription's last success is kept to the second, not rewritten per delivery.
+        if (!healthChanged && fresh.last_error === null && now - (fresh.last_success_at ?? 0) < 1000) return;
         await subscriptionsRepo.update(trx, sub.id, {
           last_success_at: now,
           failing_since: null,
@@ -254,7 +273,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         `webhook subscription disabled: ${disabled}`,
       );
     }
-    await refreshHealth();
+    if (healthChanged) await refreshHealth();
   }
 
   /** The runtime's status reasons name each failing subscription (SPEC §11). */
