@@ -15,6 +15,7 @@ import * as m0012 from './0012_media.js';
 import * as m0013 from './0013_campaign_insight.js';
 import * as m0014 from './0014_dashboard_sessions.js';
 import * as m0015 from './0015_unmatched_status_index.js';
+import * as m0016 from './0016_claim_owners.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0013_campaign_insight': m0013,
   '0014_dashboard_sessions': m0014,
   '0015_unmatched_status_index': m0015,
+  '0016_claim_owners': m0016,
 };

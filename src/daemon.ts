@@ -188,6 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     const inboxProcessor = createInboxProcessor({
       db: database.db,
+      owner: instance,
       clock,
       ids,
       logger,
@@ -203,6 +204,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const runtime = createRuntimeHealth();
     const serviceDeps = {
       db: database.db,
+      owner: instance,
       clock,
       ids,
       logger,

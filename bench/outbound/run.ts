@@ -137,6 +137,7 @@ async function tickChild(n: number, due: number): Promise<TickResult> {
     const config = benchConfig();
     const scheduler = createScheduler({
       db: opened.db,
+      owner: 'bench',
       clock,
       ids: sequentialIds(clock),
       logger: silentLogger(),

@@ -3,6 +3,8 @@
 // order and processes each in its own savepoint; the rows of one time slice share one transaction, so
 // a burst costs one fsync per slice instead of one per delivery. A row that fails is retried with
 // backoff and finally parked as dead; unprocessed rows are picked up again on start.
+// Rows are claimed in one statement with this instance as owner and a lease (SPEC §10, store/inbox-repo.ts):
+// another daemon on the same PostgreSQL passes over them, and takes them only once the lease ran out.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -23,6 +25,8 @@ import { nextAttempt } from './retry-policy.js';
 
 export interface InboxProcessorDeps {
   db: Db;
+  /** This daemon's instance id: the owner of the rows it claims. */
+  owner: string;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
@@ -60,6 +64,11 @@ export interface InboxProcessorOptions {
 }
 
 const MIN_FETCH = 16;
+/**
+ * How long a claim holds its rows. A slice lasts milliseconds (sliceMs, maxDeferMs); a minute covers
+ * a stalled event loop many times over, and is how long a crashed instance's rows wait for another.
+ */
+const LEASE_MS = 60_000;
 /** Ingress counts as quiet when no delivery arrived for this long (ms). */
 const QUIET_FOR_MS = 100;
 
@@ -132,10 +141,11 @@ export function createInboxProcessor(
       // that time at its share, up to maxDeferMs.
       const extraMs = Math.min(maxDeferMs, (late * share) / (1 - share));
       startedAt = performance.now();
-      const rows = await inboxRepo.listDue(
-        deps.db,
-        deps.clock.now(),
-        Math.min(fetch, config.inbox.batch_size),
+      // Claimed in its own commit (redoable: a lost claim only leaves its rows unclaimed), so the
+      // lease is there for every other instance to see while this one processes them.
+      const now = deps.clock.now();
+      const rows = await withRedoableTransaction(deps.db, (trx) =>
+        inboxRepo.claimDue(trx, deps.owner, now, now + LEASE_MS, Math.min(fetch, config.inbox.batch_size)),
       );
       if (rows.length === 0) return;
       const outcomes = await processSlice(rows, config, extraMs);
@@ -152,10 +162,25 @@ export function createInboxProcessor(
       const sliceStart = performance.now();
       const quiet = deps.ingress !== undefined && !deps.ingress.arrivedSince(sliceStart - QUIET_FOR_MS);
       const budget = quiet ? idleSliceMs : Math.min(maxDeferMs, sliceMs + extraMs);
-      for (const row of rows) {
+      // Only rows still ours: a lease that ran out (a stalled loop) may have been taken over meanwhile.
+      const held = await inboxRepo.stillHeld(
+        trx,
+        rows.map((r) => r.id),
+        deps.owner,
+      );
+      let next = 0;
+      while (next < rows.length) {
+        const row = rows[next++] as InboxRow;
+        if (!held.has(row.id)) continue;
         outcomes.push(await processRow(trx, row, config));
         if (stopped || performance.now() - sliceStart >= budget) break;
       }
+      // Claimed rows the slice had no time for are due again at once, for any instance.
+      await inboxRepo.release(
+        trx,
+        rows.slice(next).map((r) => r.id),
+        deps.owner,
+      );
       // Marked together, in the same transaction as their effects.
       await inboxRepo.markProcessed(
         trx,
@@ -217,9 +242,12 @@ export function createInboxProcessor(
   return {
     name: 'inbox-processor',
     wake,
-    start() {
+    async start() {
       started = true;
       stopped = false;
+      // Rows this instance claimed before a crash are its own to take back at once (SPEC §10); those
+      // of other instances wait for their leases to run out.
+      await withRedoableTransaction(deps.db, (trx) => inboxRepo.releaseOwnLeases(trx, deps.owner));
       const pollMs = options.pollMs ?? Math.min(1000, deps.config().inbox.retry_base_delay);
       timer = setInterval(wake, pollMs);
       timer.unref();

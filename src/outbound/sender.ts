@@ -4,6 +4,10 @@
 // outbound/send-result.ts, which records it and lets each domain react. Here stays what only the
 // running sender knows: metrics, channel health (auth → channel stopped until the credentials change;
 // repeated retryable failures → runtime degraded) and the queues themselves.
+// Rows are claimed with this instance as owner and a lease of `scheduler.lease` (SPEC §10), renewed
+// every quarter lease while the rows wait in the queues or are being sent, so a lease runs out only
+// when its instance is gone; then any instance takes the rows over (a `sending` one is sent again:
+// SPEC §5's one duplicate window).
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -28,6 +32,8 @@ import type { OutboundMessage, SendResult, Transport } from './transports/transp
 
 export interface SenderDeps {
   db: Db;
+  /** This daemon's instance id: the owner of the rows it claims. */
+  owner: string;
   /** The daemon's clock: due times, retries, records. */
   clock: Clock;
   /**
@@ -138,9 +144,10 @@ export function createSender(deps: SenderDeps): Sender {
       limiters: deps.limitersFor?.(message),
       async run(): Promise<TaskValue> {
         // The last write before the call: the duplicate window of SPEC §5 is from here to settle().
-        const go = await withTransaction(deps.db, (trx) =>
-          outboxRepo.markSending(trx, row.id, deps.clock.now()),
-        );
+        const go = await withTransaction(deps.db, (trx) => {
+          const now = deps.clock.now();
+          return outboxRepo.markSending(trx, row.id, deps.owner, now, now + deps.config().scheduler.lease);
+        });
         if (!go) return { kind: 'skipped' };
         await deps.beforeDispatch?.(message);
         await dispatchSlot(row.phone_number_id);
@@ -196,9 +203,32 @@ export function createSender(deps: SenderDeps): Sender {
   });
   const wake = () => feeder.wake();
 
+  let leasesKeptAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Every quarter lease (on the daemon's clock): this instance's leases are renewed, and `sending`
+   * rows of instances whose leases ran out are taken back into the queue.
+   */
+  async function keepLeases(config: Config): Promise<void> {
+    const now = deps.clock.now();
+    if (now < leasesKeptAt + config.scheduler.lease / 4) return;
+    leasesKeptAt = now;
+    const requeued = await withTransaction(deps.db, async (trx) => {
+      await outboxRepo.renewLeases(trx, deps.owner, now + config.scheduler.lease);
+      return outboxRepo.requeueExpiredSending(trx, deps.owner, now);
+    });
+    if (requeued > 0) {
+      log.warn(
+        { event: 'outbound.took_over_sending', count: requeued },
+        `${requeued} message(s) were being sent by an instance whose lease ran out; they are sent again (the API may have accepted them: the one duplicate window)`,
+      );
+    }
+  }
+
   /** Claims due rows up to the room in the queues and hands them over; returns how many were added. */
   async function feedOnce(): Promise<number> {
     let added = 0;
+    await keepLeases(deps.config());
     for (;;) {
       if (stopped) return added;
       const config = deps.config();
@@ -211,6 +241,7 @@ export function createSender(deps: SenderDeps): Sender {
       const rows = await withTransaction(deps.db, (trx) =>
         outboxRepo.claimForQueue(
           trx,
+          deps.owner,
           now,
           now + config.scheduler.lease,
           Math.min(room, 500),
@@ -225,7 +256,7 @@ export function createSender(deps: SenderDeps): Sender {
         else if (res !== 'duplicate') giveBack.push(row.id);
       }
       if (giveBack.length > 0) {
-        await withTransaction(deps.db, (trx) => outboxRepo.releaseLeases(trx, giveBack));
+        await withTransaction(deps.db, (trx) => outboxRepo.releaseLeases(trx, giveBack, deps.owner));
         return added;
       }
     }
@@ -276,12 +307,12 @@ export function createSender(deps: SenderDeps): Sender {
     async start() {
       stopped = false;
       const recovered = await withTransaction(deps.db, (trx) =>
-        outboxRepo.recoverAfterRestart(trx, deps.clock.now()),
+        outboxRepo.recoverAfterRestart(trx, deps.owner, deps.clock.now()),
       );
       if (recovered > 0) {
         log.warn(
           { event: 'outbound.recovered_sending', count: recovered },
-          `${recovered} message(s) were being sent when the daemon stopped; they are sent again (the API may have accepted them: the one duplicate window)`,
+          `${recovered} message(s) were being sent when the daemon stopped (or by an instance whose lease ran out); they are sent again (the API may have accepted them: the one duplicate window)`,
         );
       }
       timer = setInterval(wake, deps.pollMs ?? 250);
@@ -313,6 +344,7 @@ export function createSender(deps: SenderDeps): Sender {
         outboxRepo.releaseLeases(
           trx,
           closed.unstarted.map((t) => t.id),
+          deps.owner,
         ),
       );
       if (closed.stillRunning > 0) {

@@ -29,6 +29,7 @@ export async function followUpAccepted(
   await followUpsRepo.update(trx, followUp.id, {
     state: 'sent',
     sent_wamid: wamid,
+    lease_owner: null,
     lease_until: null,
     updated_at: ctx.now,
   });
@@ -65,6 +66,7 @@ export async function followUpFailed(
   await followUpsRepo.update(trx, followUpId, {
     state: 'failed',
     skip_reason: reason,
+    lease_owner: null,
     lease_until: null,
     updated_at: now,
   });

@@ -1,9 +1,12 @@
 // The scheduler (SPEC §6): a croner tick every `scheduler.tick_every` that claims due follow-ups in due
 // order and in bounded batches, decides each (state, opt-out, attachment, quiet hours, max, window)
 // and writes its outbox row in the same transaction; then runs housekeeping (housekeeping.ts: SLA
-// escalation, idle close, retention purge). Ticks never overlap within the process; across processes
-// the claim's state check and lease keep a follow-up from being taken twice. Tests call tick() with a
-// fake clock.
+// escalation, idle close, retention purge). Ticks never overlap within the process; across instances
+// (several daemons on one PostgreSQL, SPEC §10) each batch is claimed in one statement with this
+// instance as owner and a lease of `scheduler.lease`, and decided in a transaction that holds only
+// the rows still its own; a batch takes milliseconds, so the lease needs no renewal. A crashed
+// instance's claims are taken over by any tick once their lease ran out, its own at its next start.
+// Tests call tick() with a fake clock.
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { activeAttachment } from '../agents/attachments.js';
@@ -22,6 +25,8 @@ import { type HousekeepingReport, housekeeping } from './housekeeping.js';
 
 export interface SchedulerDeps {
   db: Db;
+  /** This daemon's instance id: the owner of the follow-ups it claims. */
+  owner: string;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
@@ -80,6 +85,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await followUpsRepo.update(trx, f.id, {
         state: 'skipped',
         skip_reason: reason,
+        lease_owner: null,
         lease_until: null,
         updated_at: now,
       });
@@ -100,6 +106,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await followUpsRepo.update(trx, f.id, {
         state: 'cancelled',
         skip_reason: `conversation is ${f.queue_state}`,
+        lease_owner: null,
         lease_until: null,
         updated_at: now,
       });
@@ -114,6 +121,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await followUpsRepo.update(trx, f.id, {
         state: 'scheduled',
         due_at: deferTo,
+        lease_owner: null,
         lease_until: null,
         updated_at: now,
       });
@@ -142,7 +150,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       },
       { ids: deps.ids, now },
     );
-    await followUpsRepo.update(trx, f.id, { outbox_id: row.id, lease_until: null, updated_at: now });
+    // Handed over: `claimed` with its outbox row until the send's result moves it on.
+    await followUpsRepo.update(trx, f.id, {
+      outbox_id: row.id,
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+    });
     return 'enqueued';
   }
 
@@ -166,16 +180,31 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   async function followUps(report: TickReport, config: Config): Promise<void> {
     const active = new Map<number | string, boolean>();
+    const released = await withTransaction(deps.db, (trx) =>
+      followUpsRepo.releaseExpiredClaims(trx, deps.clock.now()),
+    );
+    if (released > 0) {
+      log.warn(
+        { event: 'follow_up.took_over_claims', count: released },
+        `${released} follow-up(s) claimed by an instance whose lease ran out are due again`,
+      );
+    }
     for (;;) {
       if (stopped) return;
       const now = deps.clock.now();
-      const n = await withTransaction(deps.db, async (trx) => {
-        const due = await followUpsRepo.claimDue(
+      // The claim commits on its own: its owner and lease are there for every other instance to see.
+      const ids = await withTransaction(deps.db, (trx) =>
+        followUpsRepo.claimDue(
           trx,
+          deps.owner,
           now,
           now + config.scheduler.lease,
           config.scheduler.batch_size,
-        );
+        ),
+      );
+      if (ids.length === 0) return;
+      const n = await withTransaction(deps.db, async (trx) => {
+        const due = await followUpsRepo.heldDue(trx, ids, deps.owner);
         const counts = await followUpsRepo.sentCountsFor(trx, [
           ...new Set(due.map((f) => f.conversation_id)),
         ]);
@@ -185,7 +214,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       report.claimed += n;
       if (n > 0) report.batches += 1;
       if (report.enqueued > 0) deps.onEnqueued?.();
-      if (n < config.scheduler.batch_size) return;
+      if (ids.length < config.scheduler.batch_size) return;
       // Let requests and sends run between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -240,8 +269,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     configChanged(next, previous) {
       if (job && next.scheduler.tick_every !== previous.scheduler.tick_every) schedule(next);
     },
-    start() {
+    async start() {
       stopped = false;
+      // Follow-ups this instance claimed before a crash are due again at once (SPEC §10); those of
+      // other instances wait for their leases to run out.
+      await withTransaction(deps.db, (trx) =>
+        followUpsRepo.releaseOwnClaims(trx, deps.owner, deps.clock.now()),
+      );
       if (deps.cron !== false) schedule(deps.config());
     },
     async stop(deadline) {

@@ -1,7 +1,11 @@
 // Follow-up jobs (SPEC §6): one row per planned follow-up with its due time and state. The unique key
 // (conversation_id, rule_id, silence_from) makes "once per silence" a database fact; the tick claims
-// due rows in due order with a lease (on PostgreSQL: FOR UPDATE SKIP LOCKED, SPEC §10).
+// due rows in due order in one statement with its instance as owner and a lease (on PostgreSQL the
+// claim's select is FOR UPDATE SKIP LOCKED, SPEC §10), then decides each in a transaction that holds
+// only the rows still its own. A claimed row whose lease ran out before it reached the outbox (its
+// instance crashed) is taken over by the next tick of any instance.
 import type { Db } from './db.js';
+import { forUpdate, skipLocked } from './locking.js';
 import type { FollowUpState, FollowUpsTable } from './tables.js';
 
 export type FollowUpRow = FollowUpsTable;
@@ -39,29 +43,65 @@ export const followUpsRepo = Object.freeze({
   },
 
   /**
-   * Claims up to `limit` scheduled follow-ups due at `now`, in due order, leasing them until
-   * `leaseUntil`, and returns them joined with their conversation and contact.
+   * Follow-ups claimed by an instance whose lease ran out before it handed them to the outbox (it
+   * crashed mid-tick) are scheduled again, due as they were. Live leases are never touched.
    */
-  async claimDue(db: Db, now: number, leaseUntil: number, limit: number): Promise<DueFollowUp[]> {
-    const ids = (
-      await db
-        .selectFrom('follow_ups')
-        .select('id')
-        .where('state', '=', 'scheduled')
-        .where('due_at', '<=', now)
-        .orderBy('due_at')
-        .orderBy('id')
-        .limit(limit)
-        .execute()
-    ).map((r) => r.id);
-    if (ids.length === 0) return [];
-    await db
+  async releaseExpiredClaims(db: Db, now: number): Promise<number> {
+    const res = await db
       .updateTable('follow_ups')
-      .set({ state: 'claimed', lease_until: leaseUntil, updated_at: now })
-      .where('id', 'in', ids)
+      .set({ state: 'scheduled', lease_owner: null, lease_until: null, updated_at: now })
+      .where('state', '=', 'claimed')
+      .where('outbox_id', 'is', null)
+      .where('lease_until', '<=', now)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  /** On start: this instance's claims from a previous run (killed mid-tick) are scheduled again. */
+  async releaseOwnClaims(db: Db, owner: string, now: number): Promise<number> {
+    const res = await db
+      .updateTable('follow_ups')
+      .set({ state: 'scheduled', lease_owner: null, lease_until: null, updated_at: now })
+      .where('state', '=', 'claimed')
+      .where('outbox_id', 'is', null)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  /**
+   * Claims up to `limit` scheduled follow-ups due at `now`, in due order, for `owner` until
+   * `leaseUntil`, in one statement. Returns their ids in due order.
+   */
+  async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const due = db
+      .selectFrom('follow_ups')
+      .select('id')
       .where('state', '=', 'scheduled')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .orderBy('id')
+      .limit(limit);
+    const rows = await db
+      .updateTable('follow_ups')
+      .set({ state: 'claimed', lease_owner: owner, lease_until: leaseUntil, updated_at: now })
+      .where('id', 'in', skipLocked(db, due))
+      .where('state', '=', 'scheduled')
+      .returning(['id', 'due_at'])
       .execute();
-    return db
+    // RETURNING promises no order.
+    rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.map((r) => r.id);
+  },
+
+  /**
+   * Of the follow-ups `owner` claimed, those it still holds, joined with their conversation and
+   * contact, in due order; locked for the deciding transaction on PostgreSQL (the follow-up rows only).
+   */
+  async heldDue(db: Db, ids: string[], owner: string): Promise<DueFollowUp[]> {
+    if (ids.length === 0) return [];
+    const q = db
       .selectFrom('follow_ups as f')
       .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
       .innerJoin('contacts as k', 'k.id', 'c.contact_id')
@@ -80,9 +120,10 @@ export const followUpsRepo = Object.freeze({
       ])
       .where('f.id', 'in', ids)
       .where('f.state', '=', 'claimed')
+      .where('f.lease_owner', '=', owner)
       .orderBy('f.due_at')
-      .orderBy('f.id')
-      .execute() as Promise<DueFollowUp[]>;
+      .orderBy('f.id');
+    return forUpdate(db, q, 'f').execute() as Promise<DueFollowUp[]>;
   },
 
   async update(
@@ -107,7 +148,7 @@ export const followUpsRepo = Object.freeze({
     if (live.length === 0) return [];
     await db
       .updateTable('follow_ups')
-      .set({ state: 'cancelled', skip_reason: reason, lease_until: null, updated_at: now })
+      .set({ state: 'cancelled', skip_reason: reason, lease_owner: null, lease_until: null, updated_at: now })
       .where(
         'id',
         'in',

@@ -1,6 +1,9 @@
 // The inbox: every signed delivery's raw body, committed before the webhook answers 200, and the
 // processing state of each (pending → processed, or retried with backoff and parked as dead).
+// Pending rows are claimed in one statement by an instance with a lease (SPEC §10): several daemons on
+// one PostgreSQL never process the same delivery at once, and a crashed one's rows wait out its lease.
 import type { Db } from './db.js';
+import { forUpdate, skipLocked } from './locking.js';
 import type { InboxState, InboxTable } from './tables.js';
 
 export type InboxRow = InboxTable;
@@ -16,16 +19,67 @@ export const inboxRepo = Object.freeze({
     return db.selectFrom('inbox').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  /** Pending rows that are due, oldest first (ids are ULIDs: id order is received order). */
-  async listDue(db: Db, now: number, limit: number): Promise<InboxRow[]> {
-    return db
+  /**
+   * Due pending rows not held by a live lease, oldest first (ids are ULIDs: id order is received
+   * order), taken by `owner` until `leaseUntil` in one statement; an expired lease of any owner is
+   * taken over.
+   */
+  async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<InboxRow[]> {
+    if (limit <= 0) return [];
+    const due = db
       .selectFrom('inbox')
-      .selectAll()
+      .select('id')
       .where('state', '=', 'pending')
       .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
       .orderBy('id')
-      .limit(limit)
+      .limit(limit);
+    const rows = await db
+      .updateTable('inbox')
+      .set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', skipLocked(db, due))
+      .where('state', '=', 'pending')
+      .returningAll()
       .execute();
+    // RETURNING promises no order.
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  },
+
+  /**
+   * Of the rows `owner` claimed, those it still holds (its lease was not taken over after running
+   * out), locked for the rest of the processing transaction on PostgreSQL.
+   */
+  async stillHeld(db: Db, ids: string[], owner: string): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const q = db
+      .selectFrom('inbox')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'pending');
+    return new Set((await forUpdate(db, q).execute()).map((r) => r.id));
+  },
+
+  /** Gives claimed rows back unprocessed (a slice ran out of time): due again for any instance. */
+  async release(db: Db, ids: string[], owner: string): Promise<void> {
+    if (ids.length === 0) return;
+    await db
+      .updateTable('inbox')
+      .set({ lease_owner: null, lease_until: null })
+      .where('id', 'in', ids)
+      .where('lease_owner', '=', owner)
+      .execute();
+  },
+
+  /** On start: this instance's leases from a previous run (killed mid-slice) are given back at once. */
+  async releaseOwnLeases(db: Db, owner: string): Promise<number> {
+    const res = await db
+      .updateTable('inbox')
+      .set({ lease_owner: null, lease_until: null })
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
   },
 
   async countDue(db: Db, now: number): Promise<number> {
@@ -51,7 +105,7 @@ export const inboxRepo = Object.freeze({
     if (ids.length === 0) return;
     await db
       .updateTable('inbox')
-      .set({ state: 'processed', processed_at: now, last_error: null })
+      .set({ state: 'processed', processed_at: now, last_error: null, lease_owner: null, lease_until: null })
       .where('id', 'in', ids)
       .execute();
   },
@@ -59,7 +113,13 @@ export const inboxRepo = Object.freeze({
   async markRetry(db: Db, id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
     await db
       .updateTable('inbox')
-      .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error })
+      .set({
+        attempts,
+        next_attempt_at: nextAttemptAt,
+        last_error: error,
+        lease_owner: null,
+        lease_until: null,
+      })
       .where('id', '=', id)
       .execute();
   },
@@ -67,7 +127,14 @@ export const inboxRepo = Object.freeze({
   async markDead(db: Db, id: string, attempts: number, error: string, now: number): Promise<void> {
     await db
       .updateTable('inbox')
-      .set({ state: 'dead', attempts, last_error: error, processed_at: now })
+      .set({
+        state: 'dead',
+        attempts,
+        last_error: error,
+        processed_at: now,
+        lease_owner: null,
+        lease_until: null,
+      })
       .where('id', '=', id)
       .execute();
   },
@@ -80,7 +147,7 @@ export const inboxRepo = Object.freeze({
     if (ids?.length === 0) return 0;
     let q = db
       .updateTable('inbox')
-      .set({ state: 'pending', attempts: 0, next_attempt_at: now })
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null })
       .where('state', '=', 'dead');
     if (ids) q = q.where('id', 'in', ids);
     const res = await q.executeTakeFirst();
@@ -95,7 +162,7 @@ export const inboxRepo = Object.freeze({
     if (ids?.length === 0) return 0;
     let q = db
       .updateTable('inbox')
-      .set({ state: 'pending', attempts: 0, next_attempt_at: now })
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null })
       .where('state', 'in', ['processed', 'dead'])
       .where('received_at', '>=', since);
     if (ids) q = q.where('id', 'in', ids);

@@ -1,11 +1,14 @@
 // The outbox (SPEC §5): every outbound message is a row before any network call. queued → sending →
-// sent | failed | dead (| cancelled while still queued). A row held by this process's send queue
-// carries a lease, so feeding the queue never takes the same row twice. Keeps the conversation's
+// sent | failed | dead (| cancelled while still queued). A row held by an instance's send queue or
+// being sent by it carries that instance as owner and a lease (SPEC §10), claimed in one statement and
+// renewed while the instance holds it: no two instances send the same row, and a crashed instance's
+// rows are taken over only once its leases run out. Keeps the conversation's
 // pending_outbound counter (outbound not yet accepted by the API) and the insights' per-agent and
 // per-channel counts of the same in step with the rows.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { insightsRepo, outboundOwner } from './insights-repo.js';
+import { skipLocked } from './locking.js';
 import type { OutboxKind, OutboxState, OutboxTable } from './tables.js';
 
 export type OutboxRow = OutboxTable;
@@ -55,59 +58,108 @@ export const outboxRepo = Object.freeze({
   },
 
   /**
-   * Due queued rows not held by a lease, highest priority first, then oldest due; each gets a lease
-   * until `leaseUntil`. Bounded by `limit`, so memory follows the queue's capacity, not the backlog.
-   * (On PostgreSQL the select takes FOR UPDATE SKIP LOCKED, SPEC §10.)
+   * Due queued rows not held by a live lease, highest priority first, then oldest due, taken by
+   * `owner` until `leaseUntil` in one statement (an expired lease of any owner is taken over; on
+   * PostgreSQL the inner select is FOR UPDATE SKIP LOCKED). Bounded by `limit`, so memory follows the
+   * queue's capacity, not the backlog. Returned in claim order.
    */
   async claimForQueue(
     db: Db,
+    owner: string,
     now: number,
     leaseUntil: number,
     limit: number,
     excludePhoneNumbers: string[] = [],
   ): Promise<OutboxRow[]> {
     if (limit <= 0) return [];
-    let q = db.selectFrom('outbox').selectAll();
-    if (excludePhoneNumbers.length > 0) q = q.where('phone_number_id', 'not in', excludePhoneNumbers);
-    const rows = await q
+    let due = db.selectFrom('outbox').select('id');
+    if (excludePhoneNumbers.length > 0) due = due.where('phone_number_id', 'not in', excludePhoneNumbers);
+    due = due
       .where('state', '=', 'queued')
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
       .orderBy('priority', 'desc')
       .orderBy('next_attempt_at')
       .orderBy('id')
-      .limit(limit)
-      .execute();
-    if (rows.length === 0) return [];
-    await db
+      .limit(limit);
+    const rows = await db
       .updateTable('outbox')
-      .set({ lease_until: leaseUntil })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
+      .set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', 'in', skipLocked(db, due))
       .where('state', '=', 'queued')
+      .returningAll()
       .execute();
-    return rows;
+    // RETURNING promises no order.
+    return rows.sort(
+      (a, b) =>
+        b.priority - a.priority ||
+        a.next_attempt_at - b.next_attempt_at ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
   },
 
-  /** Gives leased rows back (the queue was full or is closing); they stay queued. */
-  async releaseLeases(db: Db, ids: string[]): Promise<void> {
+  /** Gives `owner`'s leased rows back (the queue was full or is closing); they stay queued. */
+  async releaseLeases(db: Db, ids: string[], owner: string): Promise<void> {
     if (ids.length === 0) return;
-    await db.updateTable('outbox').set({ lease_until: null }).where('id', 'in', ids).execute();
+    await db
+      .updateTable('outbox')
+      .set({ lease_owner: null, lease_until: null })
+      .where('id', 'in', ids)
+      .where('lease_owner', '=', owner)
+      .where('state', 'in', UNSENT)
+      .execute();
   },
 
   /**
-   * The last write before the network call. False when the row is no longer queued (cancelled by an
-   * opt-out or a customer reply meanwhile): then it must not be sent.
+   * Keeps `owner`'s leases alive while it holds the rows (waiting in its send queue, or being sent).
+   * Returns how many it still holds.
    */
-  async markSending(db: Db, id: string, now: number): Promise<boolean> {
+  async renewLeases(db: Db, owner: string, leaseUntil: number): Promise<number> {
     const res = await db
       .updateTable('outbox')
-      .set((eb) => ({ state: 'sending', attempts: eb('attempts', '+', 1), updated_at: now }))
+      .set({ lease_until: leaseUntil })
+      .where('lease_owner', '=', owner)
+      .where('state', 'in', UNSENT)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  /**
+   * Rows left `sending` by an instance whose lease ran out (it crashed mid-send) go back to `queued`:
+   * the one duplicate window of SPEC §5 (the API may have accepted the message before it was written
+   * down). A live instance renews its leases, so its sends are never touched; nor are the caller's
+   * own. Returns how many.
+   */
+  async requeueExpiredSending(db: Db, owner: string, now: number): Promise<number> {
+    const res = await db
+      .updateTable('outbox')
+      .set({ state: 'queued', lease_owner: null, lease_until: null, updated_at: now })
+      .where('state', '=', 'sending')
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+      // The caller's own sends are in flight in its own queues: it settles them itself.
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '<>', owner)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  /**
+   * The last write before the network call, by the owner of the row's lease (extended to cover the
+   * send). False when the row is no longer queued (cancelled by an opt-out or a customer reply
+   * meanwhile) or no longer this owner's (its lease ran out and another instance took it): then it
+   * must not be sent.
+   */
+  async markSending(db: Db, id: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const res = await db
+      .updateTable('outbox')
+      .set((eb) => ({
+        state: 'sending',
+        attempts: eb('attempts', '+', 1),
+        lease_until: leaseUntil,
+        updated_at: now,
+      }))
       .where('id', '=', id)
       .where('state', '=', 'queued')
+      .where('lease_owner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   },
@@ -120,6 +172,7 @@ export const outboxRepo = Object.freeze({
         wamid,
         sent_at: now,
         updated_at: now,
+        lease_owner: null,
         lease_until: null,
         error_code: null,
         error_title: null,
@@ -143,6 +196,7 @@ export const outboxRepo = Object.freeze({
       .set((eb) => ({
         state: 'queued',
         next_attempt_at: at,
+        lease_owner: null,
         lease_until: null,
         updated_at: now,
         ...(error ? { error_code: error.code, error_title: error.title } : {}),
@@ -165,28 +219,40 @@ export const outboxRepo = Object.freeze({
   ): Promise<void> {
     await db
       .updateTable('outbox')
-      .set({ state, error_code: error.code, error_title: error.title, lease_until: null, updated_at: now })
+      .set({
+        state,
+        error_code: error.code,
+        error_title: error.title,
+        lease_owner: null,
+        lease_until: null,
+        updated_at: now,
+      })
       .where('id', '=', row.id)
       .execute();
     await bumpPending(db, row, -1);
   },
 
   /**
-   * On start: rows left in `sending` by a crash go back to `queued` (the one duplicate window of
-   * SPEC §5: the API may have accepted the message before we could write it down), and leases of a
-   * previous run are dropped. Returns how many rows were in `sending`.
+   * On start: this instance's own rows from its previous run are its to resume at once (rows it left
+   * `sending` go back to `queued`: the one duplicate window of SPEC §5, the API may have accepted the
+   * message before it was written down; its queued leases are dropped), and rows whose owner's lease
+   * ran out are taken over. Another live instance's rows are not touched. Returns how many rows went
+   * from `sending` back to `queued`.
    */
-  async recoverAfterRestart(db: Db, now: number): Promise<number> {
+  async recoverAfterRestart(db: Db, owner: string, now: number): Promise<number> {
     const res = await db
       .updateTable('outbox')
-      .set({ state: 'queued', lease_until: null, updated_at: now })
+      .set({ state: 'queued', lease_owner: null, lease_until: null, updated_at: now })
       .where('state', '=', 'sending')
+      .where((eb) =>
+        eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
+      )
       .executeTakeFirst();
     await db
       .updateTable('outbox')
-      .set({ lease_until: null })
+      .set({ lease_owner: null, lease_until: null })
       .where('state', '=', 'queued')
-      .where('lease_until', 'is not', null)
+      .where('lease_owner', '=', owner)
       .execute();
     return Number(res.numUpdatedRows);
   },
@@ -239,6 +305,7 @@ export const outboxRepo = Object.freeze({
         state: 'queued',
         attempts: 0,
         next_attempt_at: now,
+        lease_owner: null,
         lease_until: null,
         error_code: null,
         error_title: null,

@@ -54,6 +54,9 @@ export interface InboxTable {
   next_attempt_at: number;
   last_error: string | null;
   processed_at: number | null;
+  /** The instance processing it and until when (migrations/0016; store/inbox-repo.ts claimDue). */
+  lease_owner?: string | null;
+  lease_until?: number | null;
 }
 
 export interface ContactsTable {
@@ -338,6 +341,9 @@ export interface ResponderJobsTable {
   state: 'pending' | 'done';
   attempts: number;
   outcome: string | null;
+  /** The instance asking the responder and until when (migrations/0016). */
+  lease_owner?: string | null;
+  lease_until?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -360,6 +366,8 @@ export interface OutboxTable {
   state: OutboxState;
   attempts: number;
   next_attempt_at: number;
+  /** The instance holding the row (queued in its send queue, or sending) and until when. */
+  lease_owner?: string | null;
   lease_until: number | null;
   wamid: string | null;
   error_code: number | null;
@@ -383,6 +391,8 @@ export interface FollowUpsTable {
   sequence: number;
   due_at: number;
   state: FollowUpState;
+  /** The instance that claimed it (state `claimed`, not yet handed to the outbox) and until when. */
+  lease_owner?: string | null;
   lease_until: number | null;
   outbox_id: string | null;
   sent_wamid: string | null;

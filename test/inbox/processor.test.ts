@@ -157,6 +157,7 @@ describe('deferring to ingress', () => {
     createInboxProcessor(
       {
         db: t.deps.db,
+        owner: 'standalone',
         clock: t.clock,
         ids: t.deps.ids,
         logger: t.deps.logger,

@@ -125,7 +125,11 @@ describe('outbound pending counts', () => {
           }
           // Each move only from the states the sender, opt-out and recovery take it from.
           const unsent = row.state === 'queued' || row.state === 'sending';
-          if (m.op === 'sending' && row.state === 'queued') await outboxRepo.markSending(db, row.id, T0);
+          if (m.op === 'sending' && row.state === 'queued') {
+            // As the sender does: claimed (by owner, with a lease) before it is marked sending.
+            await outboxRepo.claimForQueue(db, 'test', T0, T0 + 60_000, 1000);
+            await outboxRepo.markSending(db, row.id, 'test', T0, T0 + 60_000);
+          }
           if (m.op === 'sent' && unsent) await outboxRepo.markSent(db, row, 'wamid.x', T0);
           if ((m.op === 'failed' || m.op === 'dead') && row.state === 'sending') {
             await outboxRepo.markFinal(db, row, m.op, { code: 131026, title: 'undeliverable' }, T0);
