@@ -219,6 +219,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       health: runtime,
       limitersFor: (m) => (m.kind === 'message' ? campaignLimiters.forSend(m.biz_opaque_callback_data) : []),
+      rateSlotsFor: (m) => (m.kind === 'message' ? campaignLimiters.slotFor(m.biz_opaque_callback_data) : []),
       beforeDispatch: (m) =>
         m.kind === 'message'
           ? campaignLimiters.beforeDispatch(m.biz_opaque_callback_data)

@@ -7,6 +7,8 @@
 import { type Clock, systemClock } from '../lib/clock.js';
 import { DEFAULT_WINDOW_SLACK_MS } from '../outbound/pacing-queue.js';
 import { SlidingWindowLimiter, windowForRate } from '../outbound/rate-limiter.js';
+import { rateSlotKey } from '../outbound/shared-rate.js';
+import type { RateSlotKey } from '../store/rate-slots-repo.js';
 
 const PREFIX = 'campaign:';
 
@@ -54,6 +56,13 @@ export class CampaignLimiters {
   forSend(callbackData: string | undefined | null): SlidingWindowLimiter[] {
     const caps = this.capsOf(callbackData);
     return caps ? [caps.start] : [];
+  }
+
+  /** The campaign's shared slot key (outbound/shared-rate.ts), for a campaign send with a known rate. */
+  slotFor(callbackData: string | undefined | null): RateSlotKey[] {
+    const id = campaignIdOf(callbackData);
+    const caps = id ? this.caps.get(id) : undefined;
+    return id && caps ? [rateSlotKey(`campaign:${id}`, caps.rate, 2 * DEFAULT_WINDOW_SLACK_MS)] : [];
   }
 
   /** Resolves when the campaign's window lets this request leave (at once for other sends). */

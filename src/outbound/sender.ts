@@ -19,6 +19,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeHealth } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type OutboxRow, outboxRepo } from '../store/outbox-repo.js';
+import { type RateSlotKey, rateSlotsRepo } from '../store/rate-slots-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { unitRandomFrom } from './backoff.js';
 import { createDispatchGate } from './dispatch-gate.js';
@@ -27,6 +28,7 @@ import { type PacedTask, PacingQueue, PacingQueues, type TaskOutcome } from './p
 import type { SlidingWindowLimiter } from './rate-limiter.js';
 import { createSendNotes } from './send-notes.js';
 import { recordSendOutcomeOnly, recordSendResult } from './send-result.js';
+import { channelSlotKey, waitForSlot } from './shared-rate.js';
 import { selectTransport, transportChanged } from './transports/select.js';
 import type { OutboundMessage, SendResult, Transport } from './transports/transport.js';
 
@@ -53,6 +55,8 @@ export interface SenderDeps {
   pollMs?: number;
   /** Further rate caps a message must respect (a campaign's own rate, SPEC §7). */
   limitersFor?: (message: OutboundMessage) => readonly SlidingWindowLimiter[];
+  /** The shared caps (outbound/shared-rate.ts) a message takes a slot under besides its number's. */
+  rateSlotsFor?: (message: OutboundMessage) => readonly RateSlotKey[];
   /** Waits until those caps allow the request to leave (re-spacing after the `sending` mark). */
   beforeDispatch?: (message: OutboundMessage) => Promise<void>;
 }
@@ -134,6 +138,14 @@ export function createSender(deps: SenderDeps): Sender {
     });
   }
 
+  /** The shared caps this send takes a slot under (outbound/shared-rate.ts): its number's, its campaign's. */
+  function slotKeys(pnid: string, message: OutboundMessage): RateSlotKey[] {
+    return [
+      channelSlotKey(pnid, deps.config().outbound.rate_per_second),
+      ...(deps.rateSlotsFor?.(message) ?? []),
+    ];
+  }
+
   function taskFor(row: OutboxRow): PacedTask<TaskValue> & { row: OutboxRow } {
     const message = JSON.parse(row.payload) as OutboundMessage;
     return {
@@ -144,11 +156,19 @@ export function createSender(deps: SenderDeps): Sender {
       limiters: deps.limitersFor?.(message),
       async run(): Promise<TaskValue> {
         // The last write before the call: the duplicate window of SPEC §5 is from here to settle().
-        const go = await withTransaction(deps.db, (trx) => {
+        const startUs = await withTransaction(deps.db, async (trx) => {
           const now = deps.clock.now();
-          return outboxRepo.markSending(trx, row.id, deps.owner, now, now + deps.config().scheduler.lease);
+          const lease = now + deps.config().scheduler.lease;
+          if (!(await outboxRepo.markSending(trx, row.id, deps.owner, now, lease))) return null;
+          // Last in the transaction, so the slot row stays locked only until the commit that follows.
+          return rateSlotsRepo.take(
+            trx,
+            slotKeys(row.phone_number_id, message),
+            deps.pacingClock.now() * 1000,
+          );
         });
-        if (!go) return { kind: 'skipped' };
+        if (startUs === null) return { kind: 'skipped' };
+        await waitForSlot(deps.pacingClock, startUs);
         await deps.beforeDispatch?.(message);
         await dispatchSlot(row.phone_number_id);
         return { kind: 'sent', result: await transport.send(message) };

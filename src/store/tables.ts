@@ -652,6 +652,17 @@ export interface EventTables {
   event_delivery_attempts: EventDeliveryAttemptsTable;
 }
 
+/** Shared send rate caps (store/rate-slots-repo.ts): the next start of each capped key. */
+export interface RateSlotsTable {
+  key: string;
+  /** Earliest start of the next send, microseconds since the epoch. */
+  next_at_us: number;
+}
+
+export interface RateSlotTables {
+  rate_slots: RateSlotsTable;
+}
+
 export type Database = FoundationTables &
   DashboardTables &
   IngressTables &
@@ -660,6 +671,7 @@ export type Database = FoundationTables &
   CampaignTables &
   InsightTables &
   MediaTables &
-  EventTables;
+  EventTables &
+  RateSlotTables;
 
 export type { Generated };
