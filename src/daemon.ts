@@ -31,7 +31,7 @@ import { createResponderWorker } from './responders/worker.js';
 import { createRuntimeHealth } from './runtime/health.js';
 import { resolveInstanceId } from './runtime/instance-id.js';
 import { createScheduler } from './scheduler/tick.js';
-import { type OpenedDatabase, openDatabase } from './store/db.js';
+import { type OpenedDatabase, openStore } from './store/db.js';
 import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
 import { migrateToLatest } from './store/migrate.js';
 import { createStoreWritability } from './store/writability.js';
@@ -88,15 +88,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // root token is minted and printed for a daemon that never ran.
   const reserved =
     options.listen === false ? undefined : await reservePort(config.server.host, config.server.port);
-  const database: OpenedDatabase = openDatabase(config.database.path, {
-    busyTimeoutMs: config.database.busy_timeout,
+  const database: OpenedDatabase = openStore(config.database, {
+    onIdleError: (err) =>
+      log.warn({ event: 'store.connection_lost', err: err.message }, 'a pooled database connection failed'),
   });
   // Before anything is written (opening creates the directory and sets pragmas only): a second daemon
-  // on the same file must not even migrate it.
+  // on the same file must not even migrate it. PostgreSQL is made for several instances (SPEC §10).
   let instanceLock: InstanceLock | undefined;
   try {
     instanceLock =
-      options.singleInstance !== true || config.database.path === ':memory:'
+      options.singleInstance !== true || database.engine !== 'sqlite' || config.database.path === ':memory:'
         ? undefined
         : acquireInstanceLock(config.database.path, {
             pid: process.pid,
@@ -169,7 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Background workers take no new work while the database must not be written (store/writability.ts).
     const writability = createStoreWritability({
       db: database.db,
-      file: config.database.path,
+      file: database.engine === 'sqlite' ? config.database.path : null,
       now: () => clock.now(),
     });
     const paused = () => !writability.writable();
@@ -317,7 +318,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           event: 'daemon.listening',
           host: config.server.host,
           port,
-          database: config.database.path,
+          database: database.label,
           version: VERSION,
           instance_id: instance,
         },

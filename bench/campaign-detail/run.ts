@@ -86,6 +86,7 @@ export default defineBenchmark({
       ).json()) as { id: string };
       const id = created.id;
       // Spread the recipients over every state, as a finished campaign has them.
+      if (deps.database.engine !== 'sqlite') throw new Error('this benchmark runs on SQLite');
       const sqlite = deps.database.sqlite;
       const now = deps.clock.now();
       sqlite

@@ -1,4 +1,6 @@
 // `backup FILE`: an online, consistent copy through SQLite's backup API, safe while the daemon runs.
+// On PostgreSQL the server's own tool does this job better (consistent, compressed, restorable by
+// pg_restore), so the command says how instead of half-doing it.
 import { existsSync } from 'node:fs';
 import { backupDatabase, openDatabase } from '../store/db.js';
 import {
@@ -23,6 +25,14 @@ export async function backupCommand(ctx: CliContext): Promise<number> {
   const target = flags.positionals[0] as string;
   const loaded = loadConfigOrReport(ctx);
   if (!loaded) return EXIT_USAGE;
+  if (loaded.config.database.url) {
+    ctx.stderr.write(
+      'native-whatsapp: backup copies the SQLite file; this daemon runs on PostgreSQL (database.url / DATABASE_URL).\n' +
+        `Back it up with PostgreSQL's own tool while the daemon runs, e.g.:\n  pg_dump --format=custom --file ${target} "$DATABASE_URL"\n` +
+        'and restore with pg_restore --clean --dbname "$DATABASE_URL" FILE\n',
+    );
+    return EXIT_USAGE;
+  }
   const source = loaded.config.database.path;
   if (source === ':memory:' || !existsSync(source)) {
     ctx.stderr.write(`native-whatsapp: nothing to back up: ${missingDatabase(source)}\n`);

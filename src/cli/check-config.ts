@@ -7,7 +7,7 @@ import { configToDocument } from '../config/display.js';
 import { ConfigError, type LoadedConfig, resolveConfig } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import { readStoredLayer, valueSources, withStoredLayer } from '../config/stored-layer.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, openStore } from '../store/db.js';
 import { type CliContext, EXIT_OK, EXIT_USAGE, loadConfigOrReport, parseFlags } from './context.js';
 import { USAGE } from './usage.js';
 
@@ -33,8 +33,11 @@ export async function checkConfigCommand(ctx: CliContext): Promise<number> {
 
   // The database is only read (never created): the stored management layer and generated secrets.
   const dbPath = loaded.config.database.path;
-  const handle =
-    dbPath !== ':memory:' && existsSync(dbPath) ? openDatabase(dbPath, { readonly: true }) : undefined;
+  const handle = loaded.config.database.url
+    ? openStore(loaded.config.database, { readonly: true })
+    : dbPath !== ':memory:' && existsSync(dbPath)
+      ? openDatabase(dbPath, { readonly: true })
+      : undefined;
   const notes: string[] = [];
   let generated: { appSecret?: string; verifyToken?: string } = {};
   try {

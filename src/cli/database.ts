@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import { type OpenedDatabase, openDatabase } from '../store/db.js';
+import { type OpenedDatabase, openDatabase, openStore } from '../store/db.js';
 import type { CliContext } from './context.js';
 
 /** The database at the configured path, or undefined after saying why there is none (caller exits 1). */
@@ -13,6 +13,8 @@ export function openExistingDatabase(
   config: Config,
   options: { readonly?: boolean } = {},
 ): OpenedDatabase | undefined {
+  // A PostgreSQL database is only ever created by its operator; a wrong URL fails on first query.
+  if (config.database.url) return openStore(config.database, { readonly: options.readonly });
   const file = config.database.path;
   if (file === ':memory:' || !existsSync(file)) {
     ctx.stderr.write(`native-whatsapp: ${missingDatabase(file)}\n`);

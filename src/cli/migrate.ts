@@ -1,5 +1,5 @@
 // `migrate`: applies pending migrations and exits.
-import { openDatabase } from '../store/db.js';
+import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import {
   type CliContext,
@@ -19,9 +19,7 @@ export async function migrateCommand(ctx: CliContext): Promise<number> {
   }
   const loaded = loadConfigOrReport(ctx);
   if (!loaded) return EXIT_USAGE;
-  const handle = openDatabase(loaded.config.database.path, {
-    busyTimeoutMs: loaded.config.database.busy_timeout,
-  });
+  const handle = openStore(loaded.config.database);
   try {
     const { applied } = await migrateToLatest(handle.db);
     ctx.stdout.write(

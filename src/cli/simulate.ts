@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { systemClock } from '../lib/clock.js';
 import { createIdSource, cryptoRandom, type IdSource } from '../lib/ids.js';
 import { auditRepo } from '../store/audit-repo.js';
-import { openDatabase } from '../store/db.js';
+import { type DatabaseTarget, openDatabase, openStore } from '../store/db.js';
 import { tokensRepo } from '../store/tokens-repo.js';
 import { SCENARIOS } from '../webhook/sample-deliveries.js';
 import { signBody } from '../webhook/signature.js';
@@ -55,7 +55,7 @@ export async function simulateCommand(ctx: CliContext): Promise<number> {
   } catch {
     throw new UsageError(`--url must be a URL such as http://127.0.0.1:8080, not "${flags.values.url}"`);
   }
-  const secret = config.channels.app_secret ?? (await storedAppSecret(config.database.path));
+  const secret = config.channels.app_secret ?? (await storedAppSecret(config.database));
   if (!secret) {
     const db = config.database.path;
     ctx.stderr.write(
@@ -209,9 +209,12 @@ async function demoToken(
   }
 }
 
-async function storedAppSecret(dbPath: string): Promise<string | undefined> {
-  if (dbPath === ':memory:' || !existsSync(dbPath)) return undefined;
-  const handle = openDatabase(dbPath, { readonly: true });
+async function storedAppSecret(target: DatabaseTarget): Promise<string | undefined> {
+  const dbPath = target.path;
+  if (!target.url && (dbPath === ':memory:' || !existsSync(dbPath))) return undefined;
+  const handle = target.url
+    ? openStore(target, { readonly: true })
+    : openDatabase(dbPath, { readonly: true });
   try {
     return (await readGeneratedSecrets(handle.db).catch(() => ({ appSecret: undefined }))).appSecret;
   } finally {

@@ -49,6 +49,7 @@ export const ENV_KEYS: Record<string, { key: string; type: 'string' | 'number' }
   PORT: { key: 'server.port', type: 'number' },
   INSTANCE_ID: { key: 'server.instance_id', type: 'string' },
   DATABASE_PATH: { key: 'database.path', type: 'string' },
+  DATABASE_URL: { key: 'database.url', type: 'string' },
   LOG_LEVEL: { key: 'log.level', type: 'string' },
   LOG_FORMAT: { key: 'log.format', type: 'string' },
   WHATSAPP_VERIFY_TOKEN: { key: 'channels.verify_token', type: 'string' },

@@ -233,6 +233,11 @@ export const configSchema = z.strictObject({
   database: z
     .strictObject({
       path: z.string().min(1).default('./data/native-whatsapp.db'),
+      // PostgreSQL instead of the SQLite file (SPEC §10); secret: it may carry a password.
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
       busy_timeout: duration.prefault('5s'),
     })
     .prefault({}),
@@ -556,6 +561,7 @@ export type ConfigDocument = z.input<typeof configSchema>;
 
 /** Paths (dot-joined) of every secret in the document; redaction and logs both use this list. */
 export const SECRET_PATHS = [
+  'database.url',
   'channels.app_secret',
   'channels.verify_token',
   'channels.access_token',

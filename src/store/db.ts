@@ -1,4 +1,5 @@
-// Opens the SQLite database with the pragmas the daemon relies on and wraps it in Kysely.
+// Opens the daemon's database: SQLite (the default, one box) with the pragmas the daemon relies on, or
+// PostgreSQL when a URL is configured (SPEC §10, store/postgres.ts); both wrapped in Kysely.
 // synchronous=FULL: in WAL mode every commit is fsynced to the WAL before it returns, so a webhook
 // we answered 200 survives not only kill -9 (which NORMAL already survives) but power loss too.
 // The cost is one fsync per transaction, which ingress amortises by committing concurrent
@@ -6,26 +7,80 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
+import type pg from 'pg';
 import { AppError } from '../lib/app-error.js';
 import { ensurePrivateDir, ensurePrivateFile, makePrivate } from '../lib/private-files.js';
+import { openPostgresPool, postgresKysely, redactUrl } from './postgres.js';
 import type { Database } from './tables.js';
 
 export type Db = Kysely<Database>;
 
-export interface OpenedDatabase {
+export interface SqliteHandle {
+  engine: 'sqlite';
   db: Db;
   /** The raw handle, for the few things Kysely does not do (online backup, pragmas). */
   sqlite: SQLite.Database;
   path: string;
+  /** What to call this database in messages: the file. */
+  label: string;
   close(): Promise<void>;
 }
+
+export interface PostgresHandle {
+  engine: 'postgres';
+  db: Db;
+  pool: pg.Pool;
+  /** What to call this database in messages: the URL without its password. */
+  label: string;
+  close(): Promise<void>;
+}
+
+export type OpenedDatabase = SqliteHandle | PostgresHandle;
 
 export interface OpenOptions {
   busyTimeoutMs?: number;
   readonly?: boolean;
 }
 
-export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
+/** Where the database is: `url` (PostgreSQL) when set, else the SQLite file at `path`. */
+export interface DatabaseTarget {
+  path: string;
+  url?: string | undefined;
+  busy_timeout?: number;
+}
+
+/** Opens the configured database: PostgreSQL when a URL is set, SQLite otherwise. */
+export function openStore(
+  target: DatabaseTarget,
+  options: OpenOptions & { onIdleError?: (err: Error) => void } = {},
+): OpenedDatabase {
+  const busyTimeoutMs = options.busyTimeoutMs ?? target.busy_timeout;
+  if (target.url) return openPostgres(target.url, { ...options, busyTimeoutMs });
+  return openDatabase(target.path, { ...options, busyTimeoutMs });
+}
+
+export function openPostgres(
+  url: string,
+  options: OpenOptions & { onIdleError?: (err: Error) => void } = {},
+): PostgresHandle {
+  const pool = openPostgresPool(url, {
+    connectTimeoutMs: options.busyTimeoutMs,
+    onIdleError: options.onIdleError,
+  });
+  const db = postgresKysely(pool);
+  return {
+    engine: 'postgres',
+    db,
+    pool,
+    label: redactUrl(url),
+    async close() {
+      // Kysely's destroy ends the pool.
+      await db.destroy();
+    },
+  };
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): SqliteHandle {
   const inMemory = file === ':memory:';
   if (!inMemory && !options.readonly) {
     const dir = path.dirname(path.resolve(file));
@@ -63,9 +118,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
+    engine: 'sqlite',
     db,
     sqlite,
     path: file,
+    label: inMemory ? ':memory:' : path.resolve(file),
     async close() {
       // Kysely's destroy closes the underlying better-sqlite3 handle.
       await db.destroy();
@@ -96,7 +153,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase
 }
 
 /** An online, consistent copy of the database into `target` (restore by copying it back). */
-export async function backupDatabase(handle: OpenedDatabase, target: string): Promise<{ pages: number }> {
+export async function backupDatabase(handle: SqliteHandle, target: string): Promise<{ pages: number }> {
   ensurePrivateDir(path.dirname(path.resolve(target)));
   ensurePrivateFile(target);
   const result = await handle.sqlite.backup(target);
@@ -104,10 +161,11 @@ export async function backupDatabase(handle: OpenedDatabase, target: string): Pr
   return { pages: result.totalPages };
 }
 
-/** True when SQLite answers a trivial query. */
+/** True when the database answers a trivial query. */
 export async function ping(handle: OpenedDatabase): Promise<boolean> {
   try {
-    handle.sqlite.prepare('select 1').get();
+    if (handle.engine === 'sqlite') handle.sqlite.prepare('select 1').get();
+    else await handle.pool.query('select 1');
     return true;
   } catch {
     return false;

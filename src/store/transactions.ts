@@ -2,6 +2,7 @@
 // SAVEPOINT / ROLLBACK TO / RELEASE are standard SQL, valid on SQLite and PostgreSQL alike.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { engineOf } from './dialect.js';
 
 /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
 export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
@@ -16,9 +17,17 @@ export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise
  * in WAL mode the next fsynced commit (an outbox or delivery claim, the next ingress commit) makes every
  * earlier frame durable with it, and a kill -9 loses nothing (the frames are in the OS already); only a
  * power loss can take back the last few processing commits, which the rows still pending then redo.
- * Saves one fsync per processing slice, which on a slow disk is most of its time.
+ * Saves one fsync per processing slice, which on a slow disk is most of its time. On PostgreSQL the same
+ * holds with `synchronous_commit = off` for this transaction: the commit returns before its WAL is
+ * flushed, a crash of the server can lose it (the rows stay pending and are redone), never corrupt it.
  */
 export function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  if (engineOf(db) === 'postgres') {
+    return db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      return fn(trx);
+    });
+  }
   return db.connection().execute(async (conn) => {
     await sql`pragma synchronous = NORMAL`.execute(conn);
     try {

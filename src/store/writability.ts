@@ -25,8 +25,12 @@ export interface StoreWritability {
   stop(): void;
 }
 
-/** SQLite result codes (better-sqlite3's err.code, extended codes included) that mean "cannot write". */
-const CANNOT_WRITE = /^SQLITE_(READONLY|IOERR|FULL|CANTOPEN)/;
+/**
+ * Error codes that mean "cannot write": SQLite result codes (better-sqlite3's err.code, extended codes
+ * included), and PostgreSQL SQLSTATEs: 25006 read-only transaction (a standby, or
+ * default_transaction_read_only), 53100 disk full, 58030 I/O error.
+ */
+const CANNOT_WRITE = /^(SQLITE_(READONLY|IOERR|FULL|CANTOPEN)|25006$|53100$|58030$)/;
 
 export function isCannotWriteError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -38,8 +42,9 @@ export function isCannotWriteError(err: unknown): boolean {
  * access(2): root passes access(W_OK) on a 0444 file, but an operator who removed every write bit
  * means "read-only" all the same. access(2) also reports a read-only file system (EROFS) to root.
  */
-export function fileProblem(file: string): string | null {
-  if (file === ':memory:' || file === '') return null;
+export function fileProblem(file: string | null): string | null {
+  // PostgreSQL (null): no file of ours; its write errors latch the state like SQLite's do.
+  if (file === null || file === ':memory:' || file === '') return null;
   const abs = path.resolve(file);
   const targets: { p: string; what: string; optional: boolean }[] = [
     { p: abs, what: 'database file', optional: false },
@@ -69,7 +74,8 @@ export function fileProblem(file: string): string | null {
 
 export function createStoreWritability(deps: {
   db: Db;
-  file: string;
+  /** The SQLite file, or null on PostgreSQL. */
+  file: string | null;
   /** A clock for the probe row's time (the daemon's clock). */
   now: () => number;
   onError?: (err: unknown) => void;

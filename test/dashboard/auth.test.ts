@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { one, rows } from '../inbox/db-view.js';
+import { exec, one, rows } from '../inbox/db-view.js';
 import { type DashSession, dashGet, dashPost, signInDashboard } from './session.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -99,7 +99,7 @@ describe('dashboard sign-in', () => {
     expect((await dashGet(t, s, '/dashboard')).status).toBe(303);
 
     const again = await signInDashboard(t, t.tokens.standard);
-    t.deps.database.sqlite.prepare("update api_tokens set revoked_at = 1 where tier = 'standard'").run();
+    exec(t, "update api_tokens set revoked_at = 1 where tier = 'standard'");
     expect((await dashGet(t, again, '/dashboard')).status).toBe(303);
   });
 

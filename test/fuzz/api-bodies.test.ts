@@ -4,6 +4,7 @@
 // request changes no table's row count.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteHandle } from '../helpers/engines.js';
 import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { deliver, fixture, PNID } from '../webhook/deliveries.js';
@@ -28,7 +29,7 @@ let agentId = '1';
 const hints: Hints = {};
 
 async function rowCounts(): Promise<Record<string, number>> {
-  const sqlite = t.deps.database.sqlite;
+  const sqlite = sqliteHandle(t.deps.database).sqlite;
   const tables = sqlite
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .all() as { name: string }[];
@@ -105,6 +106,7 @@ async function check(target: Target, path: string, body: FuzzBody): Promise<void
 describe('fuzz: every API body', () => {
   beforeAll(async () => {
     t = await createTestApp({
+      engine: 'sqlite',
       config: {
         server: { api_body_limit_bytes: API_BODY_LIMIT },
         templates: [{ name: 'welcome', language: 'en_US', category: 'MARKETING' }],

@@ -1,6 +1,7 @@
-// Builds a daemon for a test: its own database (temporary file or :memory:), a fake clock, sequential
-// ids, real SQLite, all migrations; no listening socket unless asked. Returns what a test needs to act
-// (request) and to inspect (deps, db).
+// Builds a daemon for a test: its own database (a temporary SQLite file or :memory:, or a PostgreSQL
+// database of its own in the PostgreSQL pass, see engines.ts), a fake clock, sequential ids, all
+// migrations; no listening socket unless asked. Returns what a test needs to act (request) and to
+// inspect (deps, db).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,11 +13,16 @@ import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { sequentialIds } from '../../src/lib/ids.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createPostgresTestDatabase, type TestEngine, testEngine } from './engines.js';
+import { pgReleaseSync } from './sync-sql.js';
 
 export const TEST_APP_SECRET = 'test_app_secret_0123456789abcdef';
 export const TEST_VERIFY_TOKEN = 'test_verify_token_123';
 
 export interface TestApp {
+  engine: TestEngine;
+  /** The PostgreSQL database's URL (PostgreSQL only). */
+  databaseUrl?: string;
   daemon: Daemon;
   deps: Daemon['deps'];
   clock: FakeClock;
@@ -40,22 +46,40 @@ export interface TestAppOptions {
   config?: Record<string, unknown>;
   /** Use a file database in a temp dir (default) or ':memory:'. */
   memory?: boolean;
-  /** Reuse an existing database file (e.g. another test app's, to test a restart). */
+  /** Reuse an existing database file (e.g. another test app's, to test a restart). SQLite only. */
   databasePath?: string;
+  /** Reuse another test app's database (SQLite file or PostgreSQL database), to test a restart. */
+  databaseOf?: TestApp;
+  /** The engine (default: this pass's, engines.ts `testEngine()`). */
+  engine?: TestEngine;
   listen?: boolean;
   start?: number | string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nwa-test-'));
+  const engine = options.databaseOf?.engine ?? options.engine ?? testEngine();
+  const mediaBase = options.databasePath
+    ? path.dirname(options.databasePath)
+    : (options.databaseOf?.dir ?? dir);
+  const pgDb =
+    engine === 'postgres' && !options.databaseOf?.databaseUrl
+      ? await createPostgresTestDatabase()
+      : undefined;
+  const databaseUrl = options.databaseOf?.databaseUrl ?? pgDb?.url;
+  const sqlitePath =
+    options.databasePath ?? (options.databaseOf ? path.join(options.databaseOf.dir, 'test.db') : undefined);
   const base = {
-    database: { path: options.databasePath ?? (options.memory ? ':memory:' : path.join(dir, 'test.db')) },
+    database: {
+      path: sqlitePath ?? (options.memory ? ':memory:' : path.join(dir, 'test.db')),
+      ...(databaseUrl ? { url: databaseUrl } : {}),
+    },
     log: { level: 'debug', format: 'json' },
     server: { port: 0 },
     channels: { app_secret: TEST_APP_SECRET, verify_token: TEST_VERIFY_TOKEN },
     // Beside the database: a restart on the same file must see the same file layer (its hash decides
     // whether a stored management override still applies).
-    media: { dir: path.join(options.databasePath ? path.dirname(options.databasePath) : dir, 'media') },
+    media: { dir: path.join(mediaBase, 'media') },
     // Read receipts (on by default) add an outbox row before every answer; tests of other behaviour
     // count rows and Graph calls without them. test/media/outbound.test.ts turns them on.
     outbound: { mark_read: false },
@@ -74,18 +98,24 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const secrets: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json', destination: sink, secrets: () => secrets });
   const clock = new FakeClock(options.start ?? '2026-01-05T08:00:00Z');
-  const daemon = await startDaemon({
-    config: config as Config,
-    layers: sources,
-    logger,
-    clock,
-    ids: sequentialIds(clock),
-    listen: options.listen === true,
-    // Ticks follow the fake clock only when a test calls scheduler.tick(); a real timer would race it.
-    cronTicks: false,
-    onSecrets: (v) => secrets.push(...v),
-    printOnce: () => undefined,
-  });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({
+      config: config as Config,
+      layers: sources,
+      logger,
+      clock,
+      ids: sequentialIds(clock),
+      listen: options.listen === true,
+      // Ticks follow the fake clock only when a test calls scheduler.tick(); a real timer would race it.
+      cronTicks: false,
+      onSecrets: (v) => secrets.push(...v),
+      printOnce: () => undefined,
+    });
+  } catch (err) {
+    await pgDb?.drop();
+    throw err;
+  }
   const now = clock.now();
   const mk = (tier: 'root' | 'standard') =>
     createToken(
@@ -98,6 +128,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   secrets.push(root, standard);
 
   return {
+    engine,
+    ...(databaseUrl ? { databaseUrl } : {}),
     daemon,
     deps: daemon.deps,
     clock,
@@ -123,6 +155,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await daemon.stop();
       rmSync(dir, { recursive: true, force: true });
+      if (pgDb) {
+        pgReleaseSync(pgDb.url);
+        await pgDb.drop();
+      }
     },
   };
 }

@@ -3,6 +3,7 @@
 // timestamp order, errors and tiers.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { exec } from '../inbox/db-view.js';
 import { deliver, deliveryOf, fixture, messagesChange, PNID, signed } from '../webhook/deliveries.js';
 
 const BASE = '/api/extensions/native-whatsapp/runtime/conversations';
@@ -140,11 +141,10 @@ describe('GET /runtime/conversations', () => {
       fixture('msg_system_user_changed_number.json'),
       say('4917000000901', 5),
     );
-    t.deps.database.sqlite
-      .prepare(
-        "update conversations set queue_state = 'escalated', assigned_route = 'human' where contact_id = (select id from contacts where wa_id = '4917000000901')",
-      )
-      .run();
+    exec(
+      t,
+      "update conversations set queue_state = 'escalated', assigned_route = 'human' where contact_id = (select id from contacts where wa_id = '4917000000901')",
+    );
     const escalated = await get<Page>(`${BASE}?queue_state=escalated`);
     expect(escalated.body.items.map((i) => i.wa_id)).toEqual(['4917000000901']);
     expect((await get<Page>(`${BASE}?queue_state=pending`)).body.items).toEqual([]);

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { one, rows } from '../inbox/db-view.js';
+import { exec, failInsertOfText, one, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outboxRow, startBench } from '../outbound/harness.js';
 import { deliver, deliveryOf, messagesChange, signed } from '../webhook/deliveries.js';
 
@@ -29,12 +29,7 @@ async function bench(config: Record<string, unknown> = {}): Promise<Bench> {
 const text = (from: string, body: string, ts = T0) =>
   signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: ts, body }])]));
 
-function failOn(t: TestApp, body: string): () => void {
-  t.deps.database.sqlite.exec(
-    `create temp trigger fail_${body} before insert on messages when new.text = '${body}' begin select raise(abort, 'injected fault on ${body}'); end`,
-  );
-  return () => t.deps.database.sqlite.exec(`drop trigger fail_${body}`);
-}
+const failOn = failInsertOfText;
 
 const recover = (t: TestApp, body: unknown, token?: string | null) =>
   t.request(PATH, { method: 'POST', body, ...(token === undefined ? {} : { token }) });
@@ -138,7 +133,7 @@ describe('retry_failed_sends', () => {
     const conv = await customerConversation(b.t);
     const id = await enqueue(b.t, { conversation_id: conv.id, contact_id: conv.contact_id, kind: 'reply' });
     await b.t.deps.outbound.sender.drain();
-    b.t.deps.database.sqlite.prepare('update contacts set opted_out_at = 1').run();
+    exec(b.t, 'update contacts set opted_out_at = 1');
     const res = await recover(b.t, { action: 'retry_failed_sends' });
     expect((await json(res)).counts).toEqual({ requeued: 0, skipped_opted_out: 1, skipped_superseded: 0 });
     expect(outboxRow(b.t, id).state).toBe('failed');

@@ -1,4 +1,6 @@
-// Reads a test app's tables back as plain rows, for assertions.
+// Reads a test app's tables back as plain rows, for assertions, on either engine (SQL with SQLite's
+// `?` placeholders; on PostgreSQL through helpers/sync-sql.ts, so reads stay synchronous).
+import { pgQuerySync } from '../helpers/sync-sql.js';
 import type { TestApp } from '../helpers/test-app.js';
 
 export interface MessageView {
@@ -17,13 +19,22 @@ export interface MessageView {
 }
 
 export function rows<T = Record<string, unknown>>(t: TestApp, sql: string, ...params: unknown[]): T[] {
-  return t.deps.database.sqlite.prepare(sql).all(...params) as T[];
+  const handle = t.deps.database;
+  if (handle.engine === 'sqlite') return handle.sqlite.prepare(sql).all(...params) as T[];
+  return pgQuerySync(t.databaseUrl as string, sql, params).rows as T[];
 }
 
 export function one<T = Record<string, unknown>>(t: TestApp, sql: string, ...params: unknown[]): T {
-  const r = t.deps.database.sqlite.prepare(sql).get(...params) as T | undefined;
+  const r = rows<T>(t, sql, ...params)[0];
   if (r === undefined) throw new Error(`no row for: ${sql}`);
   return r;
+}
+
+/** Runs a write (update, delete, insert) and returns how many rows it changed. */
+export function exec(t: TestApp, sql: string, ...params: unknown[]): number {
+  const handle = t.deps.database;
+  if (handle.engine === 'sqlite') return handle.sqlite.prepare(sql).run(...params).changes;
+  return pgQuerySync(t.databaseUrl as string, sql, params).rowCount;
 }
 
 export const messages = (t: TestApp) => rows<MessageView>(t, 'select * from messages order by timestamp, id');
@@ -41,3 +52,29 @@ export const identities = (t: TestApp, contactId: string) =>
     'select kind, value from contact_identities where contact_id = ? order by kind, value',
     contactId,
   ).map((r) => `${r.kind}:${r.value}`);
+
+/**
+ * Makes inserting a message with this text fail, like a database fault would (a trigger that raises).
+ * Returns the undo. `body` must be an identifier-safe word.
+ */
+export function failInsertOfText(t: TestApp, body: string): () => void {
+  const handle = t.deps.database;
+  if (handle.engine === 'sqlite') {
+    handle.sqlite.exec(
+      `create temp trigger fail_${body} before insert on messages when new.text = '${body}' begin select raise(abort, 'injected fault on ${body}'); end`,
+    );
+    return () => handle.sqlite.exec(`drop trigger fail_${body}`);
+  }
+  exec(
+    t,
+    `create function fail_${body}() returns trigger language plpgsql as $$ begin if new.text = '${body}' then raise exception 'injected fault on ${body}'; end if; return new; end $$`,
+  );
+  exec(
+    t,
+    `create trigger fail_${body} before insert on messages for each row execute function fail_${body}()`,
+  );
+  return () => {
+    exec(t, `drop trigger fail_${body} on messages`);
+    exec(t, `drop function fail_${body}()`);
+  };
+}

@@ -281,7 +281,7 @@ describe('other fields are stored and logged', () => {
       fixture('field_message_template_status_approved.json'),
       fixture('field_message_template_status_rejected.json'),
     );
-    const templates = t.deps.database.sqlite.prepare('select * from templates order by name').all();
+    const templates = rows(t, 'select * from templates order by name');
     expect(templates).toMatchObject([
       {
         name: 'abandoned_cart',

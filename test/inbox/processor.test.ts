@@ -8,7 +8,7 @@ import { inboxRepo } from '../../src/store/inbox-repo.js';
 import { waitFor } from '../helpers/daemon-process.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { deliver, deliveryOf, fixture, messagesChange, post, signed } from '../webhook/deliveries.js';
-import { conversations, messages, one, rows } from './db-view.js';
+import { conversations, failInsertOfText, messages, one, rows } from './db-view.js';
 
 const apps: TestApp[] = [];
 async function app(config: Record<string, unknown> = {}, start?: string): Promise<TestApp> {
@@ -26,13 +26,7 @@ const T0 = 1767600000;
 const text = (from: string, body: string, ts = T0) =>
   signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: ts, body }])]));
 
-/** Makes inserting a message with this text fail, like a database fault would. */
-function failOn(t: TestApp, body: string): () => void {
-  t.deps.database.sqlite.exec(
-    `create temp trigger fail_${body} before insert on messages when new.text = '${body}' begin select raise(abort, 'injected fault on ${body}'); end`,
-  );
-  return () => t.deps.database.sqlite.exec(`drop trigger fail_${body}`);
-}
+const failOn = failInsertOfText;
 
 type InboxView = {
   id: string;

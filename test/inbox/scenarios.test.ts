@@ -20,6 +20,7 @@ import {
 import {
   contacts,
   conversations,
+  exec,
   identities,
   messages,
   one,
@@ -371,11 +372,12 @@ describe('conversations open, continue, reopen', () => {
   const say = (ts: number, body = 'hello') =>
     deliver(t, signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: ts, body }])])));
   const close = (id: string, at: number) =>
-    t.deps.database.sqlite
-      .prepare(
-        "update conversations set queue_state = 'closed', closed_at = ?, closed_reason = 'test' where id = ?",
-      )
-      .run(at, id);
+    exec(
+      t,
+      "update conversations set queue_state = 'closed', closed_at = ?, closed_reason = 'test' where id = ?",
+      at,
+      id,
+    );
 
   it('a message within reopen_within of the close reopens the same conversation', async () => {
     await say(T0);

@@ -4,7 +4,7 @@
 // attachment, 131047 re-plan, and the housekeeping on the tick.
 import { afterEach, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/store/transactions.js';
-import { one, rows } from '../inbox/db-view.js';
+import { exec, one, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outbox, startBench } from '../outbound/harness.js';
 
 const MIN = 60_000;
@@ -199,9 +199,7 @@ describe('follow-ups', () => {
   it('an opted-out contact gets no follow-up', async () => {
     b = await startBench({ config: { follow_up_rules: [rule('nudge', '1h')] } });
     const conv = await answered(b);
-    b.t.deps.database.sqlite
-      .prepare('update contacts set opted_out_at = 1 where id = ?')
-      .run(conv.contact_id);
+    exec(b.t, 'update contacts set opted_out_at = 1 where id = ?', conv.contact_id);
     b.t.clock.advance(HOUR);
     await tickAndSend(b);
     expect(followUps(b)[0]).toMatchObject({ state: 'skipped', skip_reason: 'opted_out' });
@@ -213,9 +211,7 @@ describe('housekeeping on the tick', () => {
   it('an open human-routed conversation unanswered past its SLA is escalated', async () => {
     b = await startBench({ config: { escalation: { sla: '15m' } } });
     const conv = await customerConversation(b.t);
-    b.t.deps.database.sqlite
-      .prepare("update conversations set assigned_route = 'human' where id = ?")
-      .run(conv.id);
+    exec(b.t, "update conversations set assigned_route = 'human' where id = ?", conv.id);
     b.t.clock.set(Date.parse('2026-01-05T08:14:00Z'));
     expect((await b.t.deps.outbound.scheduler.tick()).escalated).toBe(0);
     b.t.clock.set(Date.parse('2026-01-05T08:15:00Z'));

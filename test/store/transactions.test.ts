@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type OpenedDatabase, openDatabase } from '../../src/store/db.js';
+import { openDatabase, type SqliteHandle } from '../../src/store/db.js';
 import { withRedoableTransaction } from '../../src/store/transactions.js';
 
 let dir: string;
-let handle: OpenedDatabase;
+let handle: SqliteHandle;
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'nwa-trx-'));
   handle = openDatabase(path.join(dir, 'db.sqlite'));

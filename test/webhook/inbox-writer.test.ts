@@ -8,13 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/lib/clock.js';
 import { sequentialIds } from '../../src/lib/ids.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { type OpenedDatabase, openDatabase } from '../../src/store/db.js';
+import { openDatabase, type SqliteHandle } from '../../src/store/db.js';
 import type { InboxRow } from '../../src/store/inbox-repo.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { createInboxWriter } from '../../src/webhook/inbox-writer.js';
 
 let dir: string;
-let handle: OpenedDatabase;
+let handle: SqliteHandle;
 const clock = new FakeClock();
 const ids = sequentialIds(clock);
 

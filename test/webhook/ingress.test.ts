@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_VERIFY_TOKEN, type TestApp } from '../helpers/test-app.js';
+import { rows } from '../inbox/db-view.js';
 import {
   acceptedFixtureNames,
   deliveryOf,
@@ -30,7 +31,7 @@ interface InboxRowView {
   last_error: string | null;
 }
 
-const inbox = () => t.deps.database.sqlite.prepare('select * from inbox order by id').all() as InboxRowView[];
+const inbox = () => rows<InboxRowView>(t, 'select * from inbox order by id');
 
 async function metric(name: string, labels: string): Promise<number> {
   const text = await t.deps.metrics.render();
