@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_DATE_MS, toIso } from '../../src/lib/clock.js';
 import { json } from '../helpers/json.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { one, rows } from '../inbox/db-view.js';
+import { exec, one, rows } from '../inbox/db-view.js';
 import { type Bench, startBench } from '../outbound/harness.js';
 import { deliver, deliveryOf, messagesChange, signed, wamid } from '../webhook/deliveries.js';
 
@@ -90,10 +90,8 @@ describe('a timestamp beyond the Date range', () => {
       signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: TODAY, body: 'hi' }])])),
     );
     const huge = BEYOND_DATE_RANGE * 1000;
-    t.deps.database.sqlite.prepare('update messages set timestamp = ?').run(huge);
-    t.deps.database.sqlite
-      .prepare('update conversations set last_message_at = ?, opened_at = ?')
-      .run(huge, huge);
+    exec(t, 'update messages set timestamp = ?', huge);
+    exec(t, 'update conversations set last_message_at = ?, opened_at = ?', huge, huge);
 
     const page = await list(t);
     expect(page.status).toBe(200);

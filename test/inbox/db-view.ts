@@ -54,27 +54,43 @@ export const identities = (t: TestApp, contactId: string) =>
   ).map((r) => `${r.kind}:${r.value}`);
 
 /**
- * Makes inserting a message with this text fail, like a database fault would (a trigger that raises).
- * Returns the undo. `body` must be an identifier-safe word.
+ * Makes `op` on `table` fail when `when` holds (SQL over NEW, valid on both engines), like a database
+ * fault would: a trigger that raises. Returns the undo. `name` must be identifier-safe.
  */
-export function failInsertOfText(t: TestApp, body: string): () => void {
+export function refuseWrites(
+  t: TestApp,
+  name: string,
+  table: string,
+  op: 'INSERT' | 'UPDATE',
+  when: string,
+  message = `injected fault on ${name}`,
+): () => void {
   const handle = t.deps.database;
   if (handle.engine === 'sqlite') {
     handle.sqlite.exec(
-      `create temp trigger fail_${body} before insert on messages when new.text = '${body}' begin select raise(abort, 'injected fault on ${body}'); end`,
+      `create temp trigger ${name} before ${op} on ${table} when ${when} begin select raise(abort, '${message}'); end`,
     );
-    return () => handle.sqlite.exec(`drop trigger fail_${body}`);
+    return () => handle.sqlite.exec(`drop trigger ${name}`);
   }
   exec(
     t,
-    `create function fail_${body}() returns trigger language plpgsql as $$ begin if new.text = '${body}' then raise exception 'injected fault on ${body}'; end if; return new; end $$`,
+    `create function ${name}() returns trigger language plpgsql as $$ begin if ${when} then raise exception '${message}'; end if; return new; end $$`,
   );
-  exec(
-    t,
-    `create trigger fail_${body} before insert on messages for each row execute function fail_${body}()`,
-  );
+  exec(t, `create trigger ${name} before ${op} on ${table} for each row execute function ${name}()`);
   return () => {
-    exec(t, `drop trigger fail_${body} on messages`);
-    exec(t, `drop function fail_${body}()`);
+    exec(t, `drop trigger ${name} on ${table}`);
+    exec(t, `drop function ${name}()`);
   };
+}
+
+/** Makes inserting a message with this text fail. `body` must be an identifier-safe word. */
+export function failInsertOfText(t: TestApp, body: string): () => void {
+  return refuseWrites(
+    t,
+    `fail_${body}`,
+    'messages',
+    'INSERT',
+    `new.text = '${body}'`,
+    `injected fault on ${body}`,
+  );
 }

@@ -4,7 +4,7 @@
 // or failed, and that a restart sends nothing twice.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { one, rows } from '../inbox/db-view.js';
+import { exec, one, refuseWrites, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outboxRow, startBench } from './harness.js';
 
 let b: Bench | undefined;
@@ -17,11 +17,8 @@ afterEach(async () => {
 });
 
 /** A constraint on one table that refuses the writes a settle step makes there. */
-function refuse(app: TestApp, table: string, op: 'INSERT' | 'UPDATE', when = '1'): void {
-  app.deps.database.sqlite.exec(
-    `CREATE TRIGGER refuse_${table} BEFORE ${op} ON ${table} WHEN ${when}
-     BEGIN SELECT RAISE(ABORT, 'refused by the test constraint'); END`,
-  );
+function refuse(app: TestApp, table: string, op: 'INSERT' | 'UPDATE', when = 'true'): void {
+  refuseWrites(app, `refuse_${table}`, table, op, when, 'refused by the test constraint');
 }
 
 /** What the next start does with the outbox: rows left `sending` are sent again (SPEC §5). */
@@ -74,9 +71,12 @@ describe('a settle step that throws', () => {
     // The sandbox transport builds the Graph body from the stored payload; one without content throws.
     t = await createTestApp();
     const id = await enqueue(t, {});
-    t.deps.database.sqlite
-      .prepare('update outbox set payload = ? where id = ?')
-      .run(JSON.stringify({ kind: 'message', phone_number_id: 'x', to: { wa_id: '4917000000001' } }), id);
+    exec(
+      t,
+      'update outbox set payload = ? where id = ?',
+      JSON.stringify({ kind: 'message', phone_number_id: 'x', to: { wa_id: '4917000000001' } }),
+      id,
+    );
     await t.deps.outbound.sender.drain();
 
     const row = outboxRow(t, id);

@@ -22,11 +22,11 @@ describe('instance id', () => {
   });
 
   it('is kept in the SQLite file across a restart when not configured', async () => {
-    const first = await createTestApp({ start: '2026-01-05T08:00:00Z' });
+    const first = await createTestApp({ engine: 'sqlite', start: '2026-01-05T08:00:00Z' });
     const id = await healthId(first);
     await first.daemon.stop();
     const second = await createTestApp({
-      databasePath: first.deps.database.path,
+      databaseOf: first,
       start: '2026-01-06T08:00:00Z', // ids come from the clock: a later start mints no id twice
     });
     apps.push(second, first);
