@@ -1,9 +1,12 @@
 // What the conversation pages read: the list with the ones waiting for a human first (escalated, then
 // holding a draft), and one conversation as a single timeline of messages, status changes,
 // transitions, follow-ups and drafts. Both read through the conversations API's own queries.
+
+import { z } from 'zod';
 import { type Draft, withPendingDrafts } from '../conversations/drafts.js';
 import { listConversations, conversationDetail as queryDetail } from '../conversations/queries.js';
 import { type MessagingSnapshot, toSnapshot } from '../conversations/snapshot.js';
+import { cursorId, cursorInt, keysetPage } from '../http/cursor.js';
 import type { ConversationFilters } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 
@@ -32,17 +35,35 @@ export function listFilters(q: Record<string, string | undefined>): ListFilters 
   return f;
 }
 
-export async function conversationList(db: Db, f: ListFilters, limit = 100): Promise<ListItem[]> {
+/** The list's sort key in a cursor, as the conversations API pages it. */
+const activityCursor = z.object({ t: cursorInt, id: cursorId });
+
+/**
+ * One page of the list, newest activity first. The first page also carries every conversation that
+ * waits for a human (up to 50), ranked first; later pages are plain keyset pages.
+ */
+export async function conversationList(
+  db: Db,
+  f: ListFilters,
+  cursor?: string,
+  limit = 100,
+): Promise<{ items: ListItem[]; next_cursor: string | null }> {
   const filters: ConversationFilters = {
     queue_state: f.state,
     assigned_route: f.route,
     conversation_class: f.class,
     agent_uuid: f.agent,
   };
-  const attention = await listConversations(db, { ...filters, needs_human: true }, 50);
-  const recent = await listConversations(db, filters, limit);
+  const attention = cursor ? [] : await listConversations(db, { ...filters, needs_human: true }, 50);
+  const page = await keysetPage(
+    { cursor, limit },
+    activityCursor,
+    (n, after) =>
+      listConversations(db, filters, n, after ? { last_message_at: after.t, id: after.id } : undefined),
+    (r) => ({ t: r.last_message_at, id: r.id }),
+  );
   const seen = new Set(attention.map((r) => r.id));
-  const rows = [...attention, ...recent.filter((r) => !seen.has(r.id))].slice(0, limit);
+  const rows = [...attention, ...page.items.filter((r) => !seen.has(r.id))];
   const drafts = await withPendingDrafts(
     db,
     rows.map((r) => r.id),
@@ -50,10 +71,13 @@ export async function conversationList(db: Db, f: ListFilters, limit = 100): Pro
   const items = rows.map((r) => ({ snapshot: toSnapshot(r), has_draft: drafts.has(r.id) }));
   // Escalated first, then those holding a draft; within each, newest activity first (the query order).
   const rank = (i: ListItem) => (i.snapshot.queue_state === 'escalated' ? 0 : i.has_draft ? 1 : 2);
-  return items
-    .map((item, index) => ({ item, index }))
-    .sort((a, b) => rank(a.item) - rank(b.item) || a.index - b.index)
-    .map((x) => x.item);
+  return {
+    items: items
+      .map((item, index) => ({ item, index }))
+      .sort((a, b) => rank(a.item) - rank(b.item) || a.index - b.index)
+      .map((x) => x.item),
+    next_cursor: page.next_cursor,
+  };
 }
 
 export type DetailMessage = Awaited<ReturnType<typeof queryDetail>>['messages'][number];

@@ -21,6 +21,7 @@ import { ConversationRows, ConversationsPage } from './pages/conversations.js';
 import { EventsPage } from './pages/events.js';
 import { OverviewPage } from './pages/overview.js';
 import { SettingsPage } from './pages/settings.js';
+import { pageAt } from './paging.js';
 
 export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void {
   const backlog = createBacklogProbe({ db: deps.db, clock: deps.clock });
@@ -35,7 +36,8 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
     const agent_uuid = all.some((a) => a.uuid === wanted) ? wanted : undefined;
     const data = await overviewData(deps, backlog, { window: windowKey(c.req.query('window')), agent_uuid });
     const m = data.insight.metrics;
-    const anyConversation = m.conversations_active > 0 || (await conversationList(deps.db, {}, 1)).length > 0;
+    const anyConversation =
+      m.conversations_active > 0 || (await conversationList(deps.db, {}, undefined, 1)).items.length > 0;
     return c.html(
       <OverviewPage
         viewer={c.get('viewer')}
@@ -55,13 +57,17 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/conversations', async (c) => {
     const filters = listFilters(c.req.query());
+    const at = pageAt(c.req.query());
     const config = deps.config();
+    const list = await conversationList(deps.db, filters, at.cursor);
     return c.html(
       <ConversationsPage
         viewer={c.get('viewer')}
         filters={filters}
         query={listQuery(c.req.url)}
-        items={await conversationList(deps.db, filters)}
+        items={list.items}
+        at={at}
+        next_cursor={list.next_cursor}
         agents={await agents()}
         classes={['general', ...config.conversation_classes.map((k) => k.name)]}
         live_stream={liveFeatures.stream ? `/dashboard/live` : undefined}
@@ -71,12 +77,8 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/conversations/rows', async (c) => {
     const filters = listFilters(c.req.query());
-    return c.html(
-      <ConversationRows
-        items={await conversationList(deps.db, filters)}
-        filtered={Object.keys(filters).length > 0}
-      />,
-    );
+    const list = await conversationList(deps.db, filters, pageAt(c.req.query()).cursor);
+    return c.html(<ConversationRows items={list.items} filtered={Object.keys(filters).length > 0} />);
   });
 
   d.get('/conversations/:id', async (c) => {
@@ -101,9 +103,18 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
     return c.html(<Timeline detail={await conversationDetail(deps.db, c.req.param('id'))} />);
   });
 
-  d.get('/campaigns', async (c) =>
-    c.html(<CampaignsPage viewer={c.get('viewer')} campaigns={await campaignList(deps.db)} />),
-  );
+  d.get('/campaigns', async (c) => {
+    const at = pageAt(c.req.query());
+    const page = await campaignList(deps.db, at.cursor);
+    return c.html(
+      <CampaignsPage
+        viewer={c.get('viewer')}
+        campaigns={page.items}
+        at={at}
+        next_cursor={page.next_cursor}
+      />,
+    );
+  });
 
   d.get('/campaigns/:id', async (c) => {
     const detail = await campaignDetail(deps.db, deps.config(), c.req.param('id'), deps.clock.now());

@@ -1,12 +1,12 @@
 // The dashboard in a real browser (SPEC §13): Debian's Chromium driven by playwright-core against a
 // listening daemon with the fake Graph API behind it. One browser for the whole file. Screenshots of
 // every page go to the test's temp folder and are copied to /tmp/dashboard-shots/ for people to look at.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveFeatures } from '../../src/dashboard/features.js';
 import type { FakeGraphApi } from '../helpers/fake-graph-api.js';
@@ -15,12 +15,10 @@ import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { one } from '../inbox/db-view.js';
 import { ACCESS_TOKEN, attachAgent } from '../outbound/harness.js';
 import { deliver, deliveryOf, fixture, messagesChange, signed } from '../webhook/deliveries.js';
+import { launchBrowser, RUN_BROWSER, signInBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const INSIGHTS = '/api/extensions/native-whatsapp/runtime/insights';
 const SHOTS_COPY = '/tmp/dashboard-shots';
-// CI installs Chromium (.ci/run) and must run these; a developer box without it skips them.
-const RUN = existsSync(CHROMIUM) || process.env.CI !== undefined;
 
 let t: TestApp;
 let graph: FakeGraphApi;
@@ -75,14 +73,9 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 
-async function signIn(token: string): Promise<void> {
-  await page.goto(`${t.daemon.url}/dashboard`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${t.daemon.url}/dashboard`);
-}
+const signIn = (token: string) => signInBrowser(page, t.daemon.url, token);
 
-describe.skipIf(!RUN)('dashboard in a browser', () => {
+describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nwa-dashboard-'));
     shots = path.join(dir, 'shots');
@@ -181,13 +174,7 @@ describe.skipIf(!RUN)('dashboard in a browser', () => {
     await t.deps.campaigns.feeder.feed();
     await t.deps.outbound.sender.drain();
 
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      viewport: { width: 1280, height: 860 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchBrowser(dir));
     // Nothing may leave the daemon: every request the page makes must go to it.
     page.on('request', (r) => {
       if (!r.url().startsWith(t.daemon.url) && !r.url().startsWith('data:')) external.push(r.url());

@@ -85,6 +85,7 @@ a.row:hover{background:#fafbfc}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
+.pager{display:flex;justify-content:space-between;align-items:center;gap:.5rem;margin:.75rem 0}
 .inline>form{margin:0}
 .draft-box{border:1px dashed var(--warn);background:var(--warn-soft);border-radius:10px;padding:.7rem}
 .kv{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem .9rem;margin:0}

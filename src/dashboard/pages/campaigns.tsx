@@ -3,11 +3,17 @@
 import { ALLOWED_FROM, type CampaignCommand, type CampaignView } from '../../campaigns/campaign.js';
 import type { CampaignDetail, Funnel } from '../campaigns-data.js';
 import { pct, when } from '../format.js';
+import { type PageAt, Pager } from '../paging.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Empty, Layout } from './layout.js';
 import { Table } from './table.js';
 
-export function CampaignsPage(p: { viewer: Viewer; campaigns: CampaignView[] }) {
+export function CampaignsPage(p: {
+  viewer: Viewer;
+  campaigns: CampaignView[];
+  at: PageAt;
+  next_cursor: string | null;
+}) {
   return (
     <Layout title="Campaigns" section="campaigns" viewer={p.viewer}>
       {p.campaigns.length === 0 ? (
@@ -33,6 +39,13 @@ export function CampaignsPage(p: { viewer: Viewer; campaigns: CampaignView[] }) 
           ))}
         </ul>
       )}
+      <Pager
+        path={`${BASE}/campaigns`}
+        params={new URLSearchParams()}
+        at={p.at}
+        next_cursor={p.next_cursor}
+        label="Campaign pages"
+      />
     </Layout>
   );
 }

@@ -2,6 +2,7 @@
 // human first. The list is a live region that refreshes itself (see assets/client.ts).
 import type { Agent } from '../../agents/agents.js';
 import type { ListFilters, ListItem } from '../conversations-data.js';
+import { type PageAt, Pager } from '../paging.js';
 import { BASE, type Viewer } from '../view.js';
 import { Empty, Layout } from './layout.js';
 
@@ -58,6 +59,8 @@ export function ConversationsPage(p: {
   filters: ListFilters;
   query: string;
   items: ListItem[];
+  at: PageAt;
+  next_cursor: string | null;
   agents: Agent[];
   classes: string[];
   live_stream?: string | undefined;
@@ -114,6 +117,13 @@ export function ConversationsPage(p: {
       >
         <ConversationRows items={p.items} filtered={filtered} />
       </ul>
+      <Pager
+        path={`${BASE}/conversations`}
+        params={new URLSearchParams(f as Record<string, string>)}
+        at={p.at}
+        next_cursor={p.next_cursor}
+        label="Conversation pages"
+      />
     </Layout>
   );
 }
