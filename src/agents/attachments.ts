@@ -177,6 +177,7 @@ async function changeAttachment(
         attachment_id: row.id,
         from: row.status,
         changed,
+        outcome: changed ? 'changed' : 'unchanged',
         ...(change.requestId ? { request_id: change.requestId } : {}),
       }),
       at: now,

@@ -223,7 +223,7 @@ export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): voi
             wakeSender: () => deps.outbound.sender.wake(),
           },
           { action: action === 'pause' ? 'pause_runtime' : 'resume_runtime' },
-          c.var.session.token.id,
+          { token_id: c.var.session.token.id, request_id: c.get('requestId') ?? null },
         );
         return action === 'pause' ? 'Runtime paused: nothing is sent until you resume.' : 'Runtime resumed.';
       }),

@@ -5,6 +5,7 @@
 // error status is reported, not fatal.
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
+import type { AuditActor } from '../lib/audit-actor.js';
 import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
 import { auditRepo } from '../store/audit-repo.js';
@@ -123,12 +124,19 @@ async function load(db: Db, id: string): Promise<SubscriptionRow> {
   return row;
 }
 
-function audit(trx: Db, deps: SubscriptionDeps, actor: string, action: string, details: unknown) {
+/** The one audit entry of a webhook-config action (the router adds none for a success, SPEC §9a). */
+function audit(
+  trx: Db,
+  deps: SubscriptionDeps,
+  actor: AuditActor,
+  action: string,
+  details: Record<string, unknown>,
+) {
   return auditRepo.record(trx, {
     id: deps.ids.next(),
-    actor,
+    actor: actor.token_id,
     action: `webhooks.${action}`,
-    details: JSON.stringify(details),
+    details: JSON.stringify({ ...details, request_id: actor.request_id }),
     at: deps.clock.now(),
   });
 }
@@ -189,7 +197,7 @@ export interface CreateInput {
 export async function createSubscription(
   deps: SubscriptionDeps,
   input: CreateInput,
-  actor: string,
+  actor: AuditActor,
 ): Promise<{ subscription: SubscriptionView; secret: string; test: PingReport }> {
   const url = checkSubscriptionUrl(input.url);
   if ((await subscriptionsRepo.count(deps.db)) >= MAX_SUBSCRIPTIONS) {
@@ -262,7 +270,7 @@ export async function updateSubscription(
     enabled?: boolean | undefined;
     description?: string | null | undefined;
   },
-  actor: string,
+  actor: AuditActor,
 ): Promise<SubscriptionView> {
   const url = patch.url === undefined ? undefined : checkSubscriptionUrl(patch.url);
   await withTransaction(deps.db, async (trx) => {
@@ -284,7 +292,11 @@ export async function updateSubscription(
   return getSubscription(deps, id);
 }
 
-export async function deleteSubscription(deps: SubscriptionDeps, id: string, actor: string): Promise<void> {
+export async function deleteSubscription(
+  deps: SubscriptionDeps,
+  id: string,
+  actor: AuditActor,
+): Promise<void> {
   await withTransaction(deps.db, async (trx) => {
     if (!(await subscriptionsRepo.remove(trx, id))) throw notFound(id);
     await audit(trx, deps, actor, 'delete', { id, outcome: 'deleted' });
@@ -294,7 +306,7 @@ export async function deleteSubscription(deps: SubscriptionDeps, id: string, act
 export async function rotateSecret(
   deps: SubscriptionDeps,
   id: string,
-  actor: string,
+  actor: AuditActor,
 ): Promise<{ secret: string; previous_secret_valid_until: string }> {
   const secret = newSecret(deps.random);
   const now = deps.clock.now();
@@ -315,7 +327,7 @@ export async function rotateSecret(
 export async function testSubscription(
   deps: SubscriptionDeps,
   id: string,
-  actor: string,
+  actor: AuditActor,
 ): Promise<PingReport> {
   const row = await load(deps.db, id);
   const pinged = await ping(deps, row);
@@ -370,7 +382,7 @@ export async function replay(
   deps: SubscriptionDeps,
   id: string,
   input: { since?: number | undefined; event_ids?: string[] | undefined },
-  actor: string,
+  actor: AuditActor,
 ): Promise<{ queued: number }> {
   return withTransaction(deps.db, async (trx) => {
     const row = await load(trx, id);

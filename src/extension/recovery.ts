@@ -5,6 +5,7 @@
 import type { ConfigStore } from '../config/config-store.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
+import type { AuditActor } from '../lib/audit-actor.js';
 import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import { auditRepo } from '../store/audit-repo.js';
@@ -61,8 +62,9 @@ export interface RecoveryDeps {
 export async function runRecovery(
   deps: RecoveryDeps,
   req: RecoveryRequest,
-  actor: string,
+  by: AuditActor,
 ): Promise<RecoveryResult> {
+  const actor = by.token_id;
   const now = deps.clock.now();
   const audit = (trx: Db, counts: Record<string, number>) =>
     auditRepo.record(trx, {
@@ -73,6 +75,8 @@ export async function runRecovery(
         counts,
         ...(req.since !== undefined ? { since: toIso(req.since) } : {}),
         ...(req.ids ? { ids: req.ids.length } : {}),
+        outcome: 'done',
+        request_id: by.request_id,
       }),
       at: now,
     });
@@ -173,7 +177,7 @@ export async function runRecovery(
         reason: `recovery:${req.action}`,
         audit: true,
         auditAction: `recovery.${req.action}`,
-        auditDetails: { counts: { changed: 1 } },
+        auditDetails: { counts: { changed: 1 }, outcome: 'done', request_id: by.request_id },
       });
       if (target === 'active') deps.wakeSender();
       return result({ changed: 1 });

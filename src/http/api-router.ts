@@ -39,6 +39,11 @@ export interface RouteSpec<
   formBody?: z.ZodType;
   query?: Q;
   responses: Record<number, ResponseSpec>;
+  /**
+   * 'service': the service writes this action's audit entry itself, in the action's transaction and
+   * with what it changed; the router then records only refusals, so a success is audited once.
+   */
+  auditedBy?: 'service';
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -73,13 +78,14 @@ export class ApiRouter {
     this.specs.push(spec);
     const middleware = spec.tier === 'public' ? [] : [requireTier(spec.tier, this.deps)];
     // SPEC §9a: every root action is audited with its actor, request id and outcome, refusals too.
-    // Done here, once for every root route, so a new root route cannot forget it.
+    // Done here, once for every root route, so a new root route cannot forget it; a route whose
+    // service writes a richer entry (auditedBy) gets only its refusals recorded here.
     const audited = spec.tier === 'root' && spec.method !== 'get';
     this.app.on(spec.method.toUpperCase(), [spec.path], ...middleware, async (c) => {
       if (!audited) return this.run(spec, handler, c);
       try {
         const res = await this.run(spec, handler, c);
-        await this.audit(c, spec, String(res.status));
+        if (spec.auditedBy !== 'service' || res.status >= 400) await this.audit(c, spec, String(res.status));
         return res;
       } catch (err) {
         await this.audit(c, spec, err instanceof AppError ? err.code : 'internal_error');

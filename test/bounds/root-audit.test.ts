@@ -1,9 +1,11 @@
 // SPEC §9a: every root action is in the audit log with the actor's token id, the request id and the
-// outcome — refusals included. Recorded by the API router for every root route.
+// outcome — refusals included. Recorded by the API router for every root route, except where the
+// service writes a richer entry of its own (then the router records refusals only: one entry each).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.js';
 import { tokensRepo } from '../../src/store/tokens-repo.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -44,5 +46,70 @@ describe('root actions are audited', () => {
     const res = await t.request('/api/agents', { body: { name: 'x' }, token: t.tokens.standard });
     expect(res.status).toBe(403);
     expect((await auditRows()).filter((r) => r.action === 'api.post /api/agents')).toEqual([]);
+  });
+
+  it('a webhook-config action is audited once: the service entry, with request id and outcome', async () => {
+    const rx = await startWebhookReceiver();
+    try {
+      const root = await tokensRepo.findByHash(t.deps.db, hashToken(t.tokens.root));
+      const base = '/api/extensions/native-whatsapp/management/webhooks';
+      const created = await t.request(base, { body: { url: rx.url, types: ['*'] } });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const rotated = await t.request(`${base}/${id}/rotate-secret`, { method: 'POST' });
+      expect(rotated.status).toBe(200);
+      const deleted = await t.request(`${base}/${id}`, { method: 'DELETE' });
+      expect(deleted.status).toBe(204);
+      const refused = await t.request(`${base}/${id}`, { method: 'DELETE' });
+      expect(refused.status).toBe(404);
+
+      expect(await auditRows()).toEqual([
+        {
+          actor: root?.id,
+          action: 'webhooks.create',
+          details: {
+            id,
+            types: ['*'],
+            outcome: 'created',
+            request_id: created.headers.get('x-request-id'),
+          },
+        },
+        {
+          actor: root?.id,
+          action: 'webhooks.rotate_secret',
+          details: { id, outcome: 'rotated', request_id: rotated.headers.get('x-request-id') },
+        },
+        {
+          actor: root?.id,
+          action: 'webhooks.delete',
+          details: { id, outcome: 'deleted', request_id: deleted.headers.get('x-request-id') },
+        },
+        // A refusal changes nothing, so the service writes no entry: the router records it.
+        {
+          actor: root?.id,
+          action: 'api.delete /api/extensions/native-whatsapp/management/webhooks/:id',
+          details: { request_id: refused.headers.get('x-request-id'), outcome: 'not_found', params: { id } },
+        },
+      ]);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('a recovery action is audited once, by its service, with request id and outcome', async () => {
+    const res = await t.request('/api/extensions/native-whatsapp/management/recovery', {
+      body: { action: 'replay_dead_letters' },
+    });
+    expect(res.status).toBe(200);
+    expect((await auditRows()).map((r) => ({ action: r.action, details: r.details }))).toEqual([
+      {
+        action: 'recovery.replay_dead_letters',
+        details: {
+          counts: { replayed: 0 },
+          outcome: 'done',
+          request_id: res.headers.get('x-request-id'),
+        },
+      },
+    ]);
   });
 });

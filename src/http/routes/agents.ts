@@ -130,6 +130,7 @@ export function mountAgentRoutes(router: ApiRouter, deps: AppDeps): void {
         method: 'post',
         path: `${base}/:agent_id/extensions/:attachment_id/activate`,
         tier: 'root',
+        auditedBy: 'service',
         tag: 'agents',
         summary: `Activate a queued attachment of a ${label}.`,
         description:
@@ -150,6 +151,7 @@ export function mountAgentRoutes(router: ApiRouter, deps: AppDeps): void {
         method: 'delete',
         path: `${base}/:agent_id/extensions/:attachment_id`,
         tier: 'root',
+        auditedBy: 'service',
         tag: 'agents',
         summary: `Remove an attachment of a ${label}.`,
         description:

@@ -38,6 +38,7 @@ export function mountRecoveryRoutes(router: ApiRouter, deps: AppDeps): void {
       method: 'post',
       path: RECOVERY_PATH,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'management',
       summary: 'Run a recovery action: replay dead letters, retry failed sends, reprocess, pause, resume.',
       description:
@@ -73,7 +74,7 @@ export function mountRecoveryRoutes(router: ApiRouter, deps: AppDeps): void {
           since: body.since === undefined ? undefined : Date.parse(body.since),
           ids: body.ids,
         },
-        token.id,
+        { token_id: token.id, request_id: c.get('requestId') ?? null },
       );
       return c.json(out);
     },

@@ -1,5 +1,6 @@
 // Webhook subscriptions (SPEC §11, root) under .../management/webhooks: create, list, get, PATCH,
 // DELETE, rotate-secret, test, deliveries, replay. Thin: validate, call events/subscriptions.ts, shape.
+import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
 import { EVENT_EXAMPLES, exampleEnvelope, PUBLIC_EVENT_TYPES } from '../../events/catalog.js';
@@ -18,9 +19,11 @@ import {
   updateSubscription,
 } from '../../events/subscriptions.js';
 import { AppError } from '../../lib/app-error.js';
+import type { AuditActor } from '../../lib/audit-actor.js';
 import { systemClock } from '../../lib/clock.js';
 import { type ApiRouter, paginationQuery } from '../api-router.js';
 import { cursorId, cursorInt, keysetPage } from '../cursor.js';
+import type { AppEnv } from '../env.js';
 
 export const WEBHOOKS_PATH = '/api/extensions/native-whatsapp/management/webhooks';
 
@@ -133,9 +136,9 @@ function serviceDeps(deps: AppDeps): SubscriptionDeps {
   };
 }
 
-function actorOf(token: { id: string } | undefined): string {
+function actorOf(c: Context<AppEnv>, token: { id: string } | undefined): AuditActor {
   if (!token) throw new AppError('unauthorized', 'missing bearer token');
-  return token.id;
+  return { token_id: token.id, request_id: c.get('requestId') ?? null };
 }
 
 export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps): void {
@@ -148,6 +151,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'post',
       path: WEBHOOKS_PATH,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'Subscribe a URL to events; the signing secret is in this answer only.',
       description: `The URL gets a signed ping first: no answer at all is a 400; an error status is reported in \`test\`. ${DELIVERY_DOC}`,
@@ -165,7 +169,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       },
     },
     async (c, { body, token }) => {
-      const out = await createSubscription(s, body, actorOf(token));
+      const out = await createSubscription(s, body, actorOf(c, token));
       after();
       return c.json({ ...out.subscription, secret: out.secret, test: out.test }, 201);
     },
@@ -219,6 +223,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'patch',
       path: byId,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'Change url, types, enabled or description.',
       body: patchBody,
@@ -229,7 +234,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       },
     },
     async (c, { params, body, token }) => {
-      const out = await updateSubscription(s, params.id as string, body, actorOf(token));
+      const out = await updateSubscription(s, params.id as string, body, actorOf(c, token));
       after();
       return c.json(out);
     },
@@ -240,12 +245,13 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'delete',
       path: byId,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'Delete a subscription and its pending deliveries.',
       responses: { 204: { description: 'deleted' }, 404: { description: 'no such subscription' } },
     },
     async (c, { params, token }) => {
-      await deleteSubscription(s, params.id as string, actorOf(token));
+      await deleteSubscription(s, params.id as string, actorOf(c, token));
       return c.body(null, 204);
     },
   );
@@ -255,6 +261,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'post',
       path: `${byId}/rotate-secret`,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'A new signing secret (shown once); the old one keeps signing for 24 h more.',
       responses: {
@@ -265,7 +272,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
         404: { description: 'no such subscription' },
       },
     },
-    async (c, { params, token }) => c.json(await rotateSecret(s, params.id as string, actorOf(token))),
+    async (c, { params, token }) => c.json(await rotateSecret(s, params.id as string, actorOf(c, token))),
   );
 
   router.add(
@@ -273,6 +280,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'post',
       path: `${byId}/test`,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'Send a signed `ping` event now and report the answer.',
       responses: {
@@ -280,7 +288,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
         404: { description: 'no such subscription' },
       },
     },
-    async (c, { params, token }) => c.json(await testSubscription(s, params.id as string, actorOf(token))),
+    async (c, { params, token }) => c.json(await testSubscription(s, params.id as string, actorOf(c, token))),
   );
 
   router.add(
@@ -315,6 +323,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
       method: 'post',
       path: `${byId}/replay`,
       tier: 'root',
+      auditedBy: 'service',
       tag: 'webhooks',
       summary: 'Deliver retained events again: `since` a time, or by `event_ids`.',
       body: replayBody,
@@ -332,7 +341,7 @@ export function mountWebhookSubscriptionRoutes(router: ApiRouter, deps: AppDeps)
         s,
         params.id as string,
         { since: body.since === undefined ? undefined : Date.parse(body.since), event_ids: body.event_ids },
-        actorOf(token),
+        actorOf(c, token),
       );
       after();
       return c.json(out);
