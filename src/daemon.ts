@@ -235,6 +235,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const scheduler = createScheduler({
       ...serviceDeps,
       onEnqueued: () => sender.wake(),
+      // Several instances on one database (SPEC §10): a config change made on another one.
+      beforeTick: async () => {
+        await configStore.refresh();
+      },
       cron: options.cronTicks !== false,
     });
     const responderWorker = createResponderWorker({

@@ -4,6 +4,8 @@
 // swaps the effective Config live; subscribers hear about every change.
 // "What is stored through PUT overrides the files until the files change": each version records a
 // hash of the file layers it was made over, and when the files differ on start the files win again.
+// Several instances on one database take up each other's versions on their next tick (refresh()).
+// Over 300 lines: loading, storing and taking up a version share one state and one queue.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { recordEvent } from '../events/record-event.js';
@@ -162,7 +164,72 @@ export class ConfigStore {
     return run;
   }
 
+  /**
+   * Takes up a version another instance stored (SPEC §10: within one tick on every instance; the
+   * scheduler calls this first on each tick). True when the effective config changed.
+   */
+  refresh(): Promise<boolean> {
+    const run = this.queue.then(() => this.reload());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reload(): Promise<boolean> {
+    const stored = await configVersionsRepo.latestVersion(this.opts.db);
+    if (stored <= this.currentVersion) return false;
+    const latest = await configVersionsRepo.latest(this.opts.db);
+    if (!latest) return false;
+    let override: Record<string, unknown> = {};
+    let config: Config;
+    try {
+      override = migrateConfigDocument(
+        JSON.parse(latest.document) as Record<string, unknown>,
+        latest.schema_version,
+        this.opts.migrations,
+      );
+      config = resolveConfig(layersWith(this.files, override, latest.version, this.env)).config;
+    } catch (err) {
+      // Stored by a newer daemon, or over other files: this one keeps its config, and says so once.
+      this.currentVersion = latest.version;
+      this.opts.logger.error(
+        {
+          module: 'config',
+          event: 'config.override_unusable',
+          version: latest.version,
+          problems: err instanceof ConfigError ? err.problems : [(err as Error).message],
+        },
+        `management config version ${latest.version}, stored by another instance, cannot be used by this one; it keeps its configuration`,
+      );
+      return false;
+    }
+    this.opts.logger.info(
+      { module: 'config', event: 'config.reloaded', version: latest.version, actor: latest.actor },
+      `configuration version ${latest.version}, stored by another instance, is now in effect`,
+    );
+    this.makeEffective(config, override, latest.version);
+    return true;
+  }
+
+  private makeEffective(config: Config, override: Record<string, unknown>, version: number): void {
+    const previous = this.config;
+    this.config = config;
+    this.overrideDoc = override;
+    this.currentVersion = version;
+    for (const fn of this.listeners) {
+      try {
+        fn(config, previous);
+      } catch (err) {
+        this.opts.logger.error(
+          { module: 'config', event: 'config.listener_failed', err },
+          'a configuration listener failed',
+        );
+      }
+    }
+  }
+
   private async apply(change: ConfigChange): Promise<{ version: number; config: Config }> {
+    // A client may have read a version stored through another instance (behind one balancer).
+    await this.reload();
     if (change.expectedVersion !== undefined && change.expectedVersion !== this.currentVersion) {
       throw versionConflict(change.expectedVersion, this.currentVersion);
     }
@@ -241,10 +308,6 @@ export class ConfigStore {
       }
     });
 
-    const previous = this.config;
-    this.config = config;
-    this.overrideDoc = override;
-    this.currentVersion = next;
     this.opts.logger.info(
       {
         module: 'config',
@@ -256,16 +319,7 @@ export class ConfigStore {
       },
       `configuration version ${next} is now in effect`,
     );
-    for (const fn of this.listeners) {
-      try {
-        fn(config, previous);
-      } catch (err) {
-        this.opts.logger.error(
-          { module: 'config', event: 'config.listener_failed', err },
-          'a configuration listener failed',
-        );
-      }
-    }
+    this.makeEffective(config, override, next);
     return { version: next, config };
   }
 }

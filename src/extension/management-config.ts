@@ -93,6 +93,8 @@ export async function updateManagementConfig(
     );
   }
 
+  // Behind one balancer the client may have read a version another instance stored (SPEC §10).
+  await store.refresh();
   if (version !== store.version()) {
     throw new AppError(
       'version_conflict',

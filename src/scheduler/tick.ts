@@ -33,6 +33,11 @@ export interface SchedulerDeps {
   config: () => Config;
   /** True while the database must not be written (store/writability.ts): no new work is taken. */
   paused?: () => boolean;
+  /**
+   * Run first on every tick: brings what other instances changed into this one (SPEC §10: a config
+   * change made on one instance takes effect on all within one tick).
+   */
+  beforeTick?: () => Promise<void>;
   /** Called after a tick wrote outbox rows. */
   onEnqueued?: () => void;
   /** Run ticks on the croner schedule (default true); tests call tick() themselves instead. */
@@ -233,6 +238,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       purged: 0,
       purged_statuses: 0,
     };
+    try {
+      await deps.beforeTick?.();
+    } catch (err) {
+      log.error({ event: 'scheduler.refresh_failed', err }, 'could not read shared state; ticking on');
+    }
     const config = deps.config();
     // While the runtime is paused due follow-ups wait (they go out late rather than not at all).
     if (config.runtime.status !== 'paused') await followUps(report, config);
