@@ -177,7 +177,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // SQLite: one daemon per file (the instance lock above); several instances need a shared database.
     const instance = await resolveInstanceId(database.db, {
       configured: configStore.current().server.instance_id,
-      shared: false,
+      shared: database.engine === 'postgres',
       ids,
       clock,
     });

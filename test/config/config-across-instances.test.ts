@@ -49,4 +49,25 @@ describe('config across instances', () => {
     expect((await json(res)).version).toBe(2);
     expect(t.deps.config().escalation.sla).toBe(30 * 60_000);
   });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'two daemons on one PostgreSQL database: a PUT on one is in effect on the other after its next tick',
+    async () => {
+      t = await createTestApp({ engine: 'postgres', config: { escalation: { sla: '15m' } } });
+      const other = await createTestApp({ databaseOf: t, start: '2026-01-06T08:00:00Z' });
+      try {
+        const res = await t.request(CONFIG, {
+          method: 'PUT',
+          body: { version: 0, escalation: { sla: '45m' } },
+        });
+        expect(res.status).toBe(200);
+        expect(other.deps.config().escalation.sla).toBe(15 * 60_000);
+        await other.deps.outbound.scheduler.tick();
+        expect(other.deps.config().escalation.sla).toBe(45 * 60_000);
+        expect((await json(await other.request(CONFIG))).version).toBe(1);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 });

@@ -29,4 +29,48 @@ describe('rate cap across instances', () => {
     const [sent] = a.graph.requests.filter((r) => r.path.endsWith('/messages'));
     expect(sent?.receivedAt).toBeGreaterThanOrEqual(freeAt);
   });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'two daemons on one PostgreSQL database sending one number at 10/s: no window at the API holds more than 10',
+    async () => {
+      const outbound = { rate_per_second: 10, concurrency: 4 };
+      const a = await startBench({ engine: 'postgres', config: { outbound } });
+      benches.push(a);
+      // Ids come from the fake clock: the second daemon starts a day later so it mints none twice.
+      const b = await startBench({
+        agent: 'none',
+        databaseOf: a.t,
+        start: '2026-01-06T08:00:00Z',
+        // Its own access token, so the API's log tells which daemon sent what.
+        config: {
+          outbound,
+          channels: { api_base_url: a.graph.url, access_token: 'EAAtest_second_instance_0123456' },
+        },
+      });
+      benches.push(b);
+      for (let i = 0; i < 50; i++) await enqueue(a.t, { to: recipient(i) });
+      await Promise.all([a.t.deps.outbound.sender.drain(60_000), b.t.deps.outbound.sender.drain(60_000)]);
+      const requests = a.graph.requests.filter((r) => r.path.endsWith('/messages'));
+      expect(requests).toHaveLength(50);
+      // Both sent: otherwise this would not be about two instances.
+      expect(new Set(requests.map((r) => r.authorization)).size).toBe(2);
+      expect(
+        worstWindow(
+          requests.map((r) => r.receivedAt),
+          950,
+        ),
+      ).toBeLessThanOrEqual(10);
+    },
+  );
 });
+
+/** Most requests in any window of `ms` (pacing.test.ts explains the 50 ms measurement allowance). */
+function worstWindow(times: number[], ms: number): number {
+  const sorted = [...times].sort((x, y) => x - y);
+  let worst = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while ((sorted[i] as number) - (sorted[j] as number) >= ms) j++;
+    worst = Math.max(worst, i - j + 1);
+  }
+  return worst;
+}

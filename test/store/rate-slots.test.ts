@@ -1,30 +1,24 @@
 // The shared send slots (store/rate-slots-repo.ts): successive takes are a spacing apart, a free key
 // starts now, several keys start at the latest of them and all move on, and a next start far ahead
 // (a clock stepped back) is forgotten instead of holding sends for hours.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type OpenedDatabase, openDatabase } from '../../src/store/db.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
 import { rateSlotsRepo } from '../../src/store/rate-slots-repo.js';
-
-let dir: string;
-let handle: OpenedDatabase;
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'nwa-rate-slots-'));
-  handle = openDatabase(path.join(dir, 'db.sqlite'));
-  await migrateToLatest(handle.db);
-});
-afterEach(async () => {
-  await handle.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
 
 const T0 = 1_800_000_000_000_000; // microseconds
 const channel = { key: 'pnid:1', spacingUs: 12_812.5 };
 
-describe('rate slots', () => {
+describe.each(engines)('rate slots on %s', (engine) => {
+  let handle: TestDatabase['handle'];
+  let opened: TestDatabase;
+  beforeEach(async () => {
+    opened = await openTestDatabase(engine);
+    handle = opened.handle;
+  });
+  afterEach(async () => {
+    await opened.close();
+  });
+
   it('hands out starts one spacing apart while demand outruns the cap, and now once it is idle', async () => {
     const starts = [];
     for (let i = 0; i < 4; i++) starts.push(await rateSlotsRepo.take(handle.db, [channel], T0));
