@@ -2,8 +2,8 @@
 // {"error": {"code", "message", "details"?, "request_id"}}. Unknown errors become a bare 500.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
-import { AppError, type ErrorCode } from '../lib/app-error.js';
+import { z } from 'zod';
+import { AppError, ERROR_CODES, type ErrorCode } from '../lib/app-error.js';
 
 /**
  * The one table from error code to HTTP status. A switch without a default: a code in ERROR_CODES with
@@ -65,9 +65,17 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
   }
 }
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown; request_id?: string };
-}
+/** The SPEC §8 envelope of every error answer; the OpenAPI document's `Error` is generated from it. */
+export const errorEnvelope = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.unknown().optional(),
+    request_id: z.string().optional(),
+  }),
+});
+
+export type ErrorBody = z.infer<typeof errorEnvelope>;
 
 export function errorBody(
   code: ErrorCode,

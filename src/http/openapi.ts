@@ -2,6 +2,7 @@
 // that validate requests) and renders a self-contained reference page (no external assets).
 import { z } from 'zod';
 import type { AnyRouteSpec } from './api-router.js';
+import { errorEnvelope } from './errors.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -10,6 +11,22 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   delete out.$schema;
   return out;
 }
+
+const ERROR_CONTENT = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+
+/**
+ * Answers the body gate (http/body-gate.ts) gives before any route runs, for every method that can
+ * carry a body; a route's own declaration of the same status wins.
+ */
+const BODY_GATE_RESPONSES: Record<string, unknown> = {
+  408: {
+    description:
+      'request_timeout: the body did not arrive within server.body_timeout, or arrived slower than ' +
+      'server.body_min_bytes_per_second (or was the slowest while every receiving slot was taken); ' +
+      'the connection is closed',
+    content: ERROR_CONTENT,
+  },
+};
 
 export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -43,6 +60,9 @@ export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): 
             content: { 'application/json': { schema: toSchema(r.schema, 'output') } },
           }
         : { description: r.description };
+    }
+    if (spec.method !== 'get') {
+      for (const [status, r] of Object.entries(BODY_GATE_RESPONSES)) responses[status] ??= r;
     }
     const operation: Record<string, unknown> = {
       tags: [spec.tag],
@@ -82,22 +102,7 @@ export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): 
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: {
-                code: { type: 'string' },
-                message: { type: 'string' },
-                details: {},
-                request_id: { type: 'string' },
-              },
-            },
-          },
-        },
+        Error: toSchema(errorEnvelope, 'output'),
       },
     },
     security: [{ bearer: [] }],

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { errorEnvelope } from '../../src/http/errors.js';
 import { waitFor } from '../helpers/daemon-process.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { messagesChange, signed, WEBHOOK } from '../webhook/deliveries.js';
@@ -165,6 +166,36 @@ describe('slow clients against a listening daemon', () => {
     expect(health.length).toBeGreaterThanOrEqual(10);
     expect(health.filter((ms) => ms >= 2_000)).toEqual([]);
     expect(t.logs().filter((l) => l.event === 'http.body_cut')).toHaveLength(512);
+  });
+
+  it('the 408 a trickled body gets is the documented one: in the OpenAPI document, as its Error schema', async () => {
+    t = await createTestApp({ listen: true, config: SLOW_CONFIG });
+    const path = '/api/extensions/native-whatsapp/management/config';
+    const c = await connect(t.daemon.port);
+    c.socket.write(
+      `PUT ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.tokens.root}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"v',
+    );
+    await waitFor(() => c.closed(), 8_000);
+    const raw = c.response();
+    expect(raw).toMatch(/^HTTP\/1.1 408/);
+    // The body may come chunked: the JSON object is what lies between the first { and the last }.
+    const answer = errorEnvelope.parse(JSON.parse(raw.slice(raw.indexOf('{'), raw.lastIndexOf('}') + 1)));
+    expect(answer.error.code).toBe('request_timeout');
+
+    const doc = (await (await fetch(`${t.daemon.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
+      components: {
+        schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } };
+      };
+    };
+    const documented = doc.paths[path]?.put?.responses['408'];
+    expect(documented?.content).toEqual({
+      'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+    });
+    expect(doc.paths['/webhooks/whatsapp']?.post?.responses['408']).toBeDefined();
+    expect(doc.paths[path]?.get?.responses['408']).toBeUndefined();
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('request_timeout');
   });
 
   it('a client that stops sending its headers is closed after headers_timeout', async () => {
