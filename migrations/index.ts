@@ -17,6 +17,7 @@ import * as m0014 from './0014_dashboard_sessions.js';
 import * as m0015 from './0015_unmatched_status_index.js';
 import * as m0016 from './0016_claim_owners.js';
 import * as m0017 from './0017_rate_slots.js';
+import * as m0018 from './0018_template_components.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0015_unmatched_status_index': m0015,
   '0016_claim_owners': m0016,
   '0017_rate_slots': m0017,
+  '0018_template_components': m0018,
 };

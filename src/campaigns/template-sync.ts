@@ -44,7 +44,20 @@ const templateItem = z.looseObject({
   category: z.string().max(40).nullish(),
   quality_score: z.looseObject({ score: z.string().max(20).optional() }).nullish(),
   rejected_reason: z.string().max(200).nullish(),
+  components: z
+    .array(z.looseObject({ type: z.string().max(40) }))
+    .max(20)
+    .nullish(),
 });
+
+/** Components larger than this are not kept (a template body is at most 1,024 characters). */
+const MAX_COMPONENTS_BYTES = 16 * 1024;
+
+function componentsJson(components: unknown[] | null | undefined): string | null {
+  if (!components) return null;
+  const text = JSON.stringify(components);
+  return text.length > MAX_COMPONENTS_BYTES ? null : text;
+}
 
 const templatePage = z.looseObject({
   data: z.array(z.unknown()).max(1000),
@@ -121,7 +134,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
 
   async function listTemplates(config: Config, now: number): Promise<TemplateRow[]> {
     const base = new URL(config.channels.api_base_url);
-    const fields = 'id,name,language,status,category,quality_score,rejected_reason';
+    const fields = 'id,name,language,status,category,quality_score,rejected_reason,components';
     let url: string | undefined =
       `${config.channels.api_base_url.replace(/\/$/, '')}/${config.channels.api_version}/${config.channels.waba_id}` +
       `/message_templates?fields=${fields}&limit=${PAGE_LIMIT}`;
@@ -146,6 +159,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
           template_id: t.data.id ?? null,
           reason: t.data.rejected_reason ?? null,
           quality: t.data.quality_score?.score?.toUpperCase() ?? null,
+          components: componentsJson(t.data.components),
           updated_at: now,
         });
       }

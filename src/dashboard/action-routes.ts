@@ -6,6 +6,7 @@ import type { AppDeps } from '../app-deps.js';
 import type { CampaignCommand } from '../campaigns/campaign.js';
 import { AUDIENCES, retargetCampaign } from '../campaigns/retarget.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../campaigns/service.js';
+import { templateReply } from '../campaigns/templates.js';
 import { approveDraft, discardDraft } from '../conversations/drafts.js';
 import { findConversation } from '../conversations/queries.js';
 import { type ExecuteContext, executeIntent } from '../extension/execute.js';
@@ -80,9 +81,11 @@ export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): voi
       const text = field(form, 'text', 4096);
       const name = field(form, 'template_name', 512);
       if (name) {
-        const language = field(form, 'template_language', 15) ?? 'en_US';
-        await execute(id, 'reply_conversation', { template: { name, language } });
-        return `Template “${name}” queued.`;
+        const language = field(form, 'template_language', 15);
+        if (!language) throw new AppError('validation_failed', 'Choose the template’s language.');
+        const template = await templateReply(deps.db, name, language, form);
+        await execute(id, 'reply_conversation', { template });
+        return `Template “${name}” (${language}) queued.`;
       }
       if (!text) throw new AppError('validation_failed', 'Write a reply first.');
       await execute(id, 'reply_conversation', { text });
@@ -175,10 +178,12 @@ export function mountDashboardActions(d: Hono<DashboardEnv>, deps: AppDeps): voi
         throw new AppError('validation_failed', `audience must be one of ${AUDIENCES.join(', ')}`);
       }
       const name = field(form, 'template_name', 512);
-      if (!name) throw new AppError('validation_failed', 'Name the approved template to send.');
+      const language = field(form, 'template_language', 15);
+      if (!name || !language)
+        throw new AppError('validation_failed', 'Choose the approved template to send.');
       const campaign = await retargetCampaign(campaignDeps(deps), sourceId, {
         audience: audience as (typeof AUDIENCES)[number],
-        template: { name, language: field(form, 'template_language', 15) ?? 'en_US' },
+        template: await templateReply(deps.db, name, language, form),
       });
       created = campaign.id;
       return `Draft campaign “${campaign.name}” created with ${campaign.recipients} recipients; start it when ready.`;

@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
 import { exportRecipients } from '../campaigns/queries.js';
+import { sendableTemplates } from '../campaigns/templates.js';
 import { listAttempts, listSubscriptions, toAttemptView } from '../events/subscriptions.js';
 import { listAuditEntries, toAuditEntry } from '../extension/audit-log.js';
 import { configHistory, managementView } from '../extension/management-config.js';
@@ -21,6 +22,7 @@ import { ConversationRows, ConversationsPage } from './pages/conversations.js';
 import { EventsPage } from './pages/events.js';
 import { OverviewPage } from './pages/overview.js';
 import { SettingsPage } from './pages/settings.js';
+import { chosenTemplate, templateKey } from './pages/template-picker.js';
 import { pageAt } from './paging.js';
 
 export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void {
@@ -83,12 +85,15 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/conversations/:id', async (c) => {
     const detail = await conversationDetail(deps.db, c.req.param('id'));
+    const templates = await sendableTemplates(deps.db);
     return c.html(
       <ConversationPage
         viewer={c.get('viewer')}
         detail={detail}
         now={deps.clock.now()}
         drafts_enabled={liveFeatures.drafts}
+        templates={templates}
+        chosen={chosenTemplate(templates, c.req.query('template'))}
         agent_name={
           detail.snapshot.agent_uuid
             ? (await findAgentByUuid(deps.db, detail.snapshot.agent_uuid))?.name
@@ -118,7 +123,17 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
 
   d.get('/campaigns/:id', async (c) => {
     const detail = await campaignDetail(deps.db, deps.config(), c.req.param('id'), deps.clock.now());
-    return c.html(<CampaignPage viewer={c.get('viewer')} detail={detail} {...takeFlash(c)} />);
+    const templates = await sendableTemplates(deps.db);
+    return c.html(
+      <CampaignPage
+        viewer={c.get('viewer')}
+        detail={detail}
+        templates={templates}
+        // The campaign's own template is the likely choice for a retarget.
+        chosen={chosenTemplate(templates, c.req.query('template') ?? templateKey(detail.campaign.template))}
+        {...takeFlash(c)}
+      />,
+    );
   });
 
   d.get('/settings', async (c) => {

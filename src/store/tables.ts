@@ -210,6 +210,8 @@ export interface TemplatesTable {
   updated_at: number;
   /** GREEN, YELLOW, RED or UNKNOWN (migrations/0013): quality webhooks and the template sync. */
   quality?: string | null;
+  /** Meta's components (header, body, buttons) as JSON, from the template sync (migrations/0018). */
+  components?: string | null;
 }
 
 export interface IngressTables {

@@ -83,6 +83,7 @@ export const templatesRepo = Object.freeze({
             template_id: row.template_id,
             reason: row.reason,
             quality: row.quality ?? null,
+            components: row.components ?? null,
             updated_at: row.updated_at,
           }),
         )
@@ -100,6 +101,18 @@ export const templatesRepo = Object.freeze({
       removed++;
     }
     return removed;
+  },
+
+  /** Templates in one status (APPROVED: what may be sent), in (name, language) order, at most `limit`. */
+  async listInStatus(db: Db, status: string, limit: number): Promise<TemplateRow[]> {
+    return db
+      .selectFrom('templates')
+      .selectAll()
+      .where('status', '=', status)
+      .orderBy('name')
+      .orderBy('language')
+      .limit(limit)
+      .execute();
   },
 
   async get(db: Db, name: string, language: string): Promise<TemplateRow | undefined> {

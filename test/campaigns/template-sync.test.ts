@@ -96,6 +96,11 @@ describe('template sync', () => {
     });
     expect(body.items[4]).toMatchObject({ name: 'winter_sale', status: 'PAUSED', quality: 'RED' });
     expect(body.sync).toMatchObject({ state: 'ok', reason: null, templates: 5 });
+    // The components come along, for the dashboard's template picker (its text and parameters).
+    expect(pages[0]?.path).toContain('components');
+    expect(
+      one<{ components: string }>(bench.t, "select components from templates where name = 'restock'").components,
+    ).toBe('[{"type":"BODY","text":"Hello {{1}}"}]');
 
     // Pages of the route itself.
     const first = await json(await bench.t.request(`${TEMPLATES}?limit=2`));

@@ -12,6 +12,7 @@ import { liveFeatures } from '../../src/dashboard/features.js';
 import type { FakeGraphApi } from '../helpers/fake-graph-api.js';
 import { startFakeGraphApi } from '../helpers/fake-graph-api.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { one } from '../inbox/db-view.js';
 import { ACCESS_TOKEN, attachAgent } from '../outbound/harness.js';
 import { deliver, deliveryOf, fixture, messagesChange, signed } from '../webhook/deliveries.js';
@@ -22,6 +23,7 @@ const SHOTS_COPY = '/tmp/dashboard-shots';
 
 let t: TestApp;
 let graph: FakeGraphApi;
+let rx: WebhookReceiver;
 let context: BrowserContext;
 let page: Page;
 let dir: string;
@@ -81,16 +83,74 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     shots = path.join(dir, 'shots');
     mkdirSync(shots);
     graph = await startFakeGraphApi();
+    // The templates Meta lists (the template sync reads them): two to fill in, one with a picture header
+    // the dashboard cannot send, one paused (not offered).
+    graph.setTemplates(
+      [
+        {
+          id: '7001',
+          name: 'order_shipped',
+          language: 'pt_BR',
+          status: 'APPROVED',
+          category: 'UTILITY',
+          components: [
+            { type: 'HEADER', format: 'TEXT', text: 'Pedido {{1}}', example: { header_text: ['B-1042'] } },
+            {
+              type: 'BODY',
+              text: 'Olá {{1}}, seu pedido foi enviado e chega em {{2}} dias.',
+              example: { body_text: [['Ana', '3']] },
+            },
+            { type: 'FOOTER', text: 'Responda PARAR para sair' },
+          ],
+        },
+        {
+          id: '7002',
+          name: 'welcome_back',
+          language: 'en_US',
+          status: 'APPROVED',
+          category: 'MARKETING',
+          parameter_format: 'NAMED',
+          components: [
+            {
+              type: 'BODY',
+              text: 'Hi {{first_name}}, we kept your cart for you. Shall we finish the order?',
+              example: { body_text_named_params: [{ param_name: 'first_name', example: 'Ana' }] },
+            },
+          ],
+        },
+        {
+          id: '7003',
+          name: 'order_photo',
+          language: 'en_US',
+          status: 'APPROVED',
+          category: 'UTILITY',
+          components: [
+            { type: 'HEADER', format: 'IMAGE' },
+            { type: 'BODY', text: 'Here it is.' },
+          ],
+        },
+        { id: '7004', name: 'spring_promo', language: 'en_US', status: 'PAUSED', category: 'MARKETING' },
+      ],
+      10,
+    );
     t = await createTestApp({
       listen: true,
       start: '2026-01-04T09:00:00Z',
       config: {
-        channels: { access_token: ACCESS_TOKEN, api_base_url: graph.url },
+        channels: { access_token: ACCESS_TOKEN, api_base_url: graph.url, waba_id: '102290129340398' },
         responder: { rules: [{ keywords: ['price'], reply: 'The blue one is 20 EUR.' }] },
         conversation_classes: [{ name: 'sales', match: { keywords: ['price', 'buy'] } }],
       },
     });
     await attachAgent(t);
+    expect((await t.deps.campaigns.templates.sync()).templates).toBe(4);
+    // A CRM subscribed to what happens, so the Events page has deliveries to show.
+    rx = await startWebhookReceiver();
+    const sub = await api('/api/extensions/native-whatsapp/management/webhooks', {
+      body: { url: rx.url, types: ['message.received', 'conversation.opened'], description: 'CRM sync' },
+    });
+    expect(sub.status).toBe(201);
+    rx.secrets.push(sub.json.secret as string);
     const agentUuid = one<{ uuid: string }>(t, 'select uuid from agents').uuid;
     // A day of history, so the trend charts have something to show: customers every ~2 h, answered
     // after a few minutes (some after longer), through the same execute API a platform would use.
@@ -173,6 +233,7 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     await api(`/api/extensions/native-whatsapp/runtime/campaigns/${campaign.json.id}/start`, { body: {} });
     await t.deps.campaigns.feeder.feed();
     await t.deps.outbound.sender.drain();
+    await t.deps.events.delivery.drain();
 
     ({ context, page } = await launchBrowser(dir));
     // Nothing may leave the daemon: every request the page makes must go to it.
@@ -185,6 +246,7 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     await context?.close();
     await t?.close();
     await graph?.close();
+    await rx?.close();
     if (shots) {
       rmSync(SHOTS_COPY, { recursive: true, force: true });
       cpSync(shots, SHOTS_COPY, { recursive: true });
@@ -272,6 +334,44 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     await shot('04b-conversation-media');
   });
 
+  it('replies with a template picked from the synced list, its parameters filled in', async () => {
+    await page.goto(`${t.daemon.url}/dashboard/conversations`);
+    await page.getByRole('link', { name: /Jonas Weber/ }).click();
+    await page.getByText('Send a template').click();
+    const picker = page.getByLabel('Approved template');
+    expect(await picker.locator('option').allTextContents()).toEqual([
+      'Choose a template…',
+      'order_photo (en_US) · utility',
+      'order_shipped (pt_BR) · utility · 3 parameters',
+      'welcome_back (en_US) · marketing · 1 parameter',
+    ]);
+    // The script chooses on change (a GET of the same page, which shows the template's text).
+    await picker.selectOption('welcome_back:en_US');
+    await page.getByLabel('Body {{first_name}}').waitFor();
+    expect(await page.getByLabel('Text of welcome_back').textContent()).toContain('we kept your cart');
+    await page.getByLabel('Body {{first_name}}').fill('Jonas');
+    await shot('06b-conversation-template');
+    const before = graph.requests.length;
+    await page.getByRole('button', { name: 'Send template' }).click();
+    await page.getByText('Template “welcome_back” (en_US) queued.').waitFor();
+    await t.deps.outbound.sender.drain();
+    const sent = graph.requests.slice(before).filter((r) => r.path.endsWith('/messages'));
+    expect(sent.map((r) => (r.body as { template?: unknown }).template)).toEqual([
+      {
+        name: 'welcome_back',
+        language: { code: 'en_US' },
+        components: [
+          { type: 'body', parameters: [{ type: 'text', parameter_name: 'first_name', text: 'Jonas' }] },
+        ],
+      },
+    ]);
+    // A template with a picture header is listed but says why it cannot be sent from here.
+    await page.getByText('Send a template').click();
+    await page.getByLabel('Approved template').selectOption('order_photo:en_US');
+    await page.getByText('cannot be sent from here').waitFor();
+    expect(await page.getByRole('button', { name: 'Send template' }).count()).toBe(0);
+  });
+
   it('shows the other pages', async () => {
     await page.goto(`${t.daemon.url}/dashboard/conversations`);
     await page.getByRole('link', { name: /Ana Souza/ }).click();
@@ -291,6 +391,10 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     const csv = await readFile((await download.path()) as string, 'utf8');
     expect(csv.trim().split('\n')).toHaveLength(4);
     expect(csv).toContain('4915300000003');
+    // The campaign's own template is chosen; its parameters are to fill.
+    await page.getByLabel('Header {{1}}').fill('B-2001');
+    await page.getByLabel('Body {{1}}').fill('cliente');
+    await page.getByLabel('Body {{2}}').fill('2');
     await page.getByRole('button', { name: 'Create draft' }).click();
     await page.getByText('Made from').waitFor();
     expect(await page.locator('h1').textContent()).toBe('Spring restock (retarget: no_reply)');
@@ -298,12 +402,19 @@ describe.skipIf(!RUN_BROWSER)('dashboard in a browser', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await shot('09-settings-root');
     await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     await shot('10-events-root');
   });
 
   it('is usable at 375 px without horizontal scrolling', async () => {
     await page.setViewportSize({ width: 375, height: 812 });
-    const pages = ['/dashboard', '/dashboard/conversations', '/dashboard/campaigns', '/dashboard/settings'];
+    const pages = [
+      '/dashboard',
+      '/dashboard/conversations',
+      '/dashboard/campaigns',
+      '/dashboard/settings',
+      '/dashboard/events',
+    ];
     const conv = one<{ id: string }>(t, "select id from conversations where queue_state = 'escalated'").id;
     pages.push(`/dashboard/conversations/${conv}`);
     for (const [i, p] of pages.entries()) {

@@ -85,6 +85,9 @@ a.row:hover{background:#fafbfc}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
+.template-form{display:grid;gap:.5rem;margin-top:.6rem}
+.template-text{margin:0;padding:.6rem .8rem;border-left:3px solid var(--accent);background:var(--bg,#f6f7f9);border-radius:4px;display:grid;gap:.3rem;white-space:pre-wrap;overflow-wrap:anywhere}
+.template-text small{color:var(--soft)}
 .pager{display:flex;justify-content:space-between;align-items:center;gap:.5rem;margin:.75rem 0}
 .inline>form{margin:0}
 .draft-box{border:1px dashed var(--warn);background:var(--warn-soft);border-radius:10px;padding:.7rem}

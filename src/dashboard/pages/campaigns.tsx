@@ -1,12 +1,14 @@
 // Campaigns: the list, and one campaign with its funnel, failures by reason, first recipients and the
 // commands its state allows.
 import { ALLOWED_FROM, type CampaignCommand, type CampaignView } from '../../campaigns/campaign.js';
+import type { SendableTemplate } from '../../campaigns/templates.js';
 import type { CampaignDetail, Funnel } from '../campaigns-data.js';
 import { pct, when } from '../format.js';
 import { type PageAt, Pager } from '../paging.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Empty, Layout } from './layout.js';
 import { Table } from './table.js';
+import { TemplatePicker } from './template-picker.js';
 
 export function CampaignsPage(p: {
   viewer: Viewer;
@@ -113,6 +115,8 @@ const COMMANDS: { cmd: CampaignCommand; label: string; tone: string; confirm?: s
 export function CampaignPage(p: {
   viewer: Viewer;
   detail: CampaignDetail;
+  templates: SendableTemplate[];
+  chosen: SendableTemplate | undefined;
   notice?: string | undefined;
   error?: string | undefined;
 }) {
@@ -209,8 +213,15 @@ export function CampaignPage(p: {
             A new draft campaign of the recipients who did not reply, did not read, or failed (opted-out left
             out).
           </p>
-          <form method="post" action={`${act}/retarget`} class="inline">
-            <Csrf viewer={p.viewer} />
+          <TemplatePicker
+            id="rt"
+            viewer={p.viewer}
+            templates={p.templates}
+            chosen={p.chosen}
+            pageUrl={`${act}#rt-h`}
+            postUrl={`${act}/retarget`}
+            submitLabel="Create draft"
+          >
             <div class="field">
               <label for="rt-aud">Who</label>
               <select id="rt-aud" name="audience">
@@ -219,33 +230,7 @@ export function CampaignPage(p: {
                 <option value="failed">Failed (retryable)</option>
               </select>
             </div>
-            <div class="field">
-              <label for="rt-name">Template</label>
-              <input
-                type="text"
-                id="rt-name"
-                name="template_name"
-                required
-                maxlength={512}
-                value={c.template.name}
-              />
-            </div>
-            <div class="field">
-              <label for="rt-lang">Language</label>
-              <input
-                type="text"
-                id="rt-lang"
-                name="template_language"
-                required
-                maxlength={15}
-                size={6}
-                value={c.template.language}
-              />
-            </div>
-            <button type="submit" class="secondary">
-              Create draft
-            </button>
-          </form>
+          </TemplatePicker>
         </section>
       ) : null}
       <h2 style="margin-top:1.25rem">Recipients</h2>

@@ -1,10 +1,12 @@
 // One conversation: the timeline (messages with media and delivery status, state changes, follow-ups)
 // beside what a human can do (drafts to approve, edit or discard; reply inside the window or with a
 // template outside it; take over, hand back, escalate, close).
+import type { SendableTemplate } from '../../campaigns/templates.js';
 import type { ConversationDetail, DetailMessage, TimelineEntry } from '../conversations-data.js';
 import { when } from '../format.js';
 import { BASE, type Viewer } from '../view.js';
 import { Csrf, Layout } from './layout.js';
+import { TemplatePicker } from './template-picker.js';
 
 const MEDIA_BASE = `${BASE}/media`;
 
@@ -112,6 +114,8 @@ export function ConversationPage(p: {
   error?: string | undefined;
   drafts_enabled: boolean;
   agent_name?: string | undefined;
+  templates: SendableTemplate[];
+  chosen: SendableTemplate | undefined;
 }) {
   const s = p.detail.snapshot;
   const act = `${BASE}/conversations/${encodeURIComponent(s.conversation_id)}`;
@@ -195,30 +199,17 @@ export function ConversationPage(p: {
                   approved template now.
                 </p>
               )}
-              <details open={!windowOpen}>
-                <summary>Send a template</summary>
-                <form method="post" action={`${act}/reply`} class="inline">
-                  <Csrf viewer={p.viewer} />
-                  <div class="field">
-                    <label for="tpl-name">Template name</label>
-                    <input type="text" id="tpl-name" name="template_name" required maxlength={512} />
-                  </div>
-                  <div class="field">
-                    <label for="tpl-lang">Language</label>
-                    <input
-                      type="text"
-                      id="tpl-lang"
-                      name="template_language"
-                      value="en_US"
-                      required
-                      maxlength={20}
-                      size={6}
-                    />
-                  </div>
-                  <button type="submit" class="secondary">
-                    Send template
-                  </button>
-                </form>
+              <details open={!windowOpen || p.chosen !== undefined}>
+                <summary id="template-h">Send a template</summary>
+                <TemplatePicker
+                  id="reply"
+                  viewer={p.viewer}
+                  templates={p.templates}
+                  chosen={p.chosen}
+                  pageUrl={`${act}#template-h`}
+                  postUrl={`${act}/reply`}
+                  submitLabel="Send template"
+                />
               </details>
             </section>
           )}
