@@ -99,7 +99,8 @@ describe('template sync', () => {
     // The components come along, for the dashboard's template picker (its text and parameters).
     expect(pages[0]?.path).toContain('components');
     expect(
-      one<{ components: string }>(bench.t, "select components from templates where name = 'restock'").components,
+      one<{ components: string }>(bench.t, "select components from templates where name = 'restock'")
+        .components,
     ).toBe('[{"type":"BODY","text":"Hello {{1}}"}]');
 
     // Pages of the route itself.
