@@ -6,6 +6,7 @@
 // skips opted-out customers, and completes a campaign when no recipient is still queued.
 // Exactly once: a recipient gets its outbox row in the same transaction that sets its outbox_id
 // (guarded on it being null), and the outbox allows one live row per recipient (migration 0005).
+// Across instances (SPEC §10) a feed holds its campaign's row lock (PostgreSQL) for its transaction.
 import type { Logger } from 'pino';
 import { activeAttachment } from '../agents/attachments.js';
 import type { Config } from '../config/schema.js';
@@ -74,7 +75,8 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
   async function feedCampaign(c: CampaignRow, now: number, report: FeedReport) {
     const template = JSON.parse(c.template) as TemplateMessage;
     await withTransaction(deps.db, async (trx) => {
-      const fresh = await campaignsRepo.get(trx, c.id);
+      // The campaign's row lock is the feed's claim: no lease, since no work outlives this transaction.
+      const fresh = await campaignsRepo.getForFeeding(trx, c.id);
       if (fresh?.state !== 'running') return;
       const room = outboxWindow(fresh.rate_per_second) - (await campaignsRepo.inOutbox(trx, c.id)).length;
       for (const r of await campaignsRepo.feedable(trx, c.id, room)) {

@@ -85,6 +85,13 @@ function factColumns(f: ConversationFacts) {
   };
 }
 
+/** Only the columns whose value differs from the row's: a write never restates what it did not change. */
+function changedColumns<T extends Partial<ConversationRow>>(before: ConversationRow, next: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(next).filter(([key, value]) => value !== before[key as keyof ConversationRow]),
+  ) as Partial<T>;
+}
+
 function eventTime(event: ConversationEvent): number | null {
   return event.type === 'customer_message' || event.type === 'business_message_sent' ? event.at : null;
 }
@@ -99,7 +106,13 @@ export async function applyConversationEvent(
   ctx: EngineContext,
 ): Promise<EngineOutcome> {
   const { contact, event } = input;
-  const before = input.conversation;
+  // No fact is written from a stale read (SPEC §10): the caller's row may come from before this
+  // transaction (the tick's SLA and idle candidates are read outside it, another instance may have
+  // moved the conversation since), so the state machine runs on the row as it is now, locked until
+  // commit on PostgreSQL (on SQLite the transaction's write lock serialises every writer).
+  const before = input.conversation
+    ? ((await conversationsRepo.getForUpdate(trx, input.conversation.id)) ?? null)
+    : null;
   const r = transition(before ? toFacts(before, contact) : null, event, ctx.now, ctx.config);
   if (!r.ok) throw new AppError('invalid_state', r.message);
 
@@ -128,7 +141,7 @@ export async function applyConversationEvent(
   } else {
     id = before.id;
     const patch = {
-      ...factColumns(r.next),
+      ...changedColumns(before, factColumns(r.next)),
       updated_at: ctx.now,
       ...(at !== null ? { last_message_at: Math.max(before.last_message_at, at) } : {}),
       ...(score ? { intent: score.intent, sentiment: score.sentiment } : {}),

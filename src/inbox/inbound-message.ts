@@ -20,7 +20,13 @@ import { onInboundMessage } from './on-inbound-message.js';
 import type { ProcessContext } from './process-context.js';
 import { applyRevisions } from './revisions.js';
 
-/** Stores one inbound message and its effects; false when its wamid was already stored. */
+/**
+ * Stores one inbound message and its effects; false when its wamid was already stored. Insert first
+ * (SPEC §10): the message row goes in before any effect, and the unique wamid decides: only the
+ * processor whose insert happened applies the effects (two instances, or Meta's redelivery beside
+ * the original, never both). The contact is resolved before (the row names it; resolving is an
+ * idempotent upsert by the message's own ids); the conversation is set on the row once known.
+ */
 export async function storeInboundMessage(
   trx: Db,
   m: PendingMessage,
@@ -28,6 +34,7 @@ export async function storeInboundMessage(
   addError: AddError,
 ): Promise<boolean> {
   const { msg } = m;
+  // A shortcut for the common redelivery only (no contact work, no warnings twice): the insert decides.
   if (await messagesRepo.findByWamid(trx, msg.id)) return false;
   const cctx: IdentityContext = {
     ids: ctx.ids,
@@ -36,6 +43,25 @@ export async function storeInboundMessage(
     warn: (code, message) => addError(m.loc, code, message),
   };
   const contact = await senderOf(trx, m, cctx);
+  const error = messageError(msg, m.valueError);
+  const inserted = await messagesRepo.insertIfNew(trx, {
+    id: ctx.ids.next(),
+    wamid: msg.id,
+    conversation_id: null,
+    contact_id: contact.id,
+    phone_number_id: m.pnid,
+    direction: 'inbound',
+    type: msg.type,
+    text: messageText(msg),
+    status: 'received',
+    error_code: error.code,
+    error_title: error.title,
+    context_wamid: contextWamid(msg),
+    timestamp: msg.timestamp,
+    created_at: ctx.now,
+    payload: JSON.stringify(m.raw),
+  });
+  if (!inserted) return false;
   // A group's messages go to the group's conversation (its own contact); the sender stays on the row.
   const party = msg.group_id ? await resolveGroupContact(trx, msg.group_id, cctx) : contact;
   const target = revisionTarget(msg);
@@ -58,61 +84,42 @@ export async function storeInboundMessage(
             { ids: ctx.ids, now: ctx.now, config: ctx.config },
           )
         ).conversation_id;
-  const error = messageError(msg, m.valueError);
-  const inserted = await messagesRepo.insertIfNew(trx, {
-    id: ctx.ids.next(),
-    wamid: msg.id,
-    conversation_id: conversationId,
-    contact_id: contact.id,
-    phone_number_id: m.pnid,
-    direction: 'inbound',
-    type: msg.type,
-    text: messageText(msg),
-    status: 'received',
-    error_code: error.code,
-    error_title: error.title,
-    context_wamid: contextWamid(msg),
-    timestamp: msg.timestamp,
-    created_at: ctx.now,
-    payload: JSON.stringify(m.raw),
-  });
+  if (conversationId !== null) await messagesRepo.setConversation(trx, msg.id, conversationId);
   // An edit or revoke changes its original; an original that arrives after them catches up.
-  if (inserted) await applyRevisions(trx, target ?? msg.id);
-  if (inserted && conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {
+  await applyRevisions(trx, target ?? msg.id);
+  if (conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {
     await adoptLaterEchoes(
       trx,
       { conversation_id: conversationId, contact, phone_number_id: m.pnid, at: msg.timestamp },
       { ids: ctx.ids, now: ctx.now, config: ctx.config },
     );
   }
-  if (inserted) {
-    await recordInboundMedia(
-      trx,
-      msg,
-      { phone_number_id: m.pnid, conversation_id: conversationId },
-      { ids: ctx.ids, now: ctx.now },
-    );
-    await recordEvent(
-      trx,
-      {
-        type: 'message.received',
-        conversation_id: conversationId,
-        data: {
-          wamid: msg.id,
-          phone_number_id: m.pnid,
-          wa_id: contact.wa_id,
-          contact_id: contact.id,
-          type: msg.type,
-          text: messageText(msg),
-          timestamp: new Date(msg.timestamp).toISOString(),
-          ...(target ? { revises: target } : {}),
-          ...(msg.group_id ? { group_id: msg.group_id } : {}),
-        },
+  await recordInboundMedia(
+    trx,
+    msg,
+    { phone_number_id: m.pnid, conversation_id: conversationId },
+    { ids: ctx.ids, now: ctx.now },
+  );
+  await recordEvent(
+    trx,
+    {
+      type: 'message.received',
+      conversation_id: conversationId,
+      data: {
+        wamid: msg.id,
+        phone_number_id: m.pnid,
+        wa_id: contact.wa_id,
+        contact_id: contact.id,
+        type: msg.type,
+        text: messageText(msg),
+        timestamp: new Date(msg.timestamp).toISOString(),
+        ...(target ? { revises: target } : {}),
+        ...(msg.group_id ? { group_id: msg.group_id } : {}),
       },
-      ctx,
-    );
-  }
-  return inserted;
+    },
+    ctx,
+  );
+  return true;
 }
 
 /**

@@ -2,6 +2,9 @@
 // responder OUTSIDE any transaction (it may call a chat-completions server), then in one short
 // transaction enqueues the reply (route ai) or stores a draft (route hybrid), if the conversation
 // still waits for one. The responder's health feeds the runtime status (`degraded` while it fails).
+// Jobs are claimed in one statement with this instance as owner and a lease (store/responder-jobs-repo.ts,
+// SPEC §10); the lease is renewed before each responder call so that it outlasts the call, and a job's
+// outcome is written only while this instance still holds it.
 
 import type { Logger } from 'pino';
 import { automationBlocker } from '../agents/attachments.js';
@@ -21,12 +24,15 @@ import { conversationLogRepo, type ResponderJobRow } from '../store/conversation
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
+import { responderJobsRepo } from '../store/responder-jobs-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import type { InboundMessage } from '../webhook/payload.js';
 import { createResponder, type ResponderSetup } from './responder.js';
 
 export interface ResponderWorkerDeps {
   db: Db;
+  /** This daemon's instance id: the owner of the jobs it claims. */
+  owner: string;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
@@ -48,6 +54,8 @@ export interface ResponderWorker extends Service {
 }
 
 const BATCH = 20;
+/** What a lease must cover beyond the responder's own timeout (the reads and the transaction). */
+const LEASE_MARGIN_MS = 60_000;
 // Replies matter, but a burst of deliveries must not wait behind them: while deliveries keep arriving
 // the responder takes at most a tenth of the loop (the inbox processor takes up to 0.3).
 const INGRESS_SHARE = { share: 0.1, maxWaitMs: 50 };
@@ -117,15 +125,18 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     let enqueued = false;
     await withTransaction(deps.db, async (trx) => {
       const now = deps.clock.now();
+      // Lost while waiting for the responder (this instance stalled past its lease and another took
+      // the job): its outcome is the other instance's to write.
+      if (!(await responderJobsRepo.stillHeld(trx, job.id, deps.owner))) return;
       const current = await conversationsRepo.get(trx, job.conversation_id);
       const why = await unwanted(trx, job, current);
       if (why !== null || !current) {
-        await conversationLogRepo.finishResponderJob(trx, job.id, `skipped: ${why}`, now);
+        await responderJobsRepo.finish(trx, job.id, deps.owner, `skipped: ${why}`, now);
         skippedLog(job, `skipped: ${why}`);
         return;
       }
       if (reply.kind === 'none') {
-        await conversationLogRepo.finishResponderJob(trx, job.id, `no reply: ${reply.reason}`, now);
+        await responderJobsRepo.finish(trx, job.id, deps.owner, `no reply: ${reply.reason}`, now);
         skippedLog(job, `no reply: ${reply.reason}`);
         return;
       }
@@ -149,13 +160,13 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
           },
           { ids: deps.ids, now },
         );
-        await conversationLogRepo.finishResponderJob(trx, job.id, 'drafted', now);
+        await responderJobsRepo.finish(trx, job.id, deps.owner, 'drafted', now);
         return;
       }
       const contact = await contactsRepo.get(trx, current.contact_id);
       const to = contact ? recipientOf(contact) : null;
       if (!to) {
-        await conversationLogRepo.finishResponderJob(trx, job.id, 'skipped: no recipient', now);
+        await responderJobsRepo.finish(trx, job.id, deps.owner, 'skipped: no recipient', now);
         return;
       }
       const lastInbound = [...recent].reverse().find((m) => m.direction === 'inbound');
@@ -176,7 +187,7 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
         },
         { ids: deps.ids, now },
       );
-      await conversationLogRepo.finishResponderJob(trx, job.id, `replied (${reply.source})`, now);
+      await responderJobsRepo.finish(trx, job.id, deps.owner, `replied (${reply.source})`, now);
       enqueued = true;
     });
     if (enqueued) deps.onEnqueued?.();
@@ -184,16 +195,30 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
 
   async function runUntilIdle(): Promise<void> {
     while (!stopped) {
-      const jobs = await conversationLogRepo.pendingResponderJobs(deps.db, BATCH);
+      const leaseMs = deps.config().responder.openai.timeout + LEASE_MARGIN_MS;
+      const claimedAt = deps.clock.now();
+      let leaseUntil = claimedAt + leaseMs;
+      const jobs = await withTransaction(deps.db, (trx) =>
+        responderJobsRepo.claimDue(trx, deps.owner, claimedAt, leaseUntil, BATCH),
+      );
       if (jobs.length === 0) return;
       // Jobs the conversation no longer wants (answered, routed to a human, no active agent) are
       // closed together in one transaction rather than one commit (one fsync) each.
       const skipped: { id: string; job: ResponderJobRow; why: string }[] = [];
       let startedAt = performance.now();
-      for (const job of jobs) {
-        if (stopped) break;
+      let next = 0;
+      while (next < jobs.length && !stopped) {
+        const job = jobs[next++] as ResponderJobRow;
         await yieldToIngress(deps.ingress, startedAt, INGRESS_SHARE);
         startedAt = performance.now();
+        // The batch's leases must outlast this job's responder call (its timeout, and half the margin
+        // for the reads and the write around it): renewed when less than that is left.
+        const now = deps.clock.now();
+        if (leaseUntil - now < leaseMs - LEASE_MARGIN_MS / 2) {
+          leaseUntil = now + leaseMs;
+          const rest = jobs.slice(next - 1).map((j) => j.id);
+          await withTransaction(deps.db, (trx) => responderJobsRepo.renew(trx, rest, deps.owner, leaseUntil));
+        }
         try {
           const conv = await conversationsRepo.get(deps.db, job.conversation_id);
           const why = await unwanted(deps.db, job, conv);
@@ -205,15 +230,20 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
             'responder job failed',
           );
           await withTransaction(deps.db, (trx) =>
-            conversationLogRepo.finishResponderJob(trx, job.id, 'error', deps.clock.now()),
+            responderJobsRepo.finish(trx, job.id, deps.owner, 'error', deps.clock.now()),
           );
         }
+      }
+      // Stopping: jobs not started are due again at once, for any instance.
+      const unstarted = jobs.slice(next).map((j) => j.id);
+      if (unstarted.length > 0) {
+        await withTransaction(deps.db, (trx) => responderJobsRepo.release(trx, unstarted, deps.owner));
       }
       if (skipped.length > 0) {
         await withTransaction(deps.db, async (trx) => {
           const now = deps.clock.now();
           for (const { id, why } of skipped)
-            await conversationLogRepo.finishResponderJob(trx, id, `skipped: ${why}`, now);
+            await responderJobsRepo.finish(trx, id, deps.owner, `skipped: ${why}`, now);
         });
         for (const { job, why } of skipped) skippedLog(job, `skipped: ${why}`);
       }
@@ -233,8 +263,11 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       wake();
       await loop.settled();
     },
-    start() {
+    async start() {
       stopped = false;
+      // Jobs this instance held before a crash are due again at once; other instances' wait for
+      // their leases to run out (SPEC §10).
+      await withTransaction(deps.db, (trx) => responderJobsRepo.releaseOwn(trx, deps.owner));
       try {
         responder();
       } catch (err) {

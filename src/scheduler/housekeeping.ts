@@ -32,14 +32,20 @@ export interface HousekeepingReport {
   purged_statuses: number;
 }
 
-/** One engine event for a conversation; false when the conversation no longer allows it. */
+/**
+ * One engine event for a candidate conversation; false when it is no longer a candidate or no longer
+ * allows it. The candidate is read again inside the transaction, under a row lock (SPEC §10): it was
+ * listed outside it, and the customer may have written, or another instance acted, since.
+ */
 async function engineEvent(
   deps: HousekeepingDeps,
-  conv: ConversationRow,
+  stillCandidate: (trx: Db) => Promise<ConversationRow | undefined>,
   event: ConversationEvent,
   config: Config,
 ): Promise<boolean> {
   return withTransaction(deps.db, async (trx) => {
+    const conv = await stillCandidate(trx);
+    if (!conv) return false;
     const contact = await contactsRepo.get(trx, conv.contact_id);
     if (!contact) return false;
     try {
@@ -64,17 +70,17 @@ export async function housekeeping(
   const now = deps.clock.now();
   const limit = config.scheduler.batch_size;
   if (config.escalation.sla !== null) {
-    for (const conv of await housekeepingRepo.slaCandidates(deps.db, now - config.escalation.sla, limit)) {
-      if (await engineEvent(deps, conv, { type: 'sla_breach' }, config)) report.escalated += 1;
+    const cutoff = now - config.escalation.sla;
+    for (const conv of await housekeepingRepo.slaCandidates(deps.db, cutoff, limit)) {
+      const still = (trx: Db) => housekeepingRepo.lockSlaCandidate(trx, conv.id, cutoff);
+      if (await engineEvent(deps, still, { type: 'sla_breach' }, config)) report.escalated += 1;
     }
   }
-  for (const conv of await housekeepingRepo.idleCandidates(
-    deps.db,
-    now - config.conversations.close_after,
-    limit,
-  )) {
-    if (await engineEvent(deps, conv, { type: 'close', reason: 'idle', actor: 'scheduler' }, config))
-      report.closed += 1;
+  const idleCutoff = now - config.conversations.close_after;
+  for (const conv of await housekeepingRepo.idleCandidates(deps.db, idleCutoff, limit)) {
+    const still = (trx: Db) => housekeepingRepo.lockIdleCandidate(trx, conv.id, idleCutoff);
+    const close = { type: 'close', reason: 'idle', actor: 'scheduler' } as const;
+    if (await engineEvent(deps, still, close, config)) report.closed += 1;
   }
   report.purged = await withTransaction(deps.db, (trx) =>
     housekeepingRepo.purgeFinishedInbox(trx, now - config.retention.raw_webhooks, limit),

@@ -5,6 +5,7 @@
 // count columns, so the queries that touch recipients stay in the file that owns that rule.
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
+import { forUpdate } from './locking.js';
 import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
@@ -52,6 +53,14 @@ export const campaignsRepo = Object.freeze({
 
   async get(db: Db, id: string): Promise<CampaignRow | undefined> {
     return db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /**
+   * The campaign, locked until commit on PostgreSQL: the feeder's claim on it (SPEC §10), so that two
+   * instances feeding at once take turns and the second sees what the first enqueued.
+   */
+  async getForFeeding(db: Db, id: string): Promise<CampaignRow | undefined> {
+    return forUpdate(db, db.selectFrom('campaigns').selectAll().where('id', '=', id)).executeTakeFirst();
   },
 
   /** Newest first (ids are time-ordered), keyset after `afterId`. */

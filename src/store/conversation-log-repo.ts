@@ -59,22 +59,4 @@ export const conversationLogRepo = Object.freeze({
       .limit(limit)
       .execute();
   },
-
-  async pendingResponderJobs(db: Db, limit: number): Promise<ResponderJobRow[]> {
-    return db
-      .selectFrom('responder_jobs')
-      .selectAll()
-      .where('state', '=', 'pending')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-  },
-
-  async finishResponderJob(db: Db, id: string, outcome: string, now: number): Promise<void> {
-    await db
-      .updateTable('responder_jobs')
-      .set((eb) => ({ state: 'done', outcome, attempts: eb('attempts', '+', 1), updated_at: now }))
-      .where('id', '=', id)
-      .execute();
-  },
 });

@@ -2,6 +2,7 @@
 // unique index). Reads join the contact so the API can show who it is.
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
+import { forUpdate } from './locking.js';
 import type { ConversationsTable } from './tables.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -60,6 +61,14 @@ function viewQuery(db: Db) {
 export const conversationsRepo = Object.freeze({
   async get(db: Db, id: string): Promise<ConversationRow | undefined> {
     return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /**
+   * The row as it is now, for a write that depends on it in the same transaction (SPEC §10: locked
+   * until commit on PostgreSQL; on SQLite the transaction's write lock serialises every writer).
+   */
+  async getForUpdate(db: Db, id: string): Promise<ConversationRow | undefined> {
+    return forUpdate(db, db.selectFrom('conversations').selectAll().where('id', '=', id)).executeTakeFirst();
   },
 
   /**

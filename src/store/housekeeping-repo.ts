@@ -5,41 +5,58 @@
 
 import type { ConversationRow } from './conversations-repo.js';
 import type { Db } from './db.js';
+import { forUpdate } from './locking.js';
+
+// Each candidate query once, so the tick's re-check inside its transaction asks exactly the same.
+function slaQuery(db: Db, cutoff: number) {
+  return db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('queue_state', '=', 'open')
+    .where('last_customer_message_at', '<=', cutoff)
+    .where('assigned_route', 'in', ['human', 'hybrid']);
+}
+
+function idleQuery(db: Db, cutoff: number) {
+  return db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('queue_state', '=', 'pending')
+    .where('last_message_at', '<=', cutoff)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('follow_ups')
+            .select('follow_ups.id')
+            .whereRef('follow_ups.conversation_id', '=', 'conversations.id')
+            .where('follow_ups.state', 'in', ['scheduled', 'claimed']),
+        ),
+      ),
+    );
+}
 
 export const housekeepingRepo = Object.freeze({
   /** Open human/hybrid conversations whose customer has waited since before `cutoff`. */
   async slaCandidates(db: Db, cutoff: number, limit: number): Promise<ConversationRow[]> {
-    return db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('queue_state', '=', 'open')
-      .where('last_customer_message_at', '<=', cutoff)
-      .where('assigned_route', 'in', ['human', 'hybrid'])
-      .orderBy('last_customer_message_at')
-      .limit(limit)
-      .execute();
+    return slaQuery(db, cutoff).orderBy('last_customer_message_at').limit(limit).execute();
+  },
+
+  /**
+   * The candidate as it is now, if it still is one (read and locked inside the escalating
+   * transaction: the customer may have been answered since the candidates were listed).
+   */
+  async lockSlaCandidate(db: Db, id: string, cutoff: number): Promise<ConversationRow | undefined> {
+    return forUpdate(db, slaQuery(db, cutoff).where('id', '=', id), 'conversations').executeTakeFirst();
   },
 
   /** Pending conversations with no activity since `cutoff` and no follow-up still to go out. */
   async idleCandidates(db: Db, cutoff: number, limit: number): Promise<ConversationRow[]> {
-    return db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('queue_state', '=', 'pending')
-      .where('last_message_at', '<=', cutoff)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('follow_ups')
-              .select('follow_ups.id')
-              .whereRef('follow_ups.conversation_id', '=', 'conversations.id')
-              .where('follow_ups.state', 'in', ['scheduled', 'claimed']),
-          ),
-        ),
-      )
-      .orderBy('last_message_at')
-      .limit(limit)
-      .execute();
+    return idleQuery(db, cutoff).orderBy('last_message_at').limit(limit).execute();
+  },
+
+  /** As lockSlaCandidate, for idle close (the customer may have written since). */
+  async lockIdleCandidate(db: Db, id: string, cutoff: number): Promise<ConversationRow | undefined> {
+    return forUpdate(db, idleQuery(db, cutoff).where('id', '=', id), 'conversations').executeTakeFirst();
   },
 
   /**

@@ -23,6 +23,15 @@ export const messagesRepo = Object.freeze({
     return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
   },
 
+  /** The conversation an inbound message went to (known only after its insert decided it is new). */
+  async setConversation(db: Db, wamid: string, conversationId: string): Promise<void> {
+    await db
+      .updateTable('messages')
+      .set({ conversation_id: conversationId })
+      .where('wamid', '=', wamid)
+      .execute();
+  },
+
   async setStatus(
     db: Db,
     wamid: string,
