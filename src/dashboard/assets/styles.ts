@@ -86,6 +86,8 @@ a.row:hover{background:#fafbfc}
 .actions form{margin:0}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
 .template-form{display:grid;gap:.5rem;margin-top:.6rem}
+.template-form button{justify-self:start}
+.picker{flex-wrap:nowrap}.picker .field{flex:1 1 auto;min-width:0}.picker select{width:100%}
 .template-text{margin:0;padding:.6rem .8rem;border-left:3px solid var(--accent);background:var(--bg,#f6f7f9);border-radius:4px;display:grid;gap:.3rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .template-text small{color:var(--soft)}
 .pager{display:flex;justify-content:space-between;align-items:center;gap:.5rem;margin:.75rem 0}
@@ -104,5 +106,9 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);f
 .login input{width:100%}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .muted{color:var(--soft)}
-@media (max-width:640px){main{padding:.9rem}.top{padding:.5rem .9rem}.card .big{font-size:1.7rem}.cards{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:640px){main{padding:.9rem}.top{padding:.5rem .9rem}.card .big{font-size:1.7rem}.cards{grid-template-columns:minmax(0,1fr)}
+.table-wrap thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.table-wrap tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}.table-wrap tr:last-child{border-bottom:none}
+.table-wrap td{display:grid;grid-template-columns:5.5rem minmax(0,1fr);gap:.5rem;border:none;padding:.2rem .75rem;overflow-wrap:anywhere}
+.table-wrap td::before{content:attr(data-label);color:var(--soft);font-size:.8rem}}
 `;

@@ -129,7 +129,7 @@ export function CampaignPage(p: {
       <p class="muted">
         <span class={`badge ${c.state}`}>{c.state}</span> template {c.template.name} ({c.template.language}) ·{' '}
         {c.rate_per_second}/s · response rate <strong>{pct(c.response_rate)}</strong>
-        {c.eta ? (
+        {c.eta && ['running', 'scheduled', 'paused'].includes(c.state) ? (
           <>
             {' '}
             · finishes about <time datetime={c.eta}>{when(c.eta)}</time>
@@ -238,25 +238,18 @@ export function CampaignPage(p: {
         head={['#', 'Customer', 'State', 'Sent', 'Failure']}
         caption="First recipients of the campaign"
         captionClass="sr"
-      >
-        {recipients.map((r) => (
-          <tr>
-            <td>{r.index}</td>
-            <td>
-              {r.conversation_id ? (
-                <a href={`${BASE}/conversations/${encodeURIComponent(r.conversation_id)}`}>{r.wa_id}</a>
-              ) : (
-                r.wa_id
-              )}
-            </td>
-            <td>
-              <span class={`badge ${r.state}`}>{r.state}</span>
-            </td>
-            <td>{when(r.sent_at)}</td>
-            <td>{r.error_title ?? ''}</td>
-          </tr>
-        ))}
-      </Table>
+        rows={recipients.map((r) => [
+          r.index,
+          r.conversation_id ? (
+            <a href={`${BASE}/conversations/${encodeURIComponent(r.conversation_id)}`}>{r.wa_id}</a>
+          ) : (
+            r.wa_id
+          ),
+          <span class={`badge ${r.state}`}>{r.state}</span>,
+          when(r.sent_at),
+          r.error_title ?? '',
+        ])}
+      />
       {c.recipients > recipients.length ? (
         <p class="muted">
           Showing the first {recipients.length} of {c.recipients}.

@@ -35,18 +35,18 @@ function Subscription({ subscription: s, attempts }: SubscriptionWithAttempts) {
       {attempts.length === 0 ? (
         <p class="muted">No delivery attempt yet.</p>
       ) : (
-        <Table head={['When', 'Event', 'Answer', 'Latency']} caption="Latest delivery attempts">
-          {attempts.map((a) => (
-            <tr>
-              <td>{when(a.at)}</td>
-              <td>
-                {a.event_type} <code>{a.event_id}</code>
-              </td>
-              <td>{a.status_code ?? a.error ?? 'no answer'}</td>
-              <td>{a.latency_ms} ms</td>
-            </tr>
-          ))}
-        </Table>
+        <Table
+          head={['When', 'Event', 'Answer', 'Latency']}
+          caption="Latest delivery attempts"
+          rows={attempts.map((a) => [
+            when(a.at),
+            <>
+              {a.event_type} <code>{a.event_id}</code>
+            </>,
+            a.status_code ?? a.error ?? 'no answer',
+            `${a.latency_ms} ms`,
+          ])}
+        />
       )}
     </article>
   );

@@ -51,20 +51,17 @@ export function SettingsPage(p: {
               Nothing stored through the API yet: the files and the environment decide everything.
             </p>
           ) : (
-            <Table head={['Version', 'When', 'By', 'Changed']}>
-              {p.versions.map((v) => (
-                <tr>
-                  <td>{v.version}</td>
-                  <td>{when(v.created_at)}</td>
-                  <td>
-                    {v.actor} <span class="muted">({v.reason})</span>
-                  </td>
-                  <td>
-                    <code>{v.changed_keys.join(', ')}</code>
-                  </td>
-                </tr>
-              ))}
-            </Table>
+            <Table
+              head={['Version', 'When', 'By', 'Changed']}
+              rows={p.versions.map((v) => [
+                v.version,
+                when(v.created_at),
+                <>
+                  {v.actor} <span class="muted">({v.reason})</span>
+                </>,
+                <code>{v.changed_keys.join(', ')}</code>,
+              ])}
+            />
           )}
         </section>
       ) : null}

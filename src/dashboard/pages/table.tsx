@@ -1,11 +1,12 @@
-// The one data table of the dashboard: a scrolling wrapper (phones scroll the table, not the page),
-// an optional caption, column headers, and the rows the page gives. The audit log is one such table,
-// shown on the Events page.
+// The one data table of the dashboard: an optional caption, column headers, and the rows the page
+// gives, one cell per column. On a phone each row stacks into a small card whose cells carry their
+// column's name (data-label), so nothing is cut off or scrolls sideways. The audit log is one such
+// table, shown on the Events page.
 import type { Child } from 'hono/jsx';
 import type { AuditEntry } from '../../extension/audit-log.js';
 import { when } from '../format.js';
 
-export function Table(p: { head: string[]; caption?: string; captionClass?: string; children: Child }) {
+export function Table(p: { head: string[]; rows: Child[][]; caption?: string; captionClass?: string }) {
   return (
     <div class="table-wrap">
       <table>
@@ -17,7 +18,15 @@ export function Table(p: { head: string[]; caption?: string; captionClass?: stri
             ))}
           </tr>
         </thead>
-        <tbody>{p.children}</tbody>
+        <tbody>
+          {p.rows.map((cells) => (
+            <tr>
+              {cells.map((cell, i) => (
+                <td data-label={p.head[i]}>{cell}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
       </table>
     </div>
   );
@@ -27,17 +36,9 @@ export function Table(p: { head: string[]; caption?: string; captionClass?: stri
 export function AuditTable(p: { entries: AuditEntry[] }) {
   if (p.entries.length === 0) return <p class="muted">No audited action yet.</p>;
   return (
-    <Table head={['When', 'Action', 'Actor', 'Details']}>
-      {p.entries.map((a) => (
-        <tr>
-          <td>{when(a.at)}</td>
-          <td>{a.action}</td>
-          <td>{a.actor}</td>
-          <td>
-            <code>{JSON.stringify(a.details)}</code>
-          </td>
-        </tr>
-      ))}
-    </Table>
+    <Table
+      head={['When', 'Action', 'Actor', 'Details']}
+      rows={p.entries.map((a) => [when(a.at), a.action, a.actor, <code>{JSON.stringify(a.details)}</code>])}
+    />
   );
 }

@@ -42,7 +42,7 @@ export function TemplatePicker(p: {
   const shape = c?.shape ?? null;
   return (
     <>
-      <form method="get" action={p.pageUrl} class="inline" data-autosubmit>
+      <form method="get" action={p.pageUrl} class="inline picker" data-autosubmit>
         <div class="field">
           <label for={`${p.id}-tpl`}>Approved template</label>
           <select id={`${p.id}-tpl`} name="template">
