@@ -24,6 +24,8 @@ export interface ClientJob {
   maxRequests?: number;
   /** Report the index of every request answered 200 (to account for each delivery by id). */
   recordAccepted?: boolean;
+  /** With recordAccepted: also the wall-clock time (ms since the epoch) of each of those answers. */
+  recordAcceptedAt?: boolean;
   timeoutMs?: number;
 }
 
@@ -40,6 +42,8 @@ export interface ClientResult {
   latency: Histogram;
   /** Indices (into the job's requests) answered 200, when asked for. */
   accepted?: number[];
+  /** When each of `accepted` was answered, wall-clock ms (another process compares with it). */
+  accepted_at?: number[];
   /** Most connections open at once. */
   connections_used: number;
 }
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     latency: {},
     connections_used: 0,
     ...(job.recordAccepted ? { accepted: [] } : {}),
+    ...(job.recordAccepted && job.recordAcceptedAt ? { accepted_at: [] } : {}),
   };
   const maxConnections = job.maxConnections ?? job.connections * 8;
   /** Open loop: requests due while every connection was busy, oldest first. */
@@ -172,7 +177,10 @@ async function main(): Promise<void> {
         if (c.busy) {
           result.answered += 1;
           result.statuses[res.status] = (result.statuses[res.status] ?? 0) + 1;
-          if (res.status === 200) result.accepted?.push(c.index);
+          if (res.status === 200) {
+            result.accepted?.push(c.index);
+            result.accepted_at?.push(performance.timeOrigin + performance.now());
+          }
           record(result.latency, (performance.now() - c.started) * 1000);
         }
         buf = buf.subarray(res.length);

@@ -33,6 +33,8 @@ export interface LoadOptions {
   maxRequests?: number;
   /** Report which requests were answered 200 (node client only). */
   recordAccepted?: boolean;
+  /** With recordAccepted: the wall-clock time of each of those answers too (node client only). */
+  recordAcceptedAt?: boolean;
   /** Force a tool (tests and comparisons); default: wrk for closed loop when installed. */
   tool?: 'wrk' | 'node';
 }
@@ -53,6 +55,8 @@ export interface LoadResult {
   latency_ms: { p50: number; p90: number; p99: number; max: number };
   /** Indices into `requests` answered 200 (with recordAccepted). */
   accepted?: number[];
+  /** Wall-clock ms at which each of `accepted` was answered (with recordAcceptedAt). */
+  accepted_at?: number[];
   /** Most client connections open at once (node client). */
   connections_used?: number;
 }
@@ -235,6 +239,7 @@ async function runNodeClients(options: LoadOptions): Promise<LoadResult> {
           ? { maxConnections: Math.max(1, Math.ceil(options.maxConnections / workers)) }
           : {}),
         ...(options.recordAccepted ? { recordAccepted: true } : {}),
+        ...(options.recordAcceptedAt ? { recordAcceptedAt: true } : {}),
         ...(options.maxRequests !== undefined
           ? { maxRequests: Math.ceil(options.maxRequests / workers) }
           : {}),
@@ -270,6 +275,7 @@ async function runNodeClients(options: LoadOptions): Promise<LoadResult> {
       ...(options.recordAccepted
         ? { accepted: results.flatMap((r, w) => (r.accepted ?? []).map((j) => w + j * workers)) }
         : {}),
+      ...(options.recordAcceptedAt ? { accepted_at: results.flatMap((r) => r.accepted_at ?? []) } : {}),
       latency_ms: {
         p50: percentile(latency, 50),
         p90: percentile(latency, 90),

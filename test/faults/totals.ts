@@ -9,9 +9,9 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TMP = path.join(ROOT, 'bench/results/tmp');
 export const LATEST = path.join(ROOT, 'bench/results/faults-latest.json');
-// A shortened or replayed run (FAULTS_ROUNDS, FAULTS_OUTAGE_S, FAULTS_SEED) must not replace the
+// A shortened or replayed run (FAULTS_ROUNDS, FAULTS_OUTAGE_S, FAULTS_EVENTS_S, FAULTS_SEED) must not replace the
 // committed totals of a full run: its merged totals go to the scratch folder instead.
-const SHORTENED = ['FAULTS_ROUNDS', 'FAULTS_OUTAGE_S', 'FAULTS_SEED'].some(
+const SHORTENED = ['FAULTS_ROUNDS', 'FAULTS_OUTAGE_S', 'FAULTS_SEED', 'FAULTS_EVENTS_S'].some(
   (k) => process.env[k] !== undefined,
 );
 const OUTPUT = SHORTENED ? path.join(TMP, 'faults-run.json') : LATEST;
