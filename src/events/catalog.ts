@@ -89,7 +89,7 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
       type: 'text',
       text: 'Yes, it ships today.',
       follow_up_id: null,
-      campaign_id: null,
+      campaign_recipient_id: null,
     },
   },
   'message.status': {
@@ -103,12 +103,15 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
     },
   },
   'message.failed': {
-    summary: 'An outbound message failed: refused by the API, retries given up, or a failed status.',
+    summary:
+      'An outbound message failed: refused by the API (reason permanent), retries given up (dead), or a ' +
+      'failed status from Meta (reason status: wamid set; outbox_id, kind and attempts absent).',
     data: {
       wamid: null,
       outbox_id: '01JF8Z4A0B1C2D3E4F5G6H7J8K',
       kind: 'follow_up',
       reason: 'permanent',
+      attempts: 1,
       error_code: 131047,
       error_title: 'Re-engagement message',
     },
@@ -121,11 +124,18 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
       queue_state: 'open',
       assigned_route: 'ai',
       conversation_class: 'sales',
+      priority: 'normal',
     },
   },
   'conversation.state_changed': {
     summary: 'The queue state moved.',
-    data: { from: 'open', to: 'pending', reason: 'business_replied', actor: 'auto_reply' },
+    data: {
+      from: 'open',
+      to: 'pending',
+      reason: 'business_message',
+      actor: 'reply',
+      at: '2026-12-06T17:30:01.000Z',
+    },
   },
   'conversation.routed': {
     summary: 'The assigned route changed.',
@@ -133,18 +143,32 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'conversation.escalated': {
     summary: 'The conversation was escalated to a human.',
-    data: { reason: 'negative_sentiment', actor: 'engine', from: 'open' },
+    data: {
+      from: 'open',
+      to: 'escalated',
+      reason: 'negative_sentiment',
+      actor: 'engine',
+      at: '2026-12-06T17:30:01.000Z',
+    },
   },
   'conversation.closed': {
     summary: 'The conversation was closed.',
-    data: { reason: 'idle', actor: 'scheduler', from: 'pending' },
+    data: {
+      from: 'pending',
+      to: 'closed',
+      reason: 'idle',
+      actor: 'scheduler',
+      at: '2026-12-06T17:30:01.000Z',
+    },
   },
   'draft.created': {
     summary: 'The responder wrote a draft for a human to approve (route hybrid).',
     data: { draft_id: '01JF8Z5B0C1D2E3F4G5H6J7K8M', text: 'Yes, it ships today.', source: 'rules' },
   },
   'draft.resolved': {
-    summary: 'A draft was approved, discarded or superseded.',
+    summary:
+      'A draft was approved (decided_by, edited), discarded (decided_by) or superseded (reason: what ' +
+      'made it stale, no decided_by).',
     data: {
       draft_id: '01JF8Z5B0C1D2E3F4G5H6J7K8M',
       resolution: 'approved',
@@ -163,10 +187,15 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'follow_up.skipped': {
     summary: 'A follow-up rule was passed over, with the reason.',
-    data: { follow_up_id: '01JF8Z6C0D1E2F3G4H5J6K7M8N', rule_id: 'nudge-2', reason: 'max_reached' },
+    data: {
+      follow_up_id: '01JF8Z6C0D1E2F3G4H5J6K7M8N',
+      rule_id: 'nudge-2',
+      sequence: 1,
+      reason: 'max_reached',
+    },
   },
   'campaign.state_changed': {
-    summary: 'A campaign moved between states.',
+    summary: 'A campaign moved between states (with reason when the change had one, as on a pause).',
     data: { campaign_id: '01JF8Z7D0E1F2G3H4J5K6M7N8P', from: 'scheduled', to: 'running' },
   },
   'campaign.completed': {
@@ -179,11 +208,11 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'contact.opted_out': {
     summary: 'The customer asked not to be messaged.',
-    data: { contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3', wa_id: '15550123456' },
+    data: { contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3', wa_id: '15550123456', keyword: 'STOP' },
   },
   'contact.opted_in': {
     summary: 'The customer asked to be messaged again.',
-    data: { contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3', wa_id: '15550123456' },
+    data: { contact_id: '01JF8Z3H1XQ4K7B2C9D6E5F4G3', wa_id: '15550123456', keyword: 'START' },
   },
   'contact.identity_changed': {
     summary: 'The customer changed phone number or business-scoped user id.',
@@ -210,10 +239,17 @@ export const EVENT_EXAMPLES: Record<PublicEventType, { summary: string; data: Re
   },
   'template.status_changed': {
     summary: 'Meta changed a message template status.',
-    data: { name: 'order_update', language: 'en_US', status: 'APPROVED', reason: null },
+    data: {
+      name: 'order_update',
+      language: 'en_US',
+      status: 'APPROVED',
+      previous_status: 'PENDING',
+      reason: 'NONE',
+      template_id: '1689556908129832',
+    },
   },
   'runtime.status_changed': {
-    summary: 'The runtime was paused or resumed, or a subscription was disabled.',
+    summary: 'The runtime was paused or resumed, or a subscription was disabled (then with subscription_id).',
     data: { status: 'paused', previous_status: 'active', reason: 'paused by root' },
   },
 };
