@@ -260,6 +260,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       health: runtime,
       owner: instance,
+      ingress: inboxWriter,
     });
     const eventStreams = createEventStreams({ db: database.db, logger, config: () => configStore.current() });
     let previousConfig = configStore.current();

@@ -7,13 +7,18 @@
 //    and the outcome: 2xx delivered; 410 disables the subscription; else a retry with jittered
 //    backoff (5 s → 1 h) until 24 h have passed, then `dead` (replayable). A subscription with no
 //    success for 5 days is disabled and `runtime.status_changed` says so.
-// Subscriptions never wait on each other (own slots), and nothing here runs on the ingress path.
+// Over 300 lines on purpose: fan-out, claim, send and settle share the in-flight slots, the lease owner
+// and the health refresh; split apart they would pass that state around.
+// Subscriptions never wait on each other (own slots), and nothing here runs on the ingress path: while
+// webhooks keep arriving, passes and settles step aside (lib/yield-to-ingress.ts) so that deliveries
+// take a bounded share of the loop; a backlog built under load goes out once ingress is quiet.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { type Clock, toIso } from '../lib/clock.js';
 import type { IdSource, RandomSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
+import { type IngressSignal, yieldToIngress } from '../lib/yield-to-ingress.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeHealth } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
@@ -38,6 +43,8 @@ export interface DeliveryWorkerDeps {
   health: RuntimeHealth;
   /** The lease owner written on claimed rows. */
   owner: string;
+  /** Webhook ingress: deliveries take a small share of the loop while it is busy. */
+  ingress?: IngressSignal;
   /** True while the database must not be written: nothing new is taken. */
   paused?: () => boolean;
   pollMs?: number;
@@ -50,6 +57,9 @@ export interface DeliveryWorker extends Service {
 }
 
 const FAN_OUT_BATCH = 500;
+// The loop's share for deliveries while webhooks keep arriving (the responder's): the cost of
+// subscriptions to ingress stays small; the wait is bounded so deliveries never stop under load.
+const INGRESS_SHARE = { share: 0.1, maxWaitMs: 50 };
 
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const log = deps.logger.child({ module: 'events' });
@@ -80,6 +90,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   });
 
   async function pass(): Promise<void> {
+    const startedAt = performance.now();
+    await claimAndSend();
+    if (hasSubscriptions) await yieldToIngress(deps.ingress, startedAt, INGRESS_SHARE);
+  }
+
+  async function claimAndSend(): Promise<void> {
     const subs = await subscriptionsRepo.enabled(deps.db);
     hasSubscriptions = subs.length > 0;
     for (const sub of subs) await fanOut(sub);
@@ -170,6 +186,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     forceDead: boolean,
     eventType = 'unknown',
   ): Promise<void> {
+    const startedAt = performance.now();
     const config = deps.config().events.delivery;
     const now = deps.clock.now();
     const attempts = row.attempts + 1;
@@ -274,6 +291,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       );
     }
     if (healthChanged) await refreshHealth();
+    // The slot stays taken while it rests: under ingress load deliveries keep to their share.
+    await yieldToIngress(deps.ingress, startedAt, INGRESS_SHARE);
   }
 
   /** The runtime's status reasons name each failing subscription (SPEC §11). */
