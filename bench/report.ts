@@ -117,6 +117,11 @@ function faultsLine(): string {
     const acked = s.deliveries_acked;
     const lost = s.deliveries_lost;
     if (typeof acked === 'number') parts.push(`${name}: ${acked} deliveries acknowledged, ${lost} lost`);
+    if (typeof s.events_recorded === 'number') {
+      parts.push(
+        `${name}: ${s.events_recorded} events to 3 failing receivers and kill -9 ×${s.kills}, ${s.events_missing} missing, ${s.events_out_of_order} out of conversation order, ${s.events_acknowledged_twice} acknowledged twice (same webhook-id), at most ${s.max_attempts_of_an_event} attempts per event, 410 disabled its subscription: ${s.gone_disabled ? 'yes' : 'no'}`,
+      );
+    }
   }
   return `Fault suite (\`npm run test:faults\`, ${f.generated_at ?? 'undated'}, commit ${
     f.git_commit ? f.git_commit.slice(0, 12) : 'not recorded'

@@ -372,6 +372,13 @@ describe('event deliveries to failing receivers', () => {
     if (goneAnswers > goneBound)
       problems.push(`gone: ${goneAnswers} requests answered 410 (bound ${goneBound})`);
 
+    const sum = (suffix: string) => live.reduce((n, s) => n + Number(totals[`${s.name}_${suffix}`]), 0);
+    totals.events_missing = sum('events_missing');
+    totals.events_out_of_order = sum('out_of_order');
+    totals.events_acknowledged_twice = sum('acknowledged_twice');
+    totals.max_attempts_of_an_event = Math.max(
+      ...live.map((s) => Number(totals[`${s.name}_max_attempts_of_an_event`])),
+    );
     totals.restarts = restarts;
     totals.drained_after_load_s = drainedS;
     totals.problems = problems.length;
