@@ -161,6 +161,47 @@ describe('delivery', () => {
     expect(sub.health).toMatchObject({ status: 'healthy', pending: 0, dead: 0 });
   });
 
+  it('metrics count attempts by outcome and the age of the oldest undelivered event', async () => {
+    await subscribe();
+    let up = false;
+    rx.answer = () => (up ? { status: 204 } : { status: 500 });
+    const metric = async (name: string) => {
+      const text = await (await t.request('/metrics', { token: t.tokens.standard })).text();
+      const line = text.split('\n').find((l) => l.startsWith(name));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    await customerWrites('4917000000031');
+    await drain();
+    t.clock.advance(90_000);
+    expect(await metric('nwa_events_oldest_undelivered_seconds')).toBeGreaterThanOrEqual(90);
+    expect(await metric('nwa_event_deliveries_total{outcome="retry"')).toBeGreaterThanOrEqual(1);
+    up = true;
+    t.clock.advance(60 * 60_000);
+    await drain();
+    expect(await metric('nwa_event_deliveries_total{outcome="delivered"')).toBe(2);
+    expect(await metric('nwa_events_oldest_undelivered_seconds')).toBe(0);
+  });
+
+  it('housekeeping drops events and settled deliveries older than events.retention', async () => {
+    await subscribe();
+    await customerWrites('4917000000032');
+    await drain();
+    const count = (table: string) =>
+      (rows<{ n: number }>(t, `select count(*) as n from ${table}`)[0] as { n: number }).n;
+    expect(count('event_deliveries')).toBe(2);
+    t.clock.advance(7 * 24 * 60 * 60_000 - 60_000);
+    await t.deps.outbound.scheduler.tick();
+    expect(count('event_deliveries')).toBe(2);
+    expect(rows(t, 'select id from domain_events where internal = 0').length).toBeGreaterThanOrEqual(2);
+    t.clock.advance(2 * 60_000);
+    await t.deps.outbound.scheduler.tick();
+    expect(count('event_deliveries')).toBe(0);
+    expect(count('event_delivery_attempts')).toBe(0);
+    expect(
+      rows(t, "select id from domain_events where type in ('message.received', 'conversation.opened')"),
+    ).toEqual([]);
+  });
+
   it('gives up after 24 h: dead, and replayable', async () => {
     const { id } = await subscribe();
     rx.answer = () => ({ status: 500 });
