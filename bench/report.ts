@@ -34,6 +34,9 @@ const HEADLINES: [string, string, string][] = [
   ['insights', 'every agent, 30d at 1,000,000 conversations', 'p50 latency'],
   ['insights', 'every agent, 30d at 1,000,000 conversations', 'p99 latency'],
   ['insights', 'one agent, 30d, trend at 1,000,000 conversations', 'p99 latency'],
+  ['events', '200 → message.received at 1000/s, 3 subscriptions', 'p50'],
+  ['events', '200 → message.received at 1000/s, 3 subscriptions', 'p99'],
+  ['events', 'ingress, 50 connections, 3 subscriptions', 'throughput'],
 ];
 
 /**
