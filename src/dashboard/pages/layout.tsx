@@ -74,19 +74,28 @@ export function Layout(p: {
       </header>
       <main id="main" tabindex={-1}>
         <h1>{p.title}</h1>
-        {p.notice ? (
-          <p class="flash ok" role="status">
-            {p.notice}
-          </p>
-        ) : null}
-        {p.error ? (
-          <p class="flash err" role="alert">
-            {p.error}
-          </p>
-        ) : null}
+        <Flash notice={p.notice} error={p.error} />
         {p.children}
       </main>
     </Document>
+  );
+}
+
+/** The one-time notice or error after an action (or a sign-in), announced to screen readers. */
+export function Flash(p: { notice?: string | undefined; error?: string | undefined; errorId?: string }) {
+  return (
+    <>
+      {p.notice ? (
+        <p class="flash ok" role="status">
+          {p.notice}
+        </p>
+      ) : null}
+      {p.error ? (
+        <p class="flash err" role="alert" id={p.errorId}>
+          {p.error}
+        </p>
+      ) : null}
+    </>
   );
 }
 

@@ -1,22 +1,13 @@
 // Sign-in: an API token, asked once and exchanged for a session cookie.
 import { BASE } from '../view.js';
-import { Document } from './layout.js';
+import { Document, Flash } from './layout.js';
 
 export function LoginPage(p: { error?: string | undefined; next?: string | undefined; notice?: string }) {
   return (
     <Document title="Sign in">
       <main id="main" class="login">
         <h1>Sign in to native-whatsapp</h1>
-        {p.notice ? (
-          <p class="flash ok" role="status">
-            {p.notice}
-          </p>
-        ) : null}
-        {p.error ? (
-          <p class="flash err" role="alert" id="login-error">
-            {p.error}
-          </p>
-        ) : null}
+        <Flash notice={p.notice} error={p.error} errorId="login-error" />
         <form method="post" action={`${BASE}/login`}>
           {p.next ? <input type="hidden" name="next" value={p.next} /> : null}
           <div class="field">
