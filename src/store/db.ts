@@ -10,6 +10,7 @@ import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import type pg from 'pg';
 import { AppError } from '../lib/app-error.js';
 import { ensurePrivateDir, ensurePrivateFile, makePrivate } from '../lib/private-files.js';
+import { InlineLimitPlugin } from './inline-limit.js';
 import { openPostgresPool, postgresKysely, redactUrl } from './postgres.js';
 import type { Database } from './tables.js';
 
@@ -116,7 +117,10 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteHan
       `cannot open the database at ${path.resolve(file)}: ${(err as Error).message}`,
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    plugins: [new InlineLimitPlugin()],
+  });
   return {
     engine: 'sqlite',
     db,
