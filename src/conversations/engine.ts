@@ -146,7 +146,8 @@ export async function applyConversationEvent(
       ...(at !== null ? { last_message_at: Math.max(before.last_message_at, at) } : {}),
       ...(score ? { intent: score.intent, sentiment: score.sentiment } : {}),
     };
-    await conversationsRepo.update(trx, id, patch);
+    // Only the columns that change: every indexed column set is an index entry rewritten.
+    await conversationsRepo.update(trx, id, changedColumns(before, patch));
     row = { ...before, ...patch };
   }
   // A group's conversation is kept out of the one-to-one figures (SPEC §3a).

@@ -30,7 +30,7 @@ export async function storeEcho(
   ctx: EchoContext,
 ): Promise<boolean> {
   const { msg } = echo;
-  if (await messagesRepo.findByWamid(trx, msg.id)) return false;
+  if (await messagesRepo.hasWamid(trx, msg.id)) return false;
   if (!msg.to && !msg.to_user_id) {
     throw new ItemError('unknown_recipient', 'the echo has neither "to" nor "to_user_id"');
   }

@@ -35,7 +35,7 @@ export async function storeInboundMessage(
 ): Promise<boolean> {
   const { msg } = m;
   // A shortcut for the common redelivery only (no contact work, no warnings twice): the insert decides.
-  if (await messagesRepo.findByWamid(trx, msg.id)) return false;
+  if (await messagesRepo.hasWamid(trx, msg.id)) return false;
   const cctx: IdentityContext = {
     ids: ctx.ids,
     now: ctx.now,

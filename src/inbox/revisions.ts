@@ -8,10 +8,11 @@ import { messagesRepo } from '../store/messages-repo.js';
 
 /** Brings the message `wamid` up to date with its edits and revokes; no-op when it is not stored. */
 export async function applyRevisions(trx: Db, wamid: string): Promise<void> {
-  const original = await messagesRepo.findByWamid(trx, wamid);
-  if (!original) return;
+  // Revisions first: almost every message has none, and then the original need not be read.
   const revisions = await messagesRepo.revisionsOf(trx, wamid);
   if (revisions.length === 0) return;
+  const original = await messagesRepo.findByWamid(trx, wamid);
+  if (!original) return;
   const history = parseHistory(original.edit_history);
   // The text as first stored: the oldest history entry, or the current text when never edited.
   let text = history.length > 0 ? (history[0] as EditRecord).text : original.text;

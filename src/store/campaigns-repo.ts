@@ -6,6 +6,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
 import { forUpdate } from './locking.js';
+import { preparedQuery } from './prepared-query.js';
 import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
@@ -32,6 +33,19 @@ export interface FeedableRecipient extends RecipientRow {
   known_contact_id: string | null;
   opted_out_at: number | null;
 }
+
+// Runs for every inbound message (prepared-query.ts).
+const latestSendTo = preparedQuery(3, (db, waId: string, since: number, at: number) =>
+  db
+    .selectFrom('campaign_recipients')
+    .selectAll()
+    .where('wa_id', '=', waId)
+    .where('sent_at', '>=', since)
+    .where('sent_at', '<=', at)
+    .where('state', 'in', ['sent', 'delivered', 'read'])
+    .orderBy('sent_at', 'desc')
+    .limit(1),
+);
 
 export const campaignsRepo = Object.freeze({
   async insert(db: Db, row: CampaignRow): Promise<void> {
@@ -153,16 +167,7 @@ export const campaignsRepo = Object.freeze({
 
   /** The customer's latest send still open to attribution: sent at or after `since`, at or before `at`. */
   async latestSentTo(db: Db, waId: string, since: number, at: number): Promise<RecipientRow | undefined> {
-    return db
-      .selectFrom('campaign_recipients')
-      .selectAll()
-      .where('wa_id', '=', waId)
-      .where('sent_at', '>=', since)
-      .where('sent_at', '<=', at)
-      .where('state', 'in', ['sent', 'delivered', 'read'])
-      .orderBy('sent_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return (await latestSendTo(db, waId, since, at)).rows[0];
   },
 
   /** Queued recipients of any campaign addressed to these numbers (an opt-out). */

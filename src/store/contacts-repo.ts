@@ -2,11 +2,22 @@
 // user id (BSUID); every value ever seen stays in contact_identities pointing at one contact, so an
 // old number or old BSUID still finds the same customer and history.
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared-query.js';
 import type { ContactIdentitiesTable, ContactIdentityChangesTable, ContactsTable } from './tables.js';
 
 export type ContactRow = ContactsTable;
 export type IdentityKind = ContactIdentitiesTable['kind'];
 export type IdentityChangeRow = ContactIdentityChangesTable;
+
+// Runs for every inbound message (prepared-query.ts).
+const contactByIdentity = preparedQuery(2, (db, kind: IdentityKind, value: string) =>
+  db
+    .selectFrom('contact_identities')
+    .innerJoin('contacts', 'contacts.id', 'contact_identities.contact_id')
+    .selectAll('contacts')
+    .where('contact_identities.kind', '=', kind)
+    .where('contact_identities.value', '=', value),
+);
 
 export const contactsRepo = Object.freeze({
   async get(db: Db, id: string): Promise<ContactRow | undefined> {
@@ -14,13 +25,7 @@ export const contactsRepo = Object.freeze({
   },
 
   async findByIdentity(db: Db, kind: IdentityKind, value: string): Promise<ContactRow | undefined> {
-    return db
-      .selectFrom('contact_identities')
-      .innerJoin('contacts', 'contacts.id', 'contact_identities.contact_id')
-      .selectAll('contacts')
-      .where('contact_identities.kind', '=', kind)
-      .where('contact_identities.value', '=', value)
-      .executeTakeFirst();
+    return (await contactByIdentity(db, kind, value)).rows[0];
   },
 
   async insert(db: Db, row: Omit<ContactRow, 'group_id'> & { group_id?: string | null }): Promise<void> {

@@ -1,8 +1,9 @@
 // Conversations: one customer on one business number; at most one not closed at a time (partial
 // unique index). Reads join the contact so the API can show who it is.
-import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './db.js';
 import { forUpdate } from './locking.js';
+import { preparedQuery } from './prepared-query.js';
 import type { ConversationsTable } from './tables.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -58,6 +59,16 @@ function viewQuery(db: Db) {
     ]);
 }
 
+// Runs for every inbound message (prepared-query.ts).
+const openConversation = preparedQuery(2, (db, phoneNumberId: string, contactId: string) =>
+  db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('phone_number_id', '=', phoneNumberId)
+    .where('contact_id', '=', contactId)
+    .where('closed_at', 'is', null),
+);
+
 export const conversationsRepo = Object.freeze({
   async get(db: Db, id: string): Promise<ConversationRow | undefined> {
     return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -73,15 +84,18 @@ export const conversationsRepo = Object.freeze({
 
   /**
    * The customer's conversation on this number that is not closed, else the most recently opened
-   * one (closed), else undefined. One query: it runs for every inbound message.
+   * one (closed), else undefined. It runs for every inbound message.
    */
   async findCurrent(db: Db, phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
+    // The open one (at most one: conversations_one_active) by its partial index, without a sort;
+    // else the latest closed one.
+    const open = (await openConversation(db, phoneNumberId, contactId)).rows[0];
+    if (open) return open;
     return db
       .selectFrom('conversations')
       .selectAll()
       .where('contact_id', '=', contactId)
       .where('phone_number_id', '=', phoneNumberId)
-      .orderBy(sql`case when closed_at is null then 0 else 1 end`)
       .orderBy('opened_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)

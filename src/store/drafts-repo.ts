@@ -2,6 +2,7 @@
 // (with the text that went out), discard, or superseded by what happened instead. Inserts are
 // conversation-log-repo.ts's addDraft (the responder worker's write).
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared-query.js';
 import type { DraftState, DraftsTable } from './tables.js';
 
 export type DraftRow = DraftsTable;
@@ -14,6 +15,22 @@ export interface DraftDecision {
   outbox_id?: string | null;
   at: number;
 }
+
+// Runs for every inbound message (prepared-query.ts).
+const supersedeDrafts = preparedQuery(3, (db, conversationId: string, reason: string, at: number) =>
+  db
+    .updateTable('drafts')
+    .set({
+      state: 'superseded',
+      decided_by: 'engine',
+      decided_reason: reason,
+      decided_at: at,
+      updated_at: at,
+    })
+    .where('conversation_id', '=', conversationId)
+    .where('state', '=', 'pending')
+    .returning('id'),
+);
 
 export const draftsRepo = Object.freeze({
   async listForConversation(db: Db, conversationId: string, limit = 500): Promise<DraftRow[]> {
@@ -64,19 +81,7 @@ export const draftsRepo = Object.freeze({
 
   /** Every pending draft of the conversation becomes superseded; returns their ids. */
   async supersedePending(db: Db, conversationId: string, reason: string, at: number): Promise<string[]> {
-    const out = await db
-      .updateTable('drafts')
-      .set({
-        state: 'superseded',
-        decided_by: 'engine',
-        decided_reason: reason,
-        decided_at: at,
-        updated_at: at,
-      })
-      .where('conversation_id', '=', conversationId)
-      .where('state', '=', 'pending')
-      .returning('id')
-      .execute();
-    return out.map((r) => r.id);
+    const out = await supersedeDrafts(db, conversationId, reason, at);
+    return out.rows.map((r) => r.id);
   },
 });

@@ -2,26 +2,57 @@
 // delivery fan-out, the live stream, replay), prune by age.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared-query.js';
 import type { DomainEventsTable } from './tables.js';
 
 export type EventRow = Selectable<DomainEventsTable>;
 
+// Both run for every event the inbox records (prepared-query.ts).
+const appendEvent = preparedQuery(
+  7,
+  (
+    db,
+    id: string,
+    type: string,
+    internal: number,
+    occurred_at: number,
+    agent_uuid: string | null,
+    conversation_id: string | null,
+    data: string,
+  ) =>
+    db
+      .insertInto('domain_events')
+      .values({ id, type, internal, occurred_at, agent_uuid, conversation_id, data })
+      .returning('seq'),
+);
+const agentUuidOf = preparedQuery(1, (db, conversationId: string) =>
+  db
+    .selectFrom('conversations')
+    .leftJoin('agents', 'agents.id', 'conversations.agent_id')
+    .select('agents.uuid')
+    .where('conversations.id', '=', conversationId),
+);
+
 export const eventsRepo = Object.freeze({
   /** Appends one event; returns its sequence number. */
   async append(db: Db, row: Omit<EventRow, 'seq'>): Promise<number> {
-    const r = await db.insertInto('domain_events').values(row).returning('seq').executeTakeFirstOrThrow();
-    return r.seq;
+    const r = await appendEvent(
+      db,
+      row.id,
+      row.type,
+      row.internal,
+      row.occurred_at,
+      row.agent_uuid,
+      row.conversation_id,
+      row.data,
+    );
+    return (r.rows[0] as { seq: number }).seq;
   },
 
   /** The agent owning a conversation, by uuid (null when no agent owns its channel). */
   async agentUuidOfConversation(db: Db, conversationId: string): Promise<string | null> {
-    const r = await db
-      .selectFrom('conversations')
-      .leftJoin('agents', 'agents.id', 'conversations.agent_id')
-      .select('agents.uuid')
-      .where('conversations.id', '=', conversationId)
-      .executeTakeFirst();
-    return r?.uuid ?? null;
+    const r = await agentUuidOf(db, conversationId);
+    return r.rows[0]?.uuid ?? null;
   },
 
   /** Public events after `afterSeq`, in sequence order, optionally of some types / one agent. */

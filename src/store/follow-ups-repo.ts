@@ -6,6 +6,7 @@
 // instance crashed) is taken over by the next tick of any instance.
 import type { Db } from './db.js';
 import { forUpdate, skipLocked } from './locking.js';
+import { preparedQuery } from './prepared-query.js';
 import type { FollowUpState, FollowUpsTable } from './tables.js';
 
 export type FollowUpRow = FollowUpsTable;
@@ -26,6 +27,20 @@ export interface DueFollowUp extends FollowUpRow {
 
 /** States in which a follow-up may still go out. */
 const LIVE: FollowUpState[] = ['scheduled', 'claimed'];
+
+// Runs for every inbound message (prepared-query.ts).
+const latestUnrepliedSend = preparedQuery(3, (db, conversationId: string, since: number, at: number) =>
+  db
+    .selectFrom('follow_ups')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('state', '=', 'sent')
+    .where('updated_at', '>=', since)
+    .where('updated_at', '<=', at)
+    .where('replied_at', 'is', null)
+    .orderBy('updated_at', 'desc')
+    .limit(1),
+);
 
 export const followUpsRepo = Object.freeze({
   /** Inserts unless this rule already has a row for this silence. True when inserted. */
@@ -238,17 +253,7 @@ export const followUpsRepo = Object.freeze({
    * earned a reply earns this one. True when one did (SPEC §14: replies earned by follow-ups).
    */
   async markReplied(db: Db, conversationId: string, since: number, at: number): Promise<boolean> {
-    const latest = await db
-      .selectFrom('follow_ups')
-      .select('id')
-      .where('conversation_id', '=', conversationId)
-      .where('state', '=', 'sent')
-      .where('updated_at', '>=', since)
-      .where('updated_at', '<=', at)
-      .where('replied_at', 'is', null)
-      .orderBy('updated_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const latest = (await latestUnrepliedSend(db, conversationId, since, at)).rows[0];
     if (!latest) return false;
     const res = await db
       .updateTable('follow_ups')

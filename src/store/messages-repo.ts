@@ -1,6 +1,7 @@
 // Messages in both directions, one row per wamid (the unique key that makes inbound effects happen
 // once however often Meta delivers a message).
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared-query.js';
 import type { MessagesTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
@@ -8,9 +9,41 @@ export type MessageRow = MessagesTable;
 export type NewMessage = Omit<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'> &
   Partial<Pick<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'>>;
 
+// These run for every inbound message (prepared-query.ts).
+const messageIdByWamid = preparedQuery(1, (db, wamid: string) =>
+  db.selectFrom('messages').select('id').where('wamid', '=', wamid),
+);
+const revisionsOfWamid = preparedQuery(1, (db, wamid: string) =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('context_wamid', '=', wamid)
+    .where('type', 'in', ['edit', 'revoke'])
+    .orderBy('timestamp')
+    .orderBy('id'),
+);
+
+const unattachedEchoes = preparedQuery(3, (db, contactId: string, phoneNumberId: string, at: number) =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('contact_id', '=', contactId)
+    .where('conversation_id', 'is', null)
+    .where('phone_number_id', '=', phoneNumberId)
+    .where('source', '=', 'business_app')
+    .where('timestamp', '>=', at)
+    .orderBy('timestamp')
+    .orderBy('id'),
+);
+
 export const messagesRepo = Object.freeze({
   async findByWamid(db: Db, wamid: string): Promise<MessageRow | undefined> {
     return db.selectFrom('messages').selectAll().where('wamid', '=', wamid).executeTakeFirst();
+  },
+
+  /** True when a message with this wamid is stored (reads the index only, not the row). */
+  async hasWamid(db: Db, wamid: string): Promise<boolean> {
+    return (await messageIdByWamid(db, wamid)).rows.length > 0;
   },
 
   /** Inserts unless the wamid exists. Returns true when this call stored it. */
@@ -81,14 +114,7 @@ export const messagesRepo = Object.freeze({
 
   /** Edits and revokes that point at `wamid`, in time order. */
   async revisionsOf(db: Db, wamid: string): Promise<MessageRow[]> {
-    return db
-      .selectFrom('messages')
-      .selectAll()
-      .where('context_wamid', '=', wamid)
-      .where('type', 'in', ['edit', 'revoke'])
-      .orderBy('timestamp')
-      .orderBy('id')
-      .execute();
+    return (await revisionsOfWamid(db, wamid)).rows;
   },
 
   async setRevision(
@@ -140,17 +166,7 @@ export const messagesRepo = Object.freeze({
     phoneNumberId: string,
     at: number,
   ): Promise<MessageRow[]> {
-    return db
-      .selectFrom('messages')
-      .selectAll()
-      .where('contact_id', '=', contactId)
-      .where('conversation_id', 'is', null)
-      .where('phone_number_id', '=', phoneNumberId)
-      .where('source', '=', 'business_app')
-      .where('timestamp', '>=', at)
-      .orderBy('timestamp')
-      .orderBy('id')
-      .execute();
+    return (await unattachedEchoes(db, contactId, phoneNumberId, at)).rows;
   },
 
   async attachToConversation(db: Db, ids: string[], conversationId: string): Promise<void> {
