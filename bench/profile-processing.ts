@@ -84,6 +84,7 @@ const processor = createInboxProcessor(
     ids,
     logger,
     metrics: createMetrics(),
+    owner: 'profile',
     config: () => config as Config,
     // Ingress that never receives: the processor runs its idle-sized slices, as after a burst.
     ingress: { idle: () => Promise.resolve(), arrivedSince: () => false },
