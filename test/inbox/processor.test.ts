@@ -1,7 +1,6 @@
 // The inbox processor as a service: retries with backoff, dead letters and their replay, a failing
 // row that does not hold up the others, rows left pending across a restart, and its metrics.
 // Failures are real database failures (a trigger that aborts an insert), not mocks.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInboxProcessor } from '../../src/inbox/processor.js';
 import { inboxRepo } from '../../src/store/inbox-repo.js';
@@ -11,9 +10,17 @@ import { deliver, deliveryOf, fixture, messagesChange, post, signed } from '../w
 import { conversations, failInsertOfText, messages, one, rows } from './db-view.js';
 
 const apps: TestApp[] = [];
-async function app(config: Record<string, unknown> = {}, start?: string): Promise<TestApp> {
+async function app(
+  config: Record<string, unknown> = {},
+  start?: string,
+  databaseOf?: TestApp,
+): Promise<TestApp> {
   // A reopened database needs a later clock: ids are sequential per app.
-  const t = await createTestApp({ config, ...(start ? { start } : {}) });
+  const t = await createTestApp({
+    config,
+    ...(start ? { start } : {}),
+    ...(databaseOf ? { databaseOf } : {}),
+  });
   apps.push(t);
   return t;
 }
@@ -115,14 +122,13 @@ describe('a delivery whose processing fails', () => {
 describe('restarts', () => {
   it('deliveries stored while the processor was stopped are processed on the next start', async () => {
     const first = await app();
-    const file = path.join(first.dir, 'test.db');
     await first.deps.inbox.processor.stop(Date.now() + 1000);
     for (let i = 0; i < 20; i++)
       expect((await post(first, text(`49170000003${String(i).padStart(2, '0')}`, `m${i}`))).status).toBe(200);
     expect(inboxRows(first).every((r) => r.state === 'pending')).toBe(true);
     await first.daemon.stop();
 
-    const second = await app({ database: { path: file } }, '2026-01-05T09:00:00Z');
+    const second = await app({}, '2026-01-05T09:00:00Z', first);
     // No drain(): the service picks the rows up by itself when it starts.
     await waitFor(
       () => one<{ n: number }>(second, "select count(*) n from inbox where state = 'pending'").n === 0,
@@ -137,10 +143,7 @@ describe('batching', () => {
     await t.deps.inbox.processor.stop(Date.now() + 1000);
     for (let i = 0; i < 40; i++)
       await post(t, text(`49170000004${String(i).padStart(2, '0')}`, `b${i}`, T0 + i));
-    const fresh = await app(
-      { database: { path: path.join(t.dir, 'test.db') }, inbox: { batch_size: 7 } },
-      '2026-01-05T09:00:00Z',
-    );
+    const fresh = await app({ inbox: { batch_size: 7 } }, '2026-01-05T09:00:00Z', t);
     await fresh.deps.inbox.processor.drain();
     expect(messages(fresh).map((m) => m.text)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`));
   });
