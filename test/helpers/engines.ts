@@ -270,3 +270,16 @@ export function sqliteHandle(handle: OpenedDatabase): SqliteHandle {
     throw new Error('this test is about SQLite; build its app with engine: sqlite');
   return handle;
 }
+
+/** An empty PostgreSQL database (no migrations), dropped by `drop()`. */
+export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `nwt_${process.env.TEST_PG_RUN ?? 'x'}_${process.pid}_${++counter}_e${randomBytes(3).toString('hex')}`;
+  await adminPool().query(`create database ${name}`);
+  return {
+    url: urlFor(name),
+    drop: async () => {
+      await adminPool().query(`drop database if exists ${name} with (force)`);
+    },
+  };
+}

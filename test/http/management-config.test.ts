@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Json, json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -344,10 +343,9 @@ describe('management config API', () => {
 describe('management config across restarts', () => {
   it('keeps the stored override until the files change, then the files win (logged once)', async () => {
     const first = await createTestApp({ config: { escalation: { sla: '15m' } } });
-    const dbPath = path.join(first.dir, 'test.db');
     const opened: TestApp[] = [];
     // Each start a day later, so the sequential ids of the new run do not collide with the old ones.
-    const restart = (n: number) => ({ databasePath: dbPath, start: Date.UTC(2026, 0, 5 + n, 8) });
+    const restart = (n: number) => ({ databaseOf: first, start: Date.UTC(2026, 0, 5 + n, 8) });
     try {
       const res = await first.request(CONFIG, {
         method: 'PUT',
