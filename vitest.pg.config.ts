@@ -23,7 +23,8 @@ export default defineConfig({
     globalSetup: ['test/helpers/pg-global-setup.ts'],
     setupFiles: ['test/helpers/fast-check-seed.ts'],
     env: { TEST_ENGINE: 'postgres' },
-    testTimeout: 30_000,
+    // Twice the SQLite pass's: every commit is a round trip to the server, and the burst tests send 1000.
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 2,
     pool: 'forks',

@@ -229,4 +229,14 @@ describe('backup', () => {
     expect(runCli(['backup', target], env).code).toBe(1);
     expect(runCli(['backup', target, '--force'], env).code).toBe(0);
   });
+
+  it('on PostgreSQL says to use pg_dump, exits 2, writes nothing and never prints the password', () => {
+    const dir = tempDir();
+    const target = path.join(dir, 'copy.dump');
+    const res = runCli(['backup', target], { DATABASE_URL: 'postgres://nw:s3cret-pw@127.0.0.1:1/nw' });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('pg_dump --format=custom');
+    expect(res.stderr).not.toContain('s3cret-pw');
+    expect(existsSync(target)).toBe(false);
+  });
 });

@@ -1,5 +1,6 @@
 // Reads a test app's tables back as plain rows, for assertions, on either engine (SQL with SQLite's
 // `?` placeholders; on PostgreSQL through helpers/sync-sql.ts, so reads stay synchronous).
+import SQLite from 'better-sqlite3';
 import { pgQuerySync } from '../helpers/sync-sql.js';
 import type { TestApp } from '../helpers/test-app.js';
 
@@ -20,7 +21,16 @@ export interface MessageView {
 
 export function rows<T = Record<string, unknown>>(t: TestApp, sql: string, ...params: unknown[]): T[] {
   const handle = t.deps.database;
-  if (handle.engine === 'sqlite') return handle.sqlite.prepare(sql).all(...params) as T[];
+  if (handle.engine === 'sqlite') {
+    if (handle.sqlite.open) return handle.sqlite.prepare(sql).all(...params) as T[];
+    // The daemon was stopped (its handle closed): read its file afresh.
+    const reader = new SQLite(handle.path, { readonly: true, fileMustExist: true });
+    try {
+      return reader.prepare(sql).all(...params) as T[];
+    } finally {
+      reader.close();
+    }
+  }
   return pgQuerySync(t.databaseUrl as string, sql, params).rows as T[];
 }
 

@@ -69,25 +69,36 @@ export async function customerConversation(t: TestApp): Promise<{ id: string; co
   );
 }
 
-export async function enqueue(
-  t: TestApp,
-  input: Partial<EnqueueInput> & { to?: Recipient; text?: string },
-): Promise<string> {
+type EnqueueTestInput = Partial<EnqueueInput> & { to?: Recipient; text?: string };
+
+export async function enqueue(t: TestApp, input: EnqueueTestInput): Promise<string> {
+  return (await enqueueMany(t, [input]))[0] as string;
+}
+
+/**
+ * Several rows in one commit: the sender sees them all at once. (One by one, a sender that polls may
+ * start the first before the rest exist, sooner on PostgreSQL, where each commit is a round trip.)
+ */
+export async function enqueueMany(t: TestApp, inputs: EnqueueTestInput[]): Promise<string[]> {
   return withTransaction(t.deps.db, async (trx) => {
-    const row = await enqueueOutbound(
-      trx,
-      {
-        kind: 'manual',
-        phone_number_id: PNID,
-        to: { wa_id: '4917000000001' },
-        content: { type: 'text', text: input.text ?? 'Hello from the business' },
-        conversation_id: null,
-        contact_id: null,
-        ...input,
-      },
-      { ids: t.deps.ids, now: t.clock.now() },
-    );
-    return row.id;
+    const ids: string[] = [];
+    for (const input of inputs) {
+      const row = await enqueueOutbound(
+        trx,
+        {
+          kind: 'manual',
+          phone_number_id: PNID,
+          to: { wa_id: '4917000000001' },
+          content: { type: 'text', text: input.text ?? 'Hello from the business' },
+          conversation_id: null,
+          contact_id: null,
+          ...input,
+        },
+        { ids: t.deps.ids, now: t.clock.now() },
+      );
+      ids.push(row.id);
+    }
+    return ids;
   });
 }
 

@@ -2,10 +2,9 @@
 // every one-second window as the API sees it, replies go before follow-ups and campaign sends, and a
 // stop parks what has not started (rows back to queued, no lease) while in-flight sends finish.
 
-import path from 'node:path';
-import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Bench, enqueue, startBench } from './harness.js';
+import { rows } from '../inbox/db-view.js';
+import { type Bench, enqueue, enqueueMany, startBench } from './harness.js';
 
 let b: Bench | undefined;
 afterEach(async () => {
@@ -38,11 +37,11 @@ describe('rate cap', () => {
 
   it('replies go out before follow-ups and campaign sends queued earlier', async () => {
     b = await startBench({ config: { outbound: { rate_per_second: 5, concurrency: 1 } } });
-    for (let i = 0; i < 3; i++)
-      await enqueue(b.t, { kind: 'campaign', to: recipient(i), text: `campaign ${i}` });
-    for (let i = 3; i < 6; i++)
-      await enqueue(b.t, { kind: 'follow_up', to: recipient(i), text: `follow-up ${i}` });
-    await enqueue(b.t, { kind: 'reply', to: recipient(9), text: 'reply', priority: 'high' });
+    await enqueueMany(b.t, [
+      ...[0, 1, 2].map((i) => ({ kind: 'campaign' as const, to: recipient(i), text: `campaign ${i}` })),
+      ...[3, 4, 5].map((i) => ({ kind: 'follow_up' as const, to: recipient(i), text: `follow-up ${i}` })),
+      { kind: 'reply', to: recipient(9), text: 'reply', priority: 'high' },
+    ]);
     await b.t.deps.outbound.sender.drain();
     const order = b.graph.requests.map((r) => (r.body as { text: { body: string } }).text.body);
     expect(order[0]).toBe('reply');
@@ -60,19 +59,15 @@ describe('graceful stop', () => {
     const deadline = Date.now() + 10_000;
     while (b.graph.requests.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await b.t.daemon.stop();
-    const db = new SQLite(path.join(b.t.dir, 'test.db'), { readonly: true });
-    try {
-      const states = db.prepare('select state, lease_until from outbox').all() as {
-        state: string;
-        lease_until: number | null;
-      }[];
-      expect(states.filter((s) => s.state === 'sending')).toEqual([]);
-      const sent = states.filter((s) => s.state === 'sent').length;
-      expect(sent).toBe(b.graph.requests.length);
-      expect(states.filter((s) => s.state === 'queued')).toHaveLength(20 - sent);
-      expect(states.every((s) => s.state !== 'queued' || s.lease_until === null)).toBe(true);
-    } finally {
-      db.close();
-    }
+    // Read after the stop (db-view opens the stopped daemon's database afresh).
+    const states = rows<{ state: string; lease_until: number | null }>(
+      b.t,
+      'select state, lease_until from outbox',
+    );
+    expect(states.filter((s) => s.state === 'sending')).toEqual([]);
+    const sent = states.filter((s) => s.state === 'sent').length;
+    expect(sent).toBe(b.graph.requests.length);
+    expect(states.filter((s) => s.state === 'queued')).toHaveLength(20 - sent);
+    expect(states.every((s) => s.state !== 'queued' || s.lease_until === null)).toBe(true);
   });
 });

@@ -3,10 +3,12 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { createStoreWritability, fileProblem, isCannotWriteError } from '../../src/store/writability.js';
+import { engines, openTestDatabase } from '../helpers/engines.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -126,6 +128,41 @@ describe('createStoreWritability', () => {
       expect(row).toEqual({ value: '42' });
     } finally {
       await handle.close();
+    }
+  });
+});
+
+describe.runIf(engines.includes('postgres'))('createStoreWritability on PostgreSQL', () => {
+  it('a real read-only-transaction error latches "not writable" until a probe write succeeds', async () => {
+    const t = await openTestDatabase('postgres');
+    const w = createStoreWritability({ db: t.handle.db, file: null, now: () => 43 });
+    try {
+      // The error a standby (or default_transaction_read_only) answers a write with: SQLSTATE 25006.
+      const err = await t.handle.db
+        .transaction()
+        .execute(async (trx) => {
+          await sql`set transaction read only`.execute(trx);
+          await trx.insertInto('settings').values({ key: 'k', value: 'v', updated_at: 1 }).execute();
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((err as { code?: string }).code).toBe('25006');
+      expect(w.noteWriteError(err)).toBe(true);
+      expect(w.writable()).toBe(false);
+      // Other errors (a deadlock, a unique violation) say nothing about writability.
+      expect(w.noteWriteError(Object.assign(new Error('deadlock detected'), { code: '40P01' }))).toBe(false);
+      expect(await w.probe()).toBeNull();
+      expect(w.writable()).toBe(true);
+      const row = await t.handle.db
+        .selectFrom('settings')
+        .select('value')
+        .where('key', '=', 'store.write_probe')
+        .executeTakeFirst();
+      expect(row).toEqual({ value: '43' });
+    } finally {
+      await t.close();
     }
   });
 });
