@@ -8,6 +8,7 @@
 // two daemons (each round waits until both are idle) so that the box's background load falls on both.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type BenchRow, compared, defineBenchmark } from '../lib/benchmark.js';
@@ -183,6 +184,8 @@ export default defineBenchmark({
   description:
     'event webhooks at 1,000 msgs/s with 3 subscriptions to message.received (real receivers in their own process): 200 → message.received p50/p99, and ingress with vs without subscriptions, alternating rounds in the same run',
   async run({ quick, tmpDir, log }) {
+    // The box's load goes into the notes: on a shared machine every figure here moves with it.
+    const loadBefore = os.loadavg()[0] as number;
     const seconds = quick ? 5 : 15;
     const burst = quick ? 4 : 8;
     const rounds = quick ? 1 : 3;
@@ -247,7 +250,7 @@ export default defineBenchmark({
           value: round(pct(lat, 99)),
           unit: 'ms',
           better: 'lower',
-          note: `${lat.length} samples (messages × receivers), ${openWith.missing} missing`,
+          note: `${lat.length} samples (messages × receivers), ${openWith.missing} missing; load average ${loadBefore.toFixed(1)} → ${(os.loadavg()[0] as number).toFixed(1)} on ${os.cpus().length} cores`,
         },
         {
           case: `deliveries after the ${RATE}/s window`,
