@@ -343,11 +343,14 @@ export function createMediaDownloader(deps: MediaDownloaderDeps): MediaDownloade
     source: currentSource,
     sweepRetention,
     async start() {
-      stopped = false;
       await storage.prepare();
       // A previous run of this install killed mid-download: its temp files and leases are ours to undo.
+      // Done before wakes count (stopped is still true): the inbox processor runs already and wakes us
+      // when it records media, and a download claimed now would have its lease given back below and
+      // be claimed a second time, two downloads of one media at once (test/media/crash.test.ts saw it).
       const removed = await storage.cleanTemp(deps.owner);
       const released = await withTransaction(deps.db, (trx) => mediaRepo.releaseOwnLeases(trx, deps.owner));
+      stopped = false;
       if (released > 0 || removed > 0) {
         log.warn(
           { event: 'media.recovered', released, removed_temp_files: removed },

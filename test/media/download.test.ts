@@ -325,6 +325,26 @@ describe('inbound media downloads', () => {
     expect(filesUnder(mediaDir(t))).toEqual([]);
   });
 
+  it('a wake while the downloader starts does not download one media twice', async () => {
+    const { t, graph } = await setup();
+    graph.addMedia('m-start', {
+      bytes: jpeg(40_000),
+      mime_type: 'image/jpeg',
+      chunkBytes: 10_000,
+      chunkDelayMs: 20,
+    });
+    await t.deps.media.stop(Date.now());
+    await receive(t, 'image', 'm-start');
+    // As in the daemon: the inbox processor runs already and wakes the downloader while it starts.
+    const starting = t.deps.media.start();
+    t.deps.media.wake();
+    await starting;
+    await t.deps.media.drain();
+    expect((await stateOf(t, 'm-start'))?.state).toBe('stored');
+    expect(graph.mediaFetches.get('m-start')).toBe(1);
+    expect(filesUnder(path.join(mediaDir(t), 'tmp'))).toEqual([]);
+  });
+
   it('a redelivered message makes no second download row', async () => {
     const { t, graph } = await setup();
     graph.addMedia('m-dup', { bytes: jpeg(10), mime_type: 'image/jpeg' });
