@@ -425,9 +425,23 @@ describe('the sandbox (no access token)', () => {
     t = await createTestApp();
     await receive(t, 'image', 'sim-image-1');
     await receive(t, 'audio', 'sim-voice-1', { mime_type: 'audio/ogg' });
+    await receive(t, 'video', 'sim-video-1', { mime_type: 'video/mp4' });
+    await receive(t, 'document', 'sim-doc-1', { mime_type: 'application/pdf' });
     await t.deps.media.drain();
     expect(await stateOf(t, 'sim-image-1')).toMatchObject({ state: 'stored', mime_type: 'image/png' });
-    expect((await stateOf(t, 'sim-voice-1'))?.state).toBe('stored');
+    expect(await stateOf(t, 'sim-voice-1')).toMatchObject({ state: 'stored', mime_type: 'audio/ogg' });
+    expect(await stateOf(t, 'sim-video-1')).toMatchObject({ state: 'stored', mime_type: 'video/mp4' });
+    expect(await stateOf(t, 'sim-doc-1')).toMatchObject({ state: 'stored', mime_type: 'application/pdf' });
+    const app = t;
+    const magic = async (id: string, n: number) =>
+      Buffer.from(
+        await (await app.request(`/api/extensions/native-whatsapp/runtime/media/${id}`)).arrayBuffer(),
+      )
+        .subarray(0, n)
+        .toString('latin1');
+    expect(await magic('sim-voice-1', 4)).toBe('OggS');
+    expect((await magic('sim-video-1', 8)).slice(4)).toBe('ftyp');
+    expect(await magic('sim-doc-1', 5)).toBe('%PDF-');
     const res = await t.request('/api/extensions/native-whatsapp/runtime/media/sim-image-1');
     expect(res.status).toBe(200);
     expect(
