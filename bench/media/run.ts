@@ -29,6 +29,34 @@ interface RunResult {
   failed: number;
   peak_rss_mb: number;
   rss_samples_mb: number[];
+  /** The daemon's CPU seconds (user + system) from the first delivery until all media settled. */
+  cpu_seconds: number;
+  /** Event-loop delay p99 and max over the same span (prom-client's monitor, reset when scraped). */
+  loop_p99_ms: number;
+  loop_max_ms: number;
+}
+
+const ROOT_TOKEN = 'nwa_bench_root_token_0123456789abcdef';
+
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function scrapeMetrics(url: string): Promise<string> {
+  return fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ROOT_TOKEN}` } })
+    .then((r) => r.text())
+    .catch(() => '');
+}
+
+function metricValue(text: string, name: string): number {
+  return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
 function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -68,7 +96,12 @@ async function runOnce(
   const config = path.join(tmp, `config-${download}.json`);
   writeFileSync(config, JSON.stringify({ media: { dir: path.join(dir, 'media'), download } }));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), 'serve'], {
+  // MEDIA_BENCH_PROFILE=<dir>: the daemon runs under --cpu-prof and writes its profile there on exit.
+  const profile = process.env.MEDIA_BENCH_PROFILE;
+  const nodeArgs = profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profile, download ? 'with' : 'without')}`]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/main.js'), 'serve'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -78,7 +111,7 @@ async function runOnce(
       WHATSAPP_APP_SECRET: SECRET,
       WHATSAPP_ACCESS_TOKEN: TOKEN,
       WHATSAPP_API_BASE_URL: graph.url,
-      API_ROOT_TOKEN: 'nwa_bench_root_token_0123456789abcdef',
+      API_ROOT_TOKEN: ROOT_TOKEN,
       LOG_LEVEL: 'warn',
     },
     stdio: 'ignore',
@@ -93,6 +126,17 @@ async function runOnce(
   const pid = child.pid as number;
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(procKb(pid, 'VmRSS') / 1024), 500);
+  const memLog = profile
+    ? setInterval(async () => {
+        const text = await scrapeMetrics(url);
+        const mib = (name: string) => Math.round(metricValue(text, name) / 2 ** 20);
+        log(
+          `rss ${round(procKb(pid, 'VmRSS') / 1024)} MiB, heap used ${mib('nwa_nodejs_heap_size_used_bytes')} of ${mib('nwa_nodejs_heap_size_total_bytes')}, external ${mib('nwa_nodejs_external_memory_bytes')}`,
+        );
+      }, 2000)
+    : undefined;
+  await scrapeMetrics(url); // resets the event-loop delay histogram: what follows is the run's
+  const cpuAtStart = cpuSeconds(pid);
   const okAt = new Map<string, number>();
   const ingress: number[] = [];
   const started = Date.now();
@@ -169,7 +213,10 @@ async function runOnce(
     }
   }
   clearInterval(sampler);
+  clearInterval(memLog);
   const peak = procKb(pid, 'VmHWM') / 1024;
+  const cpu = cpuSeconds(pid) - cpuAtStart;
+  const metrics = await scrapeMetrics(url);
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
@@ -188,6 +235,9 @@ async function runOnce(
     failed,
     peak_rss_mb: round(peak),
     rss_samples_mb: rss.map(round),
+    cpu_seconds: cpu,
+    loop_p99_ms: metricValue(metrics, 'nwa_nodejs_eventloop_lag_p99_seconds') * 1000,
+    loop_max_ms: metricValue(metrics, 'nwa_nodejs_eventloop_lag_max_seconds') * 1000,
   };
 }
 
@@ -266,6 +316,24 @@ export default defineBenchmark({
         baseline: 'without downloads',
         ratio: round(pct(withDl.ingress_ms, 99) / Math.max(0.001, pct(without.ingress_ms, 99))),
         better: 'lower',
+      },
+      {
+        case: `${count} images, ${RATE}/s`,
+        metric: 'daemon CPU per image for downloading',
+        value: round(((withDl.cpu_seconds - without.cpu_seconds) * 1000) / count),
+        unit: 'ms',
+        better: 'lower',
+        note: `CPU ${round(withDl.cpu_seconds)} s with downloads, ${round(without.cpu_seconds)} s without`,
+      },
+      {
+        case: 'event-loop delay p99 with downloads',
+        metric: 'delay',
+        value: round(withDl.loop_p99_ms),
+        unit: 'ms',
+        baseline: 'without downloads',
+        ratio: round(withDl.loop_p99_ms / Math.max(0.001, without.loop_p99_ms)),
+        better: 'lower',
+        note: `max ${round(withDl.loop_max_ms)} ms (without: p99 ${round(without.loop_p99_ms)}, max ${round(without.loop_max_ms)})`,
       },
       {
         case: 'webhook 200 without downloads',

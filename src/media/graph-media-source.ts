@@ -3,6 +3,12 @@
 // token, redirects followed only on the same host. `sandbox` (no access token): placeholder bytes made
 // here, so simulate and the sandbox go through the same download path (sandbox-media-source.ts).
 // Nothing here throws anything but a MediaProblem, and the token never appears in one.
+// The lookup and the bytes go over node:http(s) with keep-alive agents, not fetch: the body is a Node
+// stream piped straight to disk, where fetch's web stream (and its per-request machinery) cost the
+// downloader more CPU than the rest of a download together (bench/media profile). The upload, a
+// multipart form, still goes through fetch.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { MediaProblem } from './media-problem.js';
 
@@ -44,10 +50,17 @@ export interface GraphMediaOptions {
 }
 
 const MAX_REDIRECTS = 3;
+/** Connections kept per host; the downloader's own concurrency (media.concurrency) is at most 32. */
+const MAX_SOCKETS = 32;
 
 export function createGraphMediaSource(options: GraphMediaOptions): MediaSource {
   const base = options.baseUrl.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${options.accessToken}` };
+
+  const agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+  };
 
   async function call(url: string, init: RequestInit, what: string): Promise<Response> {
     try {
@@ -57,27 +70,53 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
     }
   }
 
+  /** A GET with the bearer token; redirects are not followed (the caller decides). */
+  function get(
+    url: URL,
+    accept: string | undefined,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<IncomingMessage> {
+    const https = url.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: 'GET',
+          agent: https ? agents.https : agents.http,
+          headers: { ...auth, ...(accept ? { accept } : {}) },
+          signal,
+        },
+        resolve,
+      );
+      req.once('error', (err) => reject(networkProblem(signal.aborted ? signal.reason : err, what)));
+      req.end();
+    });
+  }
+
   return {
     name: 'graph',
     async resolve(mediaId, signal) {
-      const res = await call(
-        `${base}/${options.version}/${encodeURIComponent(mediaId)}`,
-        { headers: { ...auth, accept: 'application/json' }, signal },
+      const res = await get(
+        new URL(`${base}/${options.version}/${encodeURIComponent(mediaId)}`),
+        'application/json',
+        signal,
         'the media lookup',
       );
+      const status = res.statusCode ?? 0;
       const text = await readSmall(res, signal);
-      if (res.status === 404 || (res.status === 400 && /"code"\s*:\s*100\b/.test(text))) {
+      if (status === 404 || (status === 400 && /"code"\s*:\s*100\b/.test(text))) {
         throw new MediaProblem(
           'not_found',
           `Meta does not know media ${mediaId} (deleted or expired)`,
           false,
         );
       }
-      if (res.status === 401 || res.status === 403) {
-        throw new MediaProblem('unauthorized', `the media lookup answered ${res.status}`, true);
+      if (status === 401 || status === 403) {
+        throw new MediaProblem('unauthorized', `the media lookup answered ${status}`, true);
       }
-      if (res.status < 200 || res.status >= 300) {
-        throw new MediaProblem('http_error', `the media lookup answered ${res.status}`, res.status >= 500);
+      if (status < 200 || status >= 300) {
+        throw new MediaProblem('http_error', `the media lookup answered ${status}`, status >= 500);
       }
       let json: Record<string, unknown>;
       try {
@@ -100,10 +139,12 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
       let url = new URL(resolved.url);
       const host = url.host;
       for (let hop = 0; ; hop++) {
-        const res = await call(url.href, { headers: auth, signal }, 'the media download');
-        if (res.status >= 300 && res.status < 400) {
-          await res.body?.cancel().catch(() => undefined);
-          const location = res.headers.get('location');
+        const res = await get(url, undefined, signal, 'the media download');
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) {
+          // Bodies not wanted are dropped, never left to hold their socket.
+          res.resume();
+          const location = res.headers.location;
           const next = location ? safeUrl(location, url) : undefined;
           // The bearer token goes with every hop, so it only ever goes to the host Meta named.
           if (!next || next.host !== host || !/^https?:$/.test(next.protocol)) {
@@ -119,23 +160,24 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
           url = next;
           continue;
         }
-        if (res.status === 401 || res.status === 403 || res.status === 404 || res.status === 410) {
-          await res.body?.cancel().catch(() => undefined);
-          throw new MediaProblem('url_expired', `the media url answered ${res.status}`, true);
+        if (status === 401 || status === 403 || status === 404 || status === 410) {
+          res.resume();
+          throw new MediaProblem('url_expired', `the media url answered ${status}`, true);
         }
-        if (res.status < 200 || res.status >= 300 || !res.body) {
-          await res.body?.cancel().catch(() => undefined);
+        if (status < 200 || status >= 300) {
+          res.resume();
           throw new MediaProblem(
             'http_error',
-            `the media url answered ${res.status}`,
-            res.status >= 500 || res.status === 429,
+            `the media url answered ${status}`,
+            status >= 500 || status === 429,
           );
         }
-        const length = Number(res.headers.get('content-length'));
+        const declared = res.headers['content-length'];
+        const length = Number(declared);
         return {
-          stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
-          content_length: Number.isFinite(length) && res.headers.has('content-length') ? length : null,
-          content_type: res.headers.get('content-type'),
+          stream: res,
+          content_length: declared !== undefined && Number.isFinite(length) ? length : null,
+          content_type: res.headers['content-type'] ?? null,
         };
       }
     },
@@ -149,7 +191,10 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
         { method: 'POST', headers: auth, body: form, signal },
         'the media upload',
       );
-      const text = await readSmall(res, signal);
+      const text = await readSmall(
+        res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) : Readable.from([]),
+        signal,
+      );
       if (res.status < 200 || res.status >= 300) {
         throw new MediaProblem('http_error', `the media upload answered ${res.status}`, res.status >= 500);
       }
@@ -165,12 +210,12 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
 }
 
 /** A JSON answer, read up to 64 KiB (a lookup answer is a few hundred bytes). */
-async function readSmall(res: Response, signal: AbortSignal): Promise<string> {
-  if (!res.body) return '';
+async function readSmall(body: Readable, signal: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream)) {
+    // Leaving the loop early (too large) destroys the stream, so its socket is not left half read.
+    for await (const chunk of body) {
       size += (chunk as Buffer).length;
       if (size > 64 * 1024) throw new MediaProblem('bad_lookup', 'the Graph answer is too large', false);
       chunks.push(chunk as Buffer);
@@ -192,10 +237,11 @@ function safeUrl(location: string, base: URL): URL | undefined {
 
 export function networkProblem(err: unknown, what: string): MediaProblem {
   if (err instanceof MediaProblem) return err;
-  const e = err as { name?: string; cause?: { code?: string } };
+  const e = err as { name?: string; code?: string; cause?: { code?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
     return new MediaProblem('timeout', `${what} timed out`, true);
   }
-  const code = e?.cause?.code;
+  // fetch wraps the socket's error as its cause; node:http gives it as it is.
+  const code = e?.cause?.code ?? e?.code;
   return new MediaProblem('network_error', `${what} failed (network error${code ? ` ${code}` : ''})`, true);
 }

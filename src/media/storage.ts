@@ -2,9 +2,11 @@
 // streamed into <dir>/tmp/ while its size is counted and its SHA-256 computed, then renamed into
 // place, so a file at its final name is always whole, and a failed or killed download leaves at
 // most a temporary file, removed on the way out or on the next start. Files 0600, folders 0700.
+// Per download it costs one open, the writes and one rename: the shard folders made are remembered
+// (at most 65,536 + 256 names), so a busy downloader does not mkdir and chmod on every file.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -54,6 +56,26 @@ export function createMediaStorage(dir: string): MediaStorage {
     await chmod(d, 0o700);
   }
 
+  // Shard folders known to exist. Made by us with 0700 (a umask can only narrow it), so no chmod.
+  const made = new Set<string>();
+  async function ensureShard(d: string): Promise<void> {
+    if (made.has(d)) return;
+    await mkdir(d, { recursive: true, mode: 0o700 });
+    made.add(d);
+  }
+
+  /** A new temporary file, 0600 from its creation (O_EXCL: never someone else's file). */
+  async function createTemp(tmp: string) {
+    try {
+      return await open(tmp, 'wx', 0o600);
+    } catch (err) {
+      // media.dir/tmp removed under a running daemon: made again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await ensureDir(tmpDir);
+      return open(tmp, 'wx', 0o600);
+    }
+  }
+
   return {
     dir: root,
     async prepare() {
@@ -72,7 +94,6 @@ export function createMediaStorage(dir: string): MediaStorage {
       return mine.length;
     },
     async writeTemp(prefix, source, maxBytes) {
-      await ensureDir(tmpDir);
       const tmp = path.join(tmpDir, `${prefix}-${process.pid}-${Date.now()}-${++tempCounter}`);
       const hash = createHash('sha256');
       let size = 0;
@@ -87,21 +108,34 @@ export function createMediaStorage(dir: string): MediaStorage {
           done(null, chunk);
         },
       });
+      let created = false;
       try {
-        await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
-        await chmod(tmp, 0o600);
+        const handle = await createTemp(tmp);
+        created = true;
+        // The hash is computed chunk by chunk as the bytes pass (never over a whole file), and the
+        // pipeline's backpressure holds at most a few chunks of one download in memory.
+        await pipeline(source, meter, handle.createWriteStream());
       } catch (err) {
-        await rm(tmp, { force: true }).catch(() => undefined);
+        if (created) await rm(tmp, { force: true }).catch(() => undefined);
+        else destroySource(source);
         throw storageProblem(err);
       }
       return { tmp, size, sha256: hash.digest('hex') };
     },
     async commit(tmp, sha256) {
       const target = filePath(sha256);
+      const shard = path.dirname(target);
       try {
-        await ensureDir(path.dirname(path.dirname(target)));
-        await ensureDir(path.dirname(target));
-        await rename(tmp, target);
+        await ensureShard(shard);
+        try {
+          await rename(tmp, target);
+        } catch (err) {
+          // The shard folder was removed since we made it: made again, once.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          made.delete(shard);
+          await ensureShard(shard);
+          await rename(tmp, target);
+        }
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);
         throw storageProblem(err);
@@ -125,6 +159,11 @@ export function createMediaStorage(dir: string): MediaStorage {
       return createReadStream(filePath(sha256), range ? { start: range.start, end: range.end } : {});
     },
   };
+}
+
+/** A body never read (the file could not be made) is cancelled, not left to hold its connection. */
+function destroySource(source: AsyncIterable<Uint8Array>): void {
+  (source as { destroy?: () => void }).destroy?.();
 }
 
 /** A problem already classified passes through; a file system error becomes storage_error / disk_full. */
