@@ -344,8 +344,10 @@ export function createSender(deps: SenderDeps): Sender {
       for (;;) {
         wake();
         await feeder.settled();
-        // Until every queue is empty or stopped (a paused queue keeps its tasks until it resumes).
-        while ([...queues.all()].some(([, q]) => q.size > 0 && !q.isPaused)) {
+        // Until every queue is empty or stopped (a paused queue keeps its tasks until it resumes), and
+        // no send is in flight: a queue paused while one of its sends runs (an auth failure of a
+        // parallel send, a read-only store) still settles that send, and drain waits for it.
+        while ([...queues.all()].some(([, q]) => q.active > 0 || (q.size > 0 && !q.isPaused))) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
         if (feeder.current()) continue;

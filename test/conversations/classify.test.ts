@@ -114,13 +114,14 @@ describe('classify', () => {
     expect(classify(input(`${'x'.repeat(4096)} needle`), cfg).class).toBe(DEFAULT_CLASS);
   });
 
-  it('stays fast on a long hostile text', () => {
+  // What keeps a hostile text cheap is that cap: a pattern never sees past character 4096. Its cost
+  // is measured in bench/regex (worst pattern × text against a keyword class), not timed here.
+  it('runs hostile patterns on the capped text only', () => {
     const cfg = engineConfig({
       conversation_classes: [{ name: 'p', match: { patterns: ['(a|b)c', '^\\w+@\\w+$', 'x.*y.*z'] } }],
     });
-    const started = performance.now();
-    for (let i = 0; i < 50; i++) classify(input('a'.repeat(100_000)), cfg);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(classify(input(`${'a'.repeat(100_000)}c`), cfg).class).toBe(DEFAULT_CLASS);
+    expect(classify(input(`${'a'.repeat(4000)}c`), cfg).class).toBe('p');
   });
 });
 

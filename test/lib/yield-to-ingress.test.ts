@@ -76,26 +76,29 @@ describe('yieldToIngress', () => {
   });
 });
 
-describe('yieldToIngress on a saturated loop (real timers)', () => {
-  beforeEach(() => {
-    vi.useRealTimers();
-  });
+describe('yieldToIngress on a saturated loop', () => {
+  /** Runs yieldToIngress to its end on the fake clock; `busyMs` of other work holds the loop first. */
+  async function lateness(ingress: IngressSignal, used: number, share: number, busyMs: number) {
+    const startedAt = performance.now() - used;
+    let late: number | undefined;
+    const p = yieldToIngress(ingress, startedAt, { share, maxWaitMs: 50 }).then((v) => {
+      late = v;
+    });
+    // Synchronous: the worker's first turn comes due, but its continuation runs only after the other
+    // work has held the loop for busyMs (as on a saturated loop, where every turn and timer runs late).
+    vi.advanceTimersByTime(busyMs);
+    while (late === undefined) await vi.advanceTimersToNextTimerAsync();
+    await p;
+    return late;
+  }
 
   it('reports how much longer than planned the worker was away', async () => {
     const never = new Promise<void>(() => undefined);
-    const startedAt = performance.now() - 6; // 6 ms of work at 0.25: 18 ms rest + at most 18 ms for a gap
-    const pending = yieldToIngress(signal(true, never), startedAt, { share: 0.25, maxWaitMs: 50 });
-    // Others hold the loop for 100 ms: every turn and timer of the worker runs late.
-    const until = performance.now() + 100;
-    while (performance.now() < until) {
-      /* busy */
-    }
-    const late = await pending;
-    expect(late).toBeGreaterThan(40);
+    // 6 ms of work at 0.25: 18 ms rest + 18 ms for a gap, all of it 100 ms late.
+    expect(await lateness(signal(true, never), 6, 0.25, 100)).toBe(100);
   });
 
   it('reports nothing when its timers ran on time', async () => {
-    const startedAt = performance.now() - 2;
-    expect(await yieldToIngress(signal(true), startedAt, { share: 0.5, maxWaitMs: 50 })).toBeLessThan(15);
+    expect(await lateness(signal(true), 2, 0.5, 0)).toBe(0);
   });
 });

@@ -29,6 +29,23 @@ describe('accepted sends', () => {
   });
 });
 
+describe('drain', () => {
+  it('waits for a send in flight even when its queue is paused meanwhile', async () => {
+    b = await startBench();
+    // Slow enough that the pause below surely lands while the call is out.
+    b.graph.next({ accept: true, delayMs: 400 });
+    const id = await enqueue(b.t, {});
+    b.t.deps.outbound.sender.wake();
+    const deadline = Date.now() + 10_000;
+    while (b.graph.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(outboxRow(b.t, id).state).toBe('sending');
+    // A read-only store pauses every queue; the send already out still settles.
+    b.t.deps.outbound.sender.storeWritable(false);
+    await b.t.deps.outbound.sender.drain();
+    expect(outboxRow(b.t, id)).toMatchObject({ state: 'sent', wamid: 'wamid.FAKE00000001' });
+  });
+});
+
 describe('failures', () => {
   it('a retryable error retries after the backoff on the fake clock, then succeeds', async () => {
     b = await startBench({ config: { outbound: { retry_base_delay: '2s' } } });

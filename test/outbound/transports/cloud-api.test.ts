@@ -115,9 +115,9 @@ describe('cloud-api transport', () => {
 
   it('times out a slow answer and reports it as retryable', async () => {
     api.next({ accept: true, delayMs: 1500 });
-    const started = performance.now();
+    // The answer would come 1.5 s later and be accepted: a timeout failure naming 200 ms can only be
+    // the transport giving up at its own timeout (how fast is not a unit-test question).
     const result = (await transport(200).send(text)) as SendFailed;
-    expect(performance.now() - started).toBeLessThan(1400);
     expect(result).toMatchObject({ outcome: 'failed', kind: 'retryable', code: null, httpStatus: null });
     expect(result.title).toBe('request timed out after 200 ms');
   });
