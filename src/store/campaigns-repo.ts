@@ -273,15 +273,16 @@ export const campaignsRepo = Object.freeze({
   ): Promise<number> {
     let q = db
       .selectFrom('campaign_recipients as r')
-      .select((eb) => [
-        sql<string>`${input.targetId} || '-' || cast(${sql.ref('r.index')} as text)`.as('id'),
-        eb.val(input.targetId).as('campaign_id'),
+      .select([
+        // Typed casts: PostgreSQL cannot infer a bare parameter's type in `||` or a select list.
+        sql<string>`cast(${input.targetId} as text) || '-' || cast(${sql.ref('r.index')} as text)`.as('id'),
+        sql<string>`cast(${input.targetId} as text)`.as('campaign_id'),
         'r.index',
         'r.wa_id',
         'r.contact_id',
         'r.parameters',
-        eb.val('queued').as('state'),
-        eb.val(input.now).as('updated_at'),
+        sql<string>`cast(${'queued'} as text)`.as('state'),
+        sql<number>`cast(${input.now} as bigint)`.as('updated_at'),
       ])
       .where('r.campaign_id', '=', input.sourceId)
       .where('r.state', 'in', input.states)
