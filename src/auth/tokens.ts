@@ -48,6 +48,11 @@ export async function authenticate(db: Db, token: string): Promise<TokenRow | un
   return tokensRepo.findActiveByHash(db, hashToken(token));
 }
 
+/** Every token's name by id, revoked ones too: the audit log names its actors by token id. */
+export async function tokenNames(db: Db): Promise<Map<string, string>> {
+  return new Map((await tokensRepo.list(db)).map((t) => [t.id, t.name]));
+}
+
 export function tierAllows(have: Tier, need: Tier): boolean {
   return need === 'standard' || have === 'root';
 }

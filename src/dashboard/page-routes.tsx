@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import { findAgentByUuid, listAgents } from '../agents/agents.js';
 import type { AppDeps } from '../app-deps.js';
+import { tokenNames } from '../auth/tokens.js';
 import { exportRecipients } from '../campaigns/queries.js';
 import { sendableTemplates } from '../campaigns/templates.js';
 import { listAttempts, listSubscriptions, toAttemptView } from '../events/subscriptions.js';
@@ -160,6 +161,7 @@ export function mountDashboardPages(d: Hono<DashboardEnv>, deps: AppDeps): void 
       <EventsPage
         viewer={c.get('viewer')}
         audit={(await listAuditEntries(deps.db, 50)).map(toAuditEntry)}
+        tokenNames={await tokenNames(deps.db)}
         subscriptions={subscriptions}
       />,
     );

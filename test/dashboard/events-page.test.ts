@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { json } from '../helpers/json.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { one } from '../inbox/db-view.js';
 import { deliver, fixture } from '../webhook/deliveries.js';
 import { dashGet, signInDashboard } from './session.js';
 
@@ -25,6 +26,14 @@ describe('dashboard events page', () => {
     const page = await (await dashGet(t, s, '/dashboard/events')).text();
     expect(page).toContain('No subscription yet');
     expect(page).toContain(`POST ${BASE}`);
+  });
+
+  it('shows the audit log with the sign-in, its actor by token name', async () => {
+    const s = await signInDashboard(t, t.tokens.root);
+    const page = await (await dashGet(t, s, '/dashboard/events')).text();
+    const id = one<{ id: string }>(t, "select id from api_tokens where name = 'test-root'").id;
+    expect(page).toContain('dashboard.sign_in');
+    expect(page).toContain(`<span title="${id}">test-root</span>`);
   });
 
   it('lists a subscription with its health and its latest delivery attempts', async () => {

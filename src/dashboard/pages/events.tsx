@@ -55,6 +55,7 @@ function Subscription({ subscription: s, attempts }: SubscriptionWithAttempts) {
 export function EventsPage(p: {
   viewer: Viewer;
   audit: AuditEntry[];
+  tokenNames: Map<string, string>;
   subscriptions: SubscriptionWithAttempts[];
 }) {
   return (
@@ -77,7 +78,7 @@ export function EventsPage(p: {
       </section>
       <section aria-labelledby="audit-h">
         <h2 id="audit-h">Audit log</h2>
-        <AuditTable entries={p.audit} />
+        <AuditTable entries={p.audit} tokenNames={p.tokenNames} />
       </section>
     </Layout>
   );

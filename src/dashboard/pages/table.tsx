@@ -32,13 +32,21 @@ export function Table(p: { head: string[]; rows: Child[][]; caption?: string; ca
   );
 }
 
-/** Audit entries newest first; details as the compact JSON they were recorded with. */
-export function AuditTable(p: { entries: AuditEntry[] }) {
+/**
+ * Audit entries newest first; a token actor by its name (the id on hover), details as the compact JSON
+ * they were recorded with.
+ */
+export function AuditTable(p: { entries: AuditEntry[]; tokenNames: Map<string, string> }) {
   if (p.entries.length === 0) return <p class="muted">No audited action yet.</p>;
   return (
     <Table
       head={['When', 'Action', 'Actor', 'Details']}
-      rows={p.entries.map((a) => [when(a.at), a.action, a.actor, <code>{JSON.stringify(a.details)}</code>])}
+      rows={p.entries.map((a) => [
+        when(a.at),
+        a.action,
+        p.tokenNames.has(a.actor) ? <span title={a.actor}>{p.tokenNames.get(a.actor)}</span> : a.actor,
+        <code>{JSON.stringify(a.details)}</code>,
+      ])}
     />
   );
 }
