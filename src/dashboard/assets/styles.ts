@@ -85,6 +85,7 @@ a.row:hover{background:#fafbfc}
 .actions{display:flex;flex-direction:column;gap:1rem}
 .actions form{margin:0}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
+.actions details{margin-top:.75rem}
 .template-form{display:grid;gap:.5rem;margin-top:.6rem}
 .template-form button{justify-self:start}
 .picker{flex-wrap:nowrap}.picker .field{flex:1 1 auto;min-width:0}.picker select{width:100%}
