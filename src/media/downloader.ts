@@ -173,7 +173,7 @@ export function createMediaDownloader(deps: MediaDownloaderDeps): MediaDownloade
       }
       const kind = row.media_type;
       const limit = Math.min(sizeLimit(kind, config), config.max_total_bytes);
-      let resolved = await src.resolve(row.media_id, signal);
+      let resolved = await src.resolve(row.media_id, signal, kind);
       const mime = baseMime(resolved.mime_type) ?? baseMime(row.mime_type);
       if (!mimeAllowed(kind, mime)) {
         throw new MediaProblem(
@@ -191,7 +191,7 @@ export function createMediaDownloader(deps: MediaDownloaderDeps): MediaDownloade
       } catch (err) {
         // The url lives for minutes: once expired (or refused), ask Meta for a fresh one, once.
         if (!(err instanceof MediaProblem && err.code === 'url_expired')) throw err;
-        resolved = await src.resolve(row.media_id, signal);
+        resolved = await src.resolve(row.media_id, signal, kind);
         body = await src.fetch(resolved, signal);
       }
       if (body.content_length !== null && body.content_length > limit) {

@@ -32,7 +32,8 @@ export interface UploadedMedia {
 
 export interface MediaSource {
   readonly name: 'graph' | 'sandbox';
-  resolve(mediaId: string, signal: AbortSignal): Promise<ResolvedMedia>;
+  /** `kind` is the message's media type: Meta's lookup has no use for it, the sandbox makes a file of it. */
+  resolve(mediaId: string, signal: AbortSignal, kind?: string): Promise<ResolvedMedia>;
   /** The bytes behind a resolved url. A 401/403/404 of the url is `url_expired`: resolve again. */
   fetch(resolved: ResolvedMedia, signal: AbortSignal): Promise<MediaBody>;
   /** POST /{phone_number_id}/media (multipart): Meta's media id for the file. */

@@ -10,8 +10,8 @@ export function createSandboxMediaSource(options: { nextId: () => string }): Med
   const byUrl = new Map<string, { bytes: Buffer; mime: string }>();
   return {
     name: 'sandbox',
-    async resolve(mediaId) {
-      const placeholder = placeholderFor(mediaId);
+    async resolve(mediaId, _signal, kind) {
+      const placeholder = placeholderFor(mediaId, kind);
       const url = `sandbox:${mediaId}`;
       // Bounded: one small entry per media resolved and not yet fetched.
       if (byUrl.size > 1000) byUrl.clear();
@@ -41,12 +41,21 @@ export function createSandboxMediaSource(options: { nextId: () => string }): Med
 }
 
 /**
- * A sandbox media id made by simulate names its type (`...image...`); otherwise it is an image.
- * Types are told apart by a hint in the id because the lookup, as Meta's, only has the id.
+ * A file of the message's media type; without one (a lookup by id alone), a hint in the id
+ * (`...voice...`, `...video...`, `...doc...`) picks it, else an image.
  */
-function placeholderFor(mediaId: string): { bytes: Buffer; mime: string } {
-  if (/audio|voice/i.test(mediaId)) return { bytes: placeholderOggOpus(mediaId), mime: 'audio/ogg' };
-  if (/video/i.test(mediaId)) return { bytes: placeholderMp4(mediaId), mime: 'video/mp4' };
-  if (/doc|pdf/i.test(mediaId)) return { bytes: placeholderPdf(mediaId), mime: 'application/pdf' };
+function placeholderFor(mediaId: string, kind?: string): { bytes: Buffer; mime: string } {
+  const type =
+    kind ??
+    (/audio|voice/i.test(mediaId)
+      ? 'audio'
+      : /video/i.test(mediaId)
+        ? 'video'
+        : /doc|pdf/i.test(mediaId)
+          ? 'document'
+          : 'image');
+  if (type === 'audio') return { bytes: placeholderOggOpus(mediaId), mime: 'audio/ogg' };
+  if (type === 'video') return { bytes: placeholderMp4(mediaId), mime: 'video/mp4' };
+  if (type === 'document') return { bytes: placeholderPdf(mediaId), mime: 'application/pdf' };
   return { bytes: placeholderPng(mediaId), mime: 'image/png' };
 }

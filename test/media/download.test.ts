@@ -427,7 +427,10 @@ describe('the sandbox (no access token)', () => {
     await receive(t, 'audio', 'sim-voice-1', { mime_type: 'audio/ogg' });
     await receive(t, 'video', 'sim-video-1', { mime_type: 'video/mp4' });
     await receive(t, 'document', 'sim-doc-1', { mime_type: 'application/pdf' });
+    // An id as Meta makes them, with no hint of its type: the message's type picks the file.
+    await receive(t, 'audio', '8174829754160001', { mime_type: 'audio/ogg; codecs=opus' });
     await t.deps.media.drain();
+    expect(await stateOf(t, '8174829754160001')).toMatchObject({ state: 'stored', mime_type: 'audio/ogg' });
     expect(await stateOf(t, 'sim-image-1')).toMatchObject({ state: 'stored', mime_type: 'image/png' });
     expect(await stateOf(t, 'sim-voice-1')).toMatchObject({ state: 'stored', mime_type: 'audio/ogg' });
     expect(await stateOf(t, 'sim-video-1')).toMatchObject({ state: 'stored', mime_type: 'video/mp4' });
