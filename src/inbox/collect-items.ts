@@ -1,5 +1,9 @@
 // The collect phase: every entry, change and item of a delivery parsed on its own, so a bad one is
 // recorded as an item error without sinking the others. Nothing here touches the database.
+// SPEC §9a: an item nested deeper than 64 levels, or with a timestamp outside [received − 30 days,
+// received + 1 day], is an item error (kept in the raw body, its effects skipped).
+import { toIso } from '../lib/clock.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../lib/json-limits.js';
 import {
   CORE_MESSAGE_KEYS,
   change as changeSchema,
@@ -24,8 +28,39 @@ import {
   type PendingStatus,
 } from './delivery-items.js';
 
+const DAY_MS = 86_400_000;
+/** How far before and after the delivery's own receipt a Meta timestamp may lie (SPEC §9a). */
+export const TIMESTAMP_WINDOW = { beforeMs: 30 * DAY_MS, afterMs: DAY_MS } as const;
+
+/** Checks that hold for every item whatever its kind: bounded nesting, a plausible timestamp. */
+interface ItemChecks {
+  /** When the delivery was accepted (a reprocessed row is judged by its own day). */
+  receivedAt: number;
+  addError: AddError;
+}
+
+function tooDeep(raw: unknown, loc: string, c: ItemChecks): boolean {
+  if (!nestsDeeperThan(raw, MAX_JSON_DEPTH)) return false;
+  c.addError(loc, 'too_deep', `nested deeper than ${MAX_JSON_DEPTH} levels; skipped`);
+  return true;
+}
+
+function outsideWindow(ms: number, loc: string, c: ItemChecks): boolean {
+  if (ms >= c.receivedAt - TIMESTAMP_WINDOW.beforeMs && ms <= c.receivedAt + TIMESTAMP_WINDOW.afterMs) {
+    return false;
+  }
+  c.addError(
+    loc,
+    'timestamp_out_of_range',
+    `timestamp ${toIso(ms)} is outside [received − 30 days, received + 1 day] ` +
+      `(received ${toIso(c.receivedAt)}); skipped`,
+  );
+  return true;
+}
+
 /** Parses every entry and change on its own, so a bad one is recorded without sinking the others. */
-export function collect(entries: unknown[], addError: AddError) {
+export function collect(entries: unknown[], addError: AddError, receivedAt: number) {
+  const checks: ItemChecks = { receivedAt, addError };
   const messages: PendingMessage[] = [];
   const statuses: PendingStatus[] = [];
   const events: PendingEvent[] = [];
@@ -45,17 +80,13 @@ export function collect(entries: unknown[], addError: AddError) {
       }
       const { field, value } = change.data;
       if (field === 'messages' || field === 'smb_message_echoes') {
-        collectMessagesChange(value, loc, { i, j, field }, { messages, statuses, events }, addError);
+        collectMessagesChange(value, loc, { i, j, field }, { messages, statuses, events }, checks);
         continue;
       }
+      // Other fields are stored whole (as JSON): one too deep is skipped before anything walks it.
+      if (tooDeep(value, `${loc}.value`, checks)) continue;
       if (field === 'user_id_update') {
-        collectIdentityUpdates(
-          value,
-          `${loc}.value`,
-          (entry.data.time ?? 0) * 1000,
-          identityUpdates,
-          addError,
-        );
+        collectIdentityUpdates(value, `${loc}.value`, (entry.data.time ?? 0) * 1000, identityUpdates, checks);
       }
       const event: PendingEvent = {
         entryIndex: i,
@@ -86,17 +117,21 @@ function collectIdentityUpdates(
   loc: string,
   entryTime: number,
   out: PendingIdentityUpdate[],
-  addError: AddError,
+  checks: ItemChecks,
 ): void {
+  const { addError } = checks;
   const list = (value as { user_id_update?: unknown } | null)?.user_id_update;
   if (!Array.isArray(list)) {
     addError(loc, 'invalid_user_id_update', 'user_id_update: expected an array');
     return;
   }
   for (const [k, raw] of list.entries()) {
+    const uloc = `${loc}.user_id_update[${k}]`;
     const u = userIdUpdate.safeParse(raw);
-    if (u.success) out.push({ update: u.data, loc: `${loc}.user_id_update[${k}]`, at: entryTime });
-    else addError(`${loc}.user_id_update[${k}]`, 'invalid_user_id_update', describe(u.error));
+    if (!u.success) addError(uloc, 'invalid_user_id_update', describe(u.error));
+    else if (u.data.timestamp === undefined || !outsideWindow(u.data.timestamp, uloc, checks)) {
+      out.push({ update: u.data, loc: uloc, at: entryTime });
+    }
   }
 }
 
@@ -137,9 +172,10 @@ function collectMessagesChange(
   loc: string,
   at: { i: number; j: number; field: string },
   out: { messages: PendingMessage[]; statuses: PendingStatus[]; events: PendingEvent[] },
-  addError: AddError,
+  checks: ItemChecks,
 ): void {
-  const v = messagesValue.safeParse(value);
+  const { addError } = checks;
+  const v = messagesValue.safeParse(tolerantArrays(value, `${loc}.value`, addError));
   if (!v.success) {
     const noMetadata = v.error.issues.some((issue) => issue.path[0] === 'metadata');
     addError(
@@ -153,6 +189,7 @@ function collectMessagesChange(
   }
   const pnid = v.data.metadata.phone_number_id;
   const senders = (v.data.contacts ?? []).flatMap((c) => {
+    if (nestsDeeperThan(c, MAX_JSON_DEPTH)) return [];
     const s = senderContact.safeParse(c);
     return s.success ? [s.data] : [];
   });
@@ -161,8 +198,9 @@ function collectMessagesChange(
   const list = echo ? v.data.message_echoes : v.data.messages;
   for (const [k, raw] of (list ?? []).entries()) {
     const mloc = `${loc}.value.${echo ? 'message_echoes' : 'messages'}[${k}]`;
+    if (tooDeep(raw, mloc, checks)) continue;
     const msg = parseMessage(raw, mloc, addError);
-    if (!msg) continue;
+    if (!msg || outsideWindow(msg.timestamp, mloc, checks)) continue;
     if (!msg.id) {
       addError(mloc, 'missing_message_id', 'the message has no "id", so it cannot be deduplicated; skipped');
       continue;
@@ -179,19 +217,38 @@ function collectMessagesChange(
     });
   }
   for (const [k, raw] of (v.data.statuses ?? []).entries()) {
+    const sloc = `${loc}.value.statuses[${k}]`;
+    if (tooDeep(raw, sloc, checks)) continue;
     const s = statusObject.safeParse(raw);
-    if (s.success) out.statuses.push({ status: s.data, raw, order: out.statuses.length });
-    else addError(`${loc}.value.statuses[${k}]`, 'invalid_status', describe(s.error));
+    if (!s.success) addError(sloc, 'invalid_status', describe(s.error));
+    else if (!outsideWindow(s.data.timestamp, sloc, checks)) {
+      out.statuses.push({ status: s.data, raw, order: out.statuses.length });
+    }
   }
   if (v.data.errors && v.data.errors.length > 0) {
-    out.events.push({
-      entryIndex: at.i,
-      changeIndex: at.j,
-      field: 'messages',
-      event: 'errors',
-      payload: value,
-    });
+    // The change is kept whole as the errors' record; one holding a too-deep part keeps only errors.
+    const payload = nestsDeeperThan(value, MAX_JSON_DEPTH)
+      ? { metadata: v.data.metadata, errors: v.data.errors }
+      : value;
+    if (!tooDeep(payload, `${loc}.value.errors`, checks)) {
+      out.events.push({ entryIndex: at.i, changeIndex: at.j, field: 'messages', event: 'errors', payload });
+    }
   }
+}
+
+const ITEM_ARRAYS = ['contacts', 'messages', 'statuses', 'errors', 'message_echoes'] as const;
+
+/**
+ * The change's value with each item list that is not an array dropped (an item error each), so that
+ * one wrong-typed list does not sink the others and the change's metadata (SPEC §9a).
+ */
+function tolerantArrays(value: unknown, loc: string, addError: AddError): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const v = value as Record<string, unknown>;
+  const wrong = ITEM_ARRAYS.filter((k) => v[k] !== undefined && !Array.isArray(v[k]));
+  if (wrong.length === 0) return value;
+  for (const k of wrong) addError(`${loc}.${k}`, 'invalid_field', `${k}: expected an array; skipped`);
+  return Object.fromEntries(Object.entries(v).filter(([k]) => !(wrong as string[]).includes(k)));
 }
 
 function firstError(

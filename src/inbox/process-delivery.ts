@@ -3,6 +3,7 @@
 // or item that cannot be used is recorded in webhook_errors and skipped; the rest goes on.
 // The parts: collect-items.ts reads the body, inbound-message.ts / echoes.ts store messages,
 // statuses.ts statuses, webhook-fields.ts the other fields.
+import { loopTurnsEvery } from '../lib/loop-turns.js';
 import type { Db } from '../store/db.js';
 import type { WebhookErrorsTable } from '../store/tables.js';
 import { webhookLogRepo } from '../store/webhook-log-repo.js';
@@ -25,6 +26,9 @@ export interface DeliverySummary {
   errors: number;
 }
 
+/** How long one delivery may hold the event loop before it yields a turn, ms (SPEC §9a: < 50). */
+const ITEM_SLICE_MS = 10;
+
 export async function processDelivery(
   trx: Db,
   row: { id: string; body: string; received_at: number; processed_at: number | null },
@@ -44,7 +48,9 @@ export async function processDelivery(
   const addError = (location: string, code: string, message: string) =>
     errors.push({ id: ctx.ids.next(), inbox_id: row.id, location, code, message, created_at: ctx.now });
 
-  const work = collect(parsed.data.entry, addError);
+  const work = collect(parsed.data.entry, addError, row.received_at);
+  // Between items: a turn of the event loop every slice, however many items the delivery carries.
+  const between = loopTurnsEvery(ITEM_SLICE_MS);
   const summary: DeliverySummary = { messages: 0, duplicates: 0, statuses: 0, events: 0, errors: 0 };
 
   // BSUID changes first, so the messages of this delivery find the contact they now belong to.
@@ -70,6 +76,7 @@ export async function processDelivery(
       if (!(err instanceof ItemError)) throw err;
       addError(u.loc, err.code, err.message);
     }
+    await between();
   }
 
   // A batch is applied whole, in message-timestamp order (stable for equal timestamps).
@@ -91,6 +98,7 @@ export async function processDelivery(
       if (!(err instanceof ItemError)) throw err;
       addError(m.loc, err.code, err.message);
     }
+    await between();
   }
 
   work.statuses.sort(
@@ -107,10 +115,12 @@ export async function processDelivery(
       inboxId: row.id,
     });
     if (outcome === 'new') summary.statuses += 1;
+    await between();
   }
 
   for (const e of work.events) {
     if (await applyWebhookField(trx, e, row, ctx)) summary.events += 1;
+    await between();
   }
 
   // A row processed before (replayed or reprocessed) replaces its old error records.

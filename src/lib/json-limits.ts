@@ -96,3 +96,21 @@ function markValue(isArray: boolean[], counts: number[]): void {
   const n = counts[top] as number;
   if (n <= 0) counts[top] = -n + 1;
 }
+
+/**
+ * Whether a parsed value nests deeper than `max` (the value itself is level 1). Iterative, so a value
+ * nested 10,000 levels is judged without the recursion (JSON.stringify, a schema walk) it would
+ * overflow the stack in; used on webhook items, which are parsed before they can be checked as text.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop() as { v: unknown; depth: number };
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}

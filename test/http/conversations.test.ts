@@ -4,7 +4,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { exec } from '../inbox/db-view.js';
-import { deliver, deliveryOf, fixture, messagesChange, PNID, signed } from '../webhook/deliveries.js';
+import {
+  BSUID_FIXTURE_DAY,
+  deliver,
+  deliveryOf,
+  fixture,
+  messagesChange,
+  PNID,
+  signed,
+} from '../webhook/deliveries.js';
 
 const BASE = '/api/extensions/native-whatsapp/runtime/conversations';
 const T0 = 1767600000;
@@ -277,6 +285,7 @@ describe('GET /runtime/conversations/:conversation_id', () => {
   });
 
   it('a BSUID-only customer shows user_id and a null wa_id', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_text_username_only.json'));
     const [item] = (await get<Page>(BASE)).body.items;
     expect(item).toMatchObject({ wa_id: null, user_id: 'ES.8812736450019283746', contact_name: 'Sheila M.' });

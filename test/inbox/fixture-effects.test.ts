@@ -2,7 +2,7 @@
 // README row expects (opt-out, escalation and classification belong to the conversation engine).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
-import { acceptedFixtureNames, deliver, fixture } from '../webhook/deliveries.js';
+import { acceptedFixtureNames, BSUID_FIXTURE_DAY, deliver, fixture } from '../webhook/deliveries.js';
 import {
   contacts,
   conversations,
@@ -228,6 +228,7 @@ describe('statuses', () => {
     ['status_sent_free_entry_point.json', 'sent'],
     ['bsuid_status_delivered.json', 'delivered'],
   ])('%s is kept (unapplied: its wamid is unknown) with pricing and conversation', async (name, status) => {
+    if (name.startsWith('bsuid_')) t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture(name));
     const [e] = statusEvents(t);
     expect(e).toMatchObject({ status, applied_at: null });
@@ -237,6 +238,7 @@ describe('statuses', () => {
   });
 
   it('a BSUID status keeps recipient_user_id', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_status_delivered.json'));
     expect(statusEvents(t)[0]?.recipient_user_id).toBe('BR.1502576394655843021');
   });
@@ -304,11 +306,13 @@ describe('other fields are stored and logged', () => {
 
 describe('customers identified by BSUID', () => {
   it('a phone number and a BSUID are both kept on the contact', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_text_phone_and_user_id.json'));
     expect(contacts(t)).toMatchObject([{ wa_id: '5511900000021', user_id: 'BR.1502576394655843021' }]);
   });
 
   it('a username-only customer (no phone) gets a contact and a conversation', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_text_username_only.json'));
     expect(contacts(t)).toMatchObject([
       { wa_id: null, user_id: 'ES.8812736450019283746', username: '@sheila.m', profile_name: 'Sheila M.' },
@@ -318,6 +322,7 @@ describe('customers identified by BSUID', () => {
   });
 
   it('user_changed_number (BSUID shape) links the new number and BSUID, keeping the old BSUID', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_system_user_changed_number.json'));
     const [c] = contacts(t) as { id: string }[];
     expect(c).toMatchObject({ wa_id: '5511900000022', user_id: 'BR.7730012984756201934' });
@@ -330,6 +335,7 @@ describe('customers identified by BSUID', () => {
   });
 
   it('user_changed_user_id links the new BSUID to the same contact', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_system_user_changed_user_id.json'));
     const [c] = contacts(t) as { id: string }[];
     expect(c).toMatchObject({ wa_id: null, user_id: 'ES.9906123478550012837' });

@@ -143,6 +143,9 @@ describe('batching', () => {
     await t.deps.inbox.processor.stop(Date.now() + 1000);
     for (let i = 0; i < 40; i++)
       await post(t, text(`49170000004${String(i).padStart(2, '0')}`, `b${i}`, T0 + i));
+    // The first daemon stops before the second opens the file, as a restart does: two live daemons on
+    // one file in one process would wait on each other's locks in SQLite's synchronous busy wait.
+    await t.daemon.stop();
     const fresh = await app({ inbox: { batch_size: 7 } }, '2026-01-05T09:00:00Z', t);
     await fresh.deps.inbox.processor.drain();
     expect(messages(fresh).map((m) => m.text)).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}`));

@@ -8,6 +8,7 @@ import { messagesRepo } from '../../src/store/messages-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import {
+  BSUID_FIXTURE_DAY,
   deliver,
   deliveryOf,
   fixture,
@@ -297,6 +298,7 @@ describe('identities: one customer, one history', () => {
   });
 
   it('a customer first seen with phone and BSUID is found again by BSUID alone', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(t, fixture('bsuid_text_phone_and_user_id.json'));
     await deliver(
       t,
@@ -316,6 +318,7 @@ describe('identities: one customer, one history', () => {
   });
 
   it('a BSUID change then a number change keep one contact and one conversation', async () => {
+    t.clock.set(BSUID_FIXTURE_DAY);
     await deliver(
       t,
       fixture('bsuid_text_phone_and_user_id.json'),
@@ -393,6 +396,7 @@ describe('conversations open, continue, reopen', () => {
     await say(T0);
     const [conv] = conversations(t) as { id: string }[];
     close(conv?.id as string, (T0 + HOUR) * 1000);
+    t.clock.set((T0 + HOUR + 24 * HOUR + 1) * 1000);
     await say(T0 + HOUR + 24 * HOUR + 1);
     const all = conversations(t);
     expect(all).toHaveLength(2);

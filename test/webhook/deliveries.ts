@@ -9,6 +9,12 @@ import { TEST_APP_SECRET, type TestApp } from '../helpers/test-app.js';
 export const FIXTURE_DIR = path.resolve(import.meta.dirname, '../fixtures/whatsapp');
 export const WEBHOOK = '/webhooks/whatsapp';
 export const PNID = '106540352242922';
+/**
+ * The day the bsuid_* fixtures were sent (their timestamps are 2026-05-05T17:33Z onwards): a test
+ * delivering one sets its clock here first, since SPEC §9a makes a timestamp more than a day after
+ * the receipt an item error.
+ */
+export const BSUID_FIXTURE_DAY = '2026-05-05T18:00:00Z';
 
 function signatureTable(file: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
