@@ -98,10 +98,15 @@ export const followUpsRepo = Object.freeze({
       .orderBy('due_at')
       .orderBy('id')
       .limit(limit);
+    // Picked once, in a materialized CTE (store/locking.ts says why).
     const rows = await db
+      .with(
+        (wb) => wb('due').materialized(),
+        () => skipLocked(db, due),
+      )
       .updateTable('follow_ups')
       .set({ state: 'claimed', lease_owner: owner, lease_until: leaseUntil, updated_at: now })
-      .where('id', 'in', skipLocked(db, due))
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
       .where('state', '=', 'scheduled')
       .returning(['id', 'due_at'])
       .execute();

@@ -1,6 +1,10 @@
 // Row locks, the one dialect-specific piece of every claim (SPEC §10). A claim is one statement:
-//   update <queue> set lease_owner = ?, lease_until = ? where id in (select id from <queue> where <due
-//   and not held by a live lease> order by ... limit n [for update skip locked]) returning *
+//   with due as materialized (select id from <queue> where <due and not held by a live lease>
+//     order by ... limit n [for update skip locked])
+//   update <queue> set lease_owner = ?, lease_until = ? where id in (select id from due) returning *
+// The CTE, not `id in (subquery)`: PostgreSQL may run a locking subquery again for each row it
+// updates, and each run passes over the rows the statement already updated (locked by itself), so
+// one claim of `limit n` took every due row (caught by test/store/claims.test.ts).
 // On PostgreSQL the inner select takes FOR UPDATE SKIP LOCKED, so concurrent claimers on other
 // connections pass over each other's rows instead of waiting for them (and never take them twice).
 // SQLite has no row locks and needs none: a write statement holds the database's one write lock, so the

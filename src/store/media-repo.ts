@@ -2,6 +2,7 @@
 // with a lease, like every queue, SPEC §10) and the stored files they point at, outbound uploads too.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { skipLocked } from './locking.js';
 import type { MediaState, MediaTable } from './media-tables.js';
 
 export type MediaRow = MediaTable;
@@ -46,7 +47,12 @@ export const mediaRepo = Object.freeze({
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit);
+    // Picked once, in a materialized CTE (store/locking.ts says why).
     return db
+      .with(
+        (wb) => wb('due').materialized(),
+        () => skipLocked(db, due),
+      )
       .updateTable('media')
       .set((eb) => ({
         lease_owner: owner,
@@ -54,7 +60,7 @@ export const mediaRepo = Object.freeze({
         attempts: eb('attempts', '+', 1),
         updated_at: now,
       }))
-      .where('id', 'in', due)
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
       .where('state', '=', 'pending')
       .returningAll()
       .execute();

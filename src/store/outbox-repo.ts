@@ -82,10 +82,15 @@ export const outboxRepo = Object.freeze({
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit);
+    // Picked once, in a materialized CTE (store/locking.ts says why).
     const rows = await db
+      .with(
+        (wb) => wb('due').materialized(),
+        () => skipLocked(db, due),
+      )
       .updateTable('outbox')
       .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', skipLocked(db, due))
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
       .where('state', '=', 'queued')
       .returningAll()
       .execute();

@@ -29,10 +29,15 @@ export const responderJobsRepo = Object.freeze({
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
       .orderBy('id')
       .limit(limit);
+    // Picked once, in a materialized CTE (store/locking.ts says why).
     const rows = await db
+      .with(
+        (wb) => wb('due').materialized(),
+        () => skipLocked(db, due),
+      )
       .updateTable('responder_jobs')
       .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', skipLocked(db, due))
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
       .where('state', '=', 'pending')
       .returningAll()
       .execute();

@@ -3,6 +3,7 @@
 // pending row of each conversation, so a subscriber sees a conversation's events in sequence order.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
+import { skipLocked } from './locking.js';
 import type { EventDeliveriesTable, EventDeliveryAttemptsTable, EventSubscriptionsTable } from './tables.js';
 
 export type SubscriptionRow = Selectable<EventSubscriptionsTable>;
@@ -116,34 +117,38 @@ export const subscriptionsRepo = Object.freeze({
     limit: number,
   ): Promise<DeliveryRow[]> {
     if (limit <= 0) return [];
+    const due = db
+      .selectFrom('event_deliveries as d')
+      .select('d.id')
+      .where('d.subscription_id', '=', subscriptionId)
+      .where('d.state', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now)
+      .where((w) => w.or([w('d.lease_until', 'is', null), w('d.lease_until', '<=', now)]))
+      .where((w) =>
+        w.not(
+          w.exists(
+            w
+              .selectFrom('event_deliveries as p')
+              .select('p.id')
+              .whereRef('p.subscription_id', '=', 'd.subscription_id')
+              .whereRef('p.order_key', '=', 'd.order_key')
+              .where('p.order_key', '!=', '')
+              .where('p.state', '=', 'pending')
+              .whereRef('p.event_seq', '<', 'd.event_seq'),
+          ),
+        ),
+      )
+      .orderBy('d.event_seq')
+      .limit(limit);
+    // Picked once, in a materialized CTE, FOR UPDATE SKIP LOCKED on PostgreSQL (store/locking.ts).
     return db
+      .with(
+        (wb) => wb('due').materialized(),
+        () => skipLocked(db, due),
+      )
       .updateTable('event_deliveries')
       .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom('event_deliveries as d')
-          .select('d.id')
-          .where('d.subscription_id', '=', subscriptionId)
-          .where('d.state', '=', 'pending')
-          .where('d.next_attempt_at', '<=', now)
-          .where((w) => w.or([w('d.lease_until', 'is', null), w('d.lease_until', '<=', now)]))
-          .where((w) =>
-            w.not(
-              w.exists(
-                w
-                  .selectFrom('event_deliveries as p')
-                  .select('p.id')
-                  .whereRef('p.subscription_id', '=', 'd.subscription_id')
-                  .whereRef('p.order_key', '=', 'd.order_key')
-                  .where('p.order_key', '!=', '')
-                  .where('p.state', '=', 'pending')
-                  .whereRef('p.event_seq', '<', 'd.event_seq'),
-              ),
-            ),
-          )
-          .orderBy('d.event_seq')
-          .limit(limit),
-      )
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
       .returningAll()
       .execute();
   },

@@ -1,8 +1,10 @@
 // The follow-up scheduler end to end: a business message makes the conversation pending and plans a
 // follow-up; ticks driven on the fake clock claim it when due and hand it to the sender (a fake
-// Cloud API over real HTTP counts what went out). Window, quiet hours, sequences, overlap, opt-out,
+// Cloud API over real HTTP counts what went out). Window, quiet hours, sequences, two instances, opt-out,
 // attachment, 131047 re-plan, and the housekeeping on the tick.
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/db.js';
+import { followUpsRepo } from '../../src/store/follow-ups-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { exec, one, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outbox, startBench } from '../outbound/harness.js';
@@ -64,19 +66,73 @@ describe('follow-ups', () => {
     expect(b.graph.requests).toHaveLength(2);
   });
 
-  it('overlapping ticks claim a due follow-up once', async () => {
+  it("a tick never takes another instance's live claims, and takes them over once their lease ran out", async () => {
+    // Two daemons on one database (SPEC §10). The other instance, on its own connection, claims part
+    // of the due follow-ups and crashes before deciding them. (Concurrent claims on two connections
+    // are raced in test/store/claims.test.ts.)
     b = await startBench({ config: { follow_up_rules: [rule('nudge', '1h')] } });
-    await answered(b);
-    b.t.clock.advance(HOUR);
-    const reports = await Promise.all([
-      b.t.deps.outbound.scheduler.tick(),
-      b.t.deps.outbound.scheduler.tick(),
-      b.t.deps.outbound.scheduler.tick(),
-    ]);
-    expect(reports.map((r) => r.enqueued).reduce((a, c) => a + c, 0)).toBe(1);
-    await b.t.deps.outbound.sender.drain();
-    expect(outbox(b.t).filter((r) => r.kind === 'follow_up')).toHaveLength(1);
-    expect(b.graph.requests).toHaveLength(2);
+    const conv = await answered(b);
+    const t = b.t;
+    const lease = t.deps.config().scheduler.lease;
+    const now = t.clock.now();
+    await withTransaction(t.deps.db, async (trx) => {
+      for (let i = 0; i < 20; i++) {
+        await followUpsRepo.insertIfNew(trx, {
+          id: `due-${String(i).padStart(2, '0')}`,
+          conversation_id: conv.id,
+          rule_id: 'nudge',
+          silence_from: now - 1000 * (i + 1),
+          sequence: 0,
+          due_at: now,
+          state: 'scheduled',
+          lease_until: null,
+          outbox_id: null,
+          sent_wamid: null,
+          skip_reason: null,
+          created_at: now,
+          updated_at: now,
+        });
+      }
+    });
+    const second = openDatabase(t.deps.config().database.path);
+    let crashed: string[];
+    try {
+      crashed = await followUpsRepo.claimDue(second.db, 'crashed-instance', now, now + lease, 5);
+    } finally {
+      await second.close();
+    }
+    expect(crashed).toHaveLength(5);
+    const decided = (r: { enqueued: number; skipped: number; deferred: number; cancelled: number }) =>
+      r.enqueued + r.skipped + r.deferred + r.cancelled;
+
+    const first = await t.deps.outbound.scheduler.tick();
+    expect([first.claimed, decided(first)]).toEqual([15, 15]);
+    const heldByCrashed = () =>
+      rows<{ id: string }>(
+        t,
+        "select id from follow_ups where lease_owner = 'crashed-instance' and state = 'claimed' order by id",
+      ).map((r) => r.id);
+    t.clock.advance(lease - 1);
+    await t.deps.outbound.scheduler.tick();
+    expect(heldByCrashed()).toEqual([...crashed].sort());
+    t.clock.advance(1);
+    const takeover = await t.deps.outbound.scheduler.tick();
+    expect(heldByCrashed()).toEqual([]);
+    expect(takeover.claimed).toBeGreaterThanOrEqual(5);
+    // Decided: each handed to the outbox (claimed with its outbox row) or settled otherwise.
+    const left = rows<{ state: string; outbox_id: string | null }>(
+      t,
+      `select state, outbox_id from follow_ups where id in (${crashed.map((id) => `'${id}'`).join(', ')})`,
+    );
+    expect(left.filter((r) => r.state === 'scheduled' || (r.state === 'claimed' && !r.outbox_id))).toEqual(
+      [],
+    );
+    expect(
+      rows(
+        t,
+        "select follow_up_id from outbox where kind = 'follow_up' group by follow_up_id having count(*) > 1",
+      ),
+    ).toEqual([]);
   });
 
   it('a sequence sends each rule once per silence, counted from the business message', async () => {
