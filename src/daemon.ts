@@ -397,7 +397,9 @@ function urlHost(host: string): string {
 function reservePort(hostname: string, port: number): Promise<{ release(): Promise<void> } | undefined> {
   if (port === 0) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
-    const holder = createServer();
+    // A connection to the reservation (a health check during a slow start on PostgreSQL) is reset at
+    // once: held open, it kept holder.close() from finishing and the start never completed.
+    const holder = createServer((socket) => socket.destroy());
     holder.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, hostname, port)));
     holder.listen({ host: hostname, port, exclusive: true }, () =>
       resolve({ release: () => new Promise<void>((done) => holder.close(() => done())) }),
