@@ -1,0 +1,564 @@
+// SPEC §10 under kill -9: three daemons on one PostgreSQL database behind a round-robin proxy
+// (round-robin-proxy.ts), 10 rounds of the mixed load of kill-rounds.test.ts (signed webhooks from
+// many customers with Meta's duplicates and retries, statuses, manual replies, auto-replies, follow-ups
+// on the real clock, one campaign), each round killing a random instance with SIGKILL while the load
+// goes on through the others, then restarting it (same INSTANCE_ID), draining and reconciling: every
+// acknowledged delivery present once, every send at most once outside SPEC §5's window (a row the
+// killed instance had `sending`), every follow-up once per silence. Runs when TEST_DATABASE_URL is set.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { toMetaJson } from '../../src/webhook/meta-json.js';
+import { signBody } from '../../src/webhook/signature.js';
+import {
+  type DaemonProcess,
+  freePort,
+  killAll,
+  startDaemonProcess,
+  waitFor,
+} from '../helpers/daemon-process.js';
+import { createPostgresTestDatabase, type PostgresTestDatabase } from '../helpers/engines.js';
+import { type FakeGraphApi, startFakeGraphApi } from '../helpers/fake-graph-api.js';
+import { deliveryOf, FIXTURE_DIR, messagesChange, statusChange } from '../webhook/deliveries.js';
+import {
+  CAMPAIGNS,
+  EXECUTE,
+  faultSeed,
+  graphSendKey,
+  messageSends,
+  outboxSendKey,
+  PNID,
+  ROOT_TOKEN,
+  SECRET,
+  seededRandom,
+  sleep,
+} from './harness.js';
+import { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.js';
+import { type Totals, writeScenarioTotals } from './totals.js';
+
+const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 10);
+const INSTANCES = 3;
+const CUSTOMERS = 80;
+const RECIPIENTS = 300;
+const AUTO_REPLY = 'Hi! How can we help?';
+const NUDGES = ['Still there? Reply any time.', 'Anything else we can do for you?'];
+
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+});
+
+interface Delivery {
+  body: Buffer;
+  wamids: string[];
+  statuses: string[];
+  acked: boolean;
+}
+
+interface OutboxView {
+  id: string;
+  kind: string;
+  state: string;
+  to: string;
+  payload: string;
+  wamid: string | null;
+  follow_up_id: string | null;
+  campaign_recipient_id: string | null;
+}
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)(
+  'three instances on PostgreSQL behind a round-robin proxy',
+  () => {
+    it(`${ROUNDS} rounds of kill -9 of a random instance: every acknowledged delivery once, no send twice outside SPEC §5's window`, async () => {
+      const started = Date.now();
+      const mark = (what: string) => console.log(`[faults] instances: ${what} at ${Date.now() - started} ms`);
+      const seed = faultSeed('instances');
+      const rnd = seededRandom(seed);
+      const dir = mkdtempSync(path.join(tmpdir(), 'nwa-faults-instances-'));
+      cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const database: PostgresTestDatabase = await createPostgresTestDatabase();
+      cleanup.push(() => database.drop());
+      mark('database ready');
+      const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+      cleanup.push(() => pool.end());
+      const query = async <T>(sql: string, ...params: unknown[]): Promise<T[]> =>
+        (await pool.query(sql, params)).rows as T[];
+      const graph: FakeGraphApi = await startFakeGraphApi();
+      cleanup.push(() => graph.close());
+      graph.setDefault({ accept: true, delayMs: 40 });
+      const configFile = path.join(dir, 'config.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          runtime: { automation_mode: 'autonomous' },
+          responder: { rules: [{ id: 'hello', keywords: ['hello'], reply: AUTO_REPLY }] },
+          follow_up_rules: [
+            { id: 'nudge', after: '1s', text: NUDGES[0], max_per_conversation: 100 },
+            { id: 'nudge-again', after: '2s', text: NUDGES[1], max_per_conversation: 100 },
+          ],
+          escalation: { unanswered_messages: null, sentiment_threshold: null, sla: null },
+          // Short leases: an instance killed mid-claim leaves work another instance takes over soon.
+          scheduler: { tick_every: '1s', lease: '5s' },
+          outbound: { rate_per_second: 80, concurrency: 4 },
+          media: { dir: path.join(dir, 'media') },
+        }),
+      );
+      const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
+      const envOf = (i: number) => ({
+        DATABASE_URL: database.url,
+        DATABASE_PATH: path.join(dir, 'unused.sqlite'),
+        INSTANCE_ID: `inst-${i + 1}`,
+        PORT: String(ports[i]),
+        CONFIG_PATH: configFile,
+        WHATSAPP_APP_SECRET: SECRET,
+        WHATSAPP_ACCESS_TOKEN: 'EAAfaults_token_0123456789abcdef',
+        WHATSAPP_API_BASE_URL: graph.url,
+        API_ROOT_TOKEN: ROOT_TOKEN,
+        LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
+      });
+      const running: (DaemonProcess | undefined)[] = [];
+      const all: DaemonProcess[] = [];
+      cleanup.push(() => killAll(all));
+      const start = async (i: number) => {
+        const d = await startDaemonProcess(envOf(i), { waitReady: false });
+        all.push(d);
+        running[i] = d;
+        // Probed while it starts, as a balancer's health check would be (the port is held from the start).
+        // Like startDaemonProcess's wait, but each probe has a timeout and a failure shows the output.
+        await waitFor(async () => {
+          if (d.child.exitCode !== null)
+            throw new Error(`inst-${i + 1} exited with ${d.child.exitCode}: ${d.stderr()}`);
+          const res = await fetch(`${d.url}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(
+            () => undefined,
+          );
+          return res?.status === 200;
+        }, 30_000).catch((err: Error) => {
+          throw new Error(
+            `inst-${i + 1} not ready: ${err.message}\n${d.stderr()}${d.stdout()}`.slice(0, 4000),
+          );
+        });
+      };
+      // One at a time at first: the first migrates (the others would wait on the advisory lock).
+      for (let i = 0; i < INSTANCES; i++) await start(i);
+      mark('instances ready');
+      const proxy: RoundRobinProxy = await startRoundRobinProxy(ports);
+      cleanup.push(() => proxy.close());
+
+      async function api(method: string, p: string, body?: unknown) {
+        const res = await fetch(`${proxy.url}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const parsed = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+        return { status: res.status, body: parsed };
+      }
+      async function postWebhook(body: Buffer) {
+        const res = await fetch(`${proxy.url}/webhooks/whatsapp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) },
+          body,
+        });
+        return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+      }
+
+      // Setup through the proxy, like any client.
+      const approval = await postWebhook(
+        readFileSync(path.join(FIXTURE_DIR, 'field_message_template_status_approved.json')),
+      );
+      expect(approval.status).toBe(200);
+      await waitFor(
+        async () => (await query("select 1 from templates where status = 'APPROVED'")).length > 0,
+        20_000,
+        50,
+      );
+      const agent = await api('POST', '/api/agents', { name: 'Support', phone_number_id: PNID });
+      expect(agent.status).toBe(201);
+      const agentUuid = String(agent.body.uuid);
+      const install = await api('POST', '/api/marketplace/extensions/install', {
+        offerId: 1,
+        agentUuid,
+        installMode: 'purchase',
+      });
+      expect(install.status).toBe(201);
+      const created = await api('POST', CAMPAIGNS, {
+        name: 'Fault suite (instances)',
+        agent_uuid: agentUuid,
+        template: { name: 'order_shipped', language: 'pt_BR' },
+        recipients: Array.from({ length: RECIPIENTS }, (_, i) => ({
+          wa_id: `4915600${String(i).padStart(6, '0')}`,
+        })),
+        rate_per_second: 25,
+      });
+      expect(created.status).toBe(201);
+      const campaignId = String(created.body.id);
+      /**
+       * A campaign command through the balancer. A 500 is retried (as a client would) and counted, with
+       * the error the daemons logged, so the totals say how often it happened.
+       */
+      const campaignErrors: string[] = [];
+      const campaignAction = async (action: 'start' | 'pause' | 'resume') => {
+        for (let attempt = 1; ; attempt++) {
+          const res = await api('POST', `${CAMPAIGNS}/${campaignId}/${action}`, {});
+          if (res.status === 200 || attempt === 5) {
+            expect(res.status, `${action}: ${campaignErrors.join(' | ')}`).toBe(200);
+            return;
+          }
+          const logged = all
+            .flatMap((d) => d.stdout().split('\n'))
+            .filter((l) => l.includes('"level":"error"'))
+            .slice(-1);
+          campaignErrors.push(
+            `${action} ${res.status} ${JSON.stringify(res.body)} ${logged.join('').slice(0, 600)}`,
+          );
+          await sleep(200);
+        }
+      };
+      const campaignState = async () => String((await api('GET', `${CAMPAIGNS}/${campaignId}`)).body.state);
+
+      const deliveries: Delivery[] = [];
+      const ackedInbox = new Set<string>();
+      const ackedWamids = new Set<string>();
+      const ackedStatuses = new Set<string>();
+      const ackedReplies = new Set<string>();
+      const counts = { posted: 0, refused: 0, unreachable: 0, duplicates_acked: 0, replies_refused: 0 };
+      let seq = 0;
+      const customers = Array.from({ length: CUSTOMERS }, (_, i) => `4917400${String(i).padStart(6, '0')}`);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+
+      function newInbound(): Delivery {
+        const now = Math.floor(Date.now() / 1000);
+        const who = [pick(customers), ...(rnd() < 0.3 ? [pick(customers)] : [])].filter(
+          (c, i, a) => a.indexOf(c) === i,
+        );
+        const wamids: string[] = [];
+        const changes = who.map((wa) =>
+          messagesChange(
+            [{ wa_id: wa }],
+            Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => {
+              const id = `wamid.INST${String(++seq).padStart(7, '0')}`;
+              wamids.push(id);
+              return { from: wa, id, timestamp: now, body: `hello, question ${seq}` };
+            }),
+          ),
+        );
+        return { body: Buffer.from(toMetaJson(deliveryOf(changes))), wamids, statuses: [], acked: false };
+      }
+
+      function newStatuses(): Delivery | undefined {
+        const accepted = messageSends(graph).filter((r) => 'accept' in r.answered);
+        if (accepted.length === 0) return undefined;
+        const now = Math.floor(Date.now() / 1000);
+        const items = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
+          const r = pick(accepted);
+          return {
+            id: (r.answered as { wamid: string }).wamid,
+            status: rnd() < 0.6 ? 'delivered' : 'read',
+            timestamp: now,
+            recipient_id: (r.body as { to: string }).to,
+          };
+        });
+        return {
+          body: Buffer.from(toMetaJson(deliveryOf([statusChange(items)]))),
+          wamids: [],
+          statuses: items.map((s) => `${s.id}|${s.status}`),
+          acked: false,
+        };
+      }
+
+      async function webhookLoop(stop: { done: boolean }) {
+        const retry: Delivery[] = [];
+        while (!stop.done || retry.length > 0) {
+          const r = rnd();
+          const acked = deliveries.filter((d) => d.acked);
+          let d: Delivery | undefined;
+          if ((stop.done || r < 0.15) && retry.length > 0) d = retry.shift();
+          else if (r < 0.25 && acked.length > 0) d = pick(acked);
+          else if (r < 0.4) d = newStatuses();
+          d ??= newInbound();
+          if (!deliveries.includes(d)) deliveries.push(d);
+          counts.posted++;
+          try {
+            const res = await postWebhook(d.body);
+            if (res.status === 200) {
+              if (d.acked) counts.duplicates_acked++;
+              d.acked = true;
+              ackedInbox.add(String(res.body.inbox_id));
+              for (const id of d.wamids) ackedWamids.add(id);
+              for (const s of d.statuses) ackedStatuses.add(s);
+            } else {
+              counts.refused++;
+              retry.push(d);
+            }
+          } catch {
+            counts.unreachable++;
+            if (!d.acked) retry.push(d);
+          }
+          await sleep(2 + rnd() * 15);
+        }
+      }
+
+      async function replyLoop(stop: { done: boolean }) {
+        while (!stop.done) {
+          const open = await query<{ id: string }>(
+            "select id from conversations where queue_state in ('open', 'pending') order by id limit 500",
+          );
+          if (open.length > 0) {
+            try {
+              const res = await api('POST', EXECUTE, {
+                agent_uuid: agentUuid,
+                intent: 'reply_conversation',
+                context: {
+                  platform: 'whatsapp',
+                  conversation_id: pick(open).id,
+                  text: `Manual reply ${++seq}`,
+                },
+              });
+              if (res.status === 202) ackedReplies.add(String(res.body.outbox_id));
+              else counts.replies_refused++;
+            } catch {
+              counts.replies_refused++;
+            }
+          }
+          await sleep(40 + rnd() * 120);
+        }
+      }
+
+      const sendingAtKill: { round: number; id: string; key: string }[] = [];
+      const restartMs: number[] = [];
+      let kills = 0;
+
+      async function kill(round: number, i: number) {
+        const d = running[i] as DaemonProcess;
+        d.child.kill('SIGKILL');
+        await d.exited;
+        running[i] = undefined;
+        kills++;
+        // SPEC §5's window: the rows the killed instance had marked `sending` (their answer is lost).
+        for (const r of await query<{ id: string; to: string; payload: string }>(
+          `select id, "to", payload from outbox where state = 'sending' and lease_owner = $1`,
+          `inst-${i + 1}`,
+        ))
+          sendingAtKill.push({ round, id: r.id, key: outboxSendKey(r.to, r.payload) });
+      }
+
+      async function drained(timeoutMs = 120_000) {
+        await waitFor(
+          async () => {
+            const [row] = await query<Record<string, string | number>>(
+              `select
+               (select count(*) from inbox where state = 'pending') as inbox,
+               (select count(*) from responder_jobs where state = 'pending') as jobs,
+               (select count(*) from outbox where state in ('queued', 'sending')) as outbox,
+               (select count(*) from follow_ups where state in ('scheduled', 'claimed')) as follow_ups`,
+            );
+            return row !== undefined && Object.values(row).every((n) => Number(n) === 0);
+          },
+          timeoutMs,
+          100,
+        );
+      }
+
+      async function reconcile() {
+        const problems: string[] = [];
+        const inbox = new Map(
+          (await query<{ id: string; state: string }>('select id, state from inbox')).map((r) => [
+            r.id,
+            r.state,
+          ]),
+        );
+        let deliveriesLost = 0;
+        for (const id of ackedInbox) {
+          const state = inbox.get(id);
+          if (state !== 'processed') {
+            deliveriesLost++;
+            problems.push(`acknowledged delivery ${id} is ${state ?? 'missing'}`);
+          }
+        }
+        const perWamid = new Map(
+          (
+            await query<{ wamid: string; n: string }>(
+              "select wamid, count(*) as n from messages where direction = 'inbound' group by wamid",
+            )
+          ).map((r) => [r.wamid, Number(r.n)]),
+        );
+        let present = 0;
+        let duplicates = 0;
+        for (const id of ackedWamids) {
+          const n = perWamid.get(id) ?? 0;
+          if (n >= 1) present++;
+          if (n > 1) duplicates++;
+          if (n !== 1) problems.push(`inbound ${id} stored ${n} times`);
+        }
+        const statuses = new Set(
+          (await query<{ k: string }>("select wamid || '|' || status as k from status_events")).map(
+            (r) => r.k,
+          ),
+        );
+        let statusesPresent = 0;
+        for (const s of ackedStatuses) {
+          if (statuses.has(s)) statusesPresent++;
+          else problems.push(`acknowledged status ${s} missing`);
+        }
+        const outbox = await query<OutboxView>(
+          'select id, kind, state, "to", payload, wamid, follow_up_id, campaign_recipient_id from outbox',
+        );
+        const byId = new Map(outbox.map((r) => [r.id, r]));
+        let repliesSent = 0;
+        for (const id of ackedReplies) {
+          const row = byId.get(id);
+          if (row?.state === 'sent') repliesSent++;
+          else problems.push(`acknowledged reply ${id} is ${row?.state ?? 'missing'}`);
+        }
+        const fake = messageSends(graph).map((r) => ({
+          wamid: (r.answered as { wamid?: string }).wamid ?? '',
+          key: graphSendKey(r.body),
+        }));
+        const fakeWamids = new Map<string, number>();
+        for (const f of fake) fakeWamids.set(f.wamid, (fakeWamids.get(f.wamid) ?? 0) + 1);
+        const sent = outbox.filter((r) => r.state === 'sent' && !r.to.startsWith('read:'));
+        const sentWamids = new Set(sent.map((r) => r.wamid));
+        for (const r of sent) {
+          const n = r.wamid ? (fakeWamids.get(r.wamid) ?? 0) : 0;
+          if (n !== 1)
+            problems.push(`outbox ${r.id} is sent as ${r.wamid} but the API answered that ${n} times`);
+        }
+        const window = new Map<string, { id: string }[]>();
+        for (const s of sendingAtKill) window.set(s.key, [...(window.get(s.key) ?? []), s]);
+        let doubleInWindow = 0;
+        let answerLostInWindow = 0;
+        let outside = 0;
+        const logical = (r: OutboxView) => r.campaign_recipient_id ?? r.follow_up_id ?? r.id;
+        const sentLogical = new Set(sent.map(logical));
+        for (const f of fake.filter((x) => !sentWamids.has(x.wamid))) {
+          const match = window.get(f.key)?.shift();
+          const row = match ? byId.get(match.id) : undefined;
+          if (!row) {
+            outside++;
+            problems.push(`the API took ${f.key} (${f.wamid}) outside the allowed window`);
+          } else if (sentLogical.has(logical(row))) doubleInWindow++;
+          else answerLostInWindow++;
+        }
+        for (const r of await query<{ id: string; n: string }>(
+          "select follow_up_id as id, count(*) as n from outbox where state = 'sent' and follow_up_id is not null group by follow_up_id having count(*) > 1",
+        ))
+          problems.push(`follow-up ${r.id} sent ${r.n} times`);
+        for (const r of await query<{ id: string; n: string }>(
+          "select conversation_id || '@' || silence_from || '/' || rule_id as id, count(*) as n from follow_ups where state = 'sent' group by conversation_id, silence_from, rule_id having count(*) > 1",
+        ))
+          problems.push(`silence ${r.id} followed up ${r.n} times`);
+        for (const r of await query<{ id: string; n: string }>(
+          "select campaign_recipient_id as id, count(*) as n from outbox where state = 'sent' and campaign_recipient_id is not null group by campaign_recipient_id having count(*) > 1",
+        ))
+          problems.push(`campaign recipient ${r.id} sent ${r.n} times`);
+        const sentOf = (kind: string) => sent.filter((r) => r.kind === kind).length;
+        return {
+          problems,
+          numbers: {
+            deliveries_acked: ackedInbox.size,
+            deliveries_lost: deliveriesLost,
+            inbound_messages_acked: ackedWamids.size,
+            inbound_messages_present: present,
+            inbound_messages_duplicated: duplicates,
+            statuses_acked: ackedStatuses.size,
+            statuses_present: statusesPresent,
+            manual_replies_acked: ackedReplies.size,
+            manual_replies_sent: repliesSent,
+            auto_replies_sent: sentOf('reply'),
+            follow_ups_sent: sentOf('follow_up'),
+            campaign_recipients_sent: sentOf('campaign'),
+            sends_recorded: sent.length,
+            sends_at_fake_api: fake.length,
+            rows_sending_at_kills: sendingAtKill.length,
+            double_sends_inside_window: doubleInWindow,
+            answer_lost_inside_window: answerLostInWindow,
+            double_sends_outside_window: outside,
+          },
+        };
+      }
+
+      let last = await reconcile();
+      for (let round = 1; round <= ROUNDS; round++) {
+        const state = await campaignState();
+        if (state === 'draft') await campaignAction('start');
+        if (state === 'paused') await campaignAction('resume');
+        const stop = { done: false };
+        const loops = [webhookLoop(stop), webhookLoop(stop), webhookLoop(stop), replyLoop(stop)];
+        const killAfter = 300 + Math.floor(rnd() * 2200);
+        await sleep(killAfter);
+        const victim = Math.floor(rnd() * INSTANCES);
+        await kill(round, victim);
+        // The load goes on through the other two while the victim is down.
+        await sleep(500 + Math.floor(rnd() * 1000));
+        stop.done = true;
+        await Promise.all(loops);
+        const t0 = Date.now();
+        await start(victim);
+        restartMs.push(Date.now() - t0);
+        if ((await campaignState()) === 'running') await campaignAction('pause');
+        await drained();
+        last = await reconcile();
+        const n = last.numbers;
+        console.log(
+          `[faults] instances round ${round}/${ROUNDS}: killed inst-${victim + 1} after ${killAfter} ms; acked ${n.deliveries_acked} deliveries, ${n.manual_replies_acked} replies; sends ${n.sends_at_fake_api} (in window ${n.double_sends_inside_window}, outside ${n.double_sends_outside_window}); problems ${last.problems.length}`,
+        );
+        expect(last.problems, `round ${round}`).toEqual([]);
+      }
+
+      if ((await campaignState()) === 'paused') await campaignAction('resume');
+      await waitFor(async () => (await campaignState()) === 'completed', 120_000, 200);
+      await drained();
+      last = await reconcile();
+      const recipientsSent = Number(
+        (
+          await query<{ n: string }>(
+            "select count(distinct campaign_recipient_id) as n from outbox where state = 'sent' and campaign_recipient_id is not null",
+          )
+        )[0]?.n ?? 0,
+      );
+      const processedBy = await query<{ owner: string | null; n: string }>(
+        "select lease_owner as owner, count(*) as n from inbox where state = 'processed' group by lease_owner order by lease_owner",
+      );
+      const totals: Totals = {
+        seed,
+        engine: 'postgres',
+        instances: INSTANCES,
+        rounds: ROUNDS,
+        kills,
+        restart_ms_median: [...restartMs].sort((a, b) => a - b)[Math.floor(restartMs.length / 2)] ?? null,
+        restart_ms_max: Math.max(...restartMs),
+        deliveries_posted: counts.posted,
+        deliveries_refused_503: counts.refused,
+        deliveries_unreachable_at_kill: counts.unreachable,
+        duplicate_deliveries_acked: counts.duplicates_acked,
+        ...last.numbers,
+        manual_replies_refused: counts.replies_refused,
+        campaign_recipients: RECIPIENTS,
+        campaign_recipients_distinct_sent: recipientsSent,
+        campaign_state: await campaignState(),
+        proxy_connections: [...proxy.connections.entries()]
+          .map(([port, n]) => `inst-${ports.indexOf(port) + 1}:${n}`)
+          .join(' '),
+        inbox_processed_by: processedBy.map((r) => `${r.owner ?? 'none'}:${r.n}`).join(' '),
+        campaign_command_errors: campaignErrors.length,
+        problems: last.problems.length,
+        duration_s: Math.round((Date.now() - started) / 1000),
+      };
+      writeScenarioTotals('instances', totals);
+      console.log(`[faults] instances totals ${JSON.stringify(totals)}`);
+      for (const e of campaignErrors) console.log(`[faults] instances campaign command error: ${e}`);
+
+      expect(last.problems).toEqual([]);
+      expect(last.numbers.double_sends_outside_window).toBe(0);
+      expect(last.numbers.deliveries_lost).toBe(0);
+      expect(last.numbers.inbound_messages_present).toBe(ackedWamids.size);
+      expect(recipientsSent).toBe(RECIPIENTS);
+      expect(last.numbers.deliveries_acked).toBeGreaterThan(ROUNDS * 10);
+      expect(last.numbers.manual_replies_sent).toBeGreaterThan(0);
+      expect(last.numbers.follow_ups_sent).toBeGreaterThan(0);
+      expect(last.numbers.auto_replies_sent).toBeGreaterThan(0);
+    });
+  },
+);
