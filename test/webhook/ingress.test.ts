@@ -34,7 +34,8 @@ interface InboxRowView {
 const inbox = () => rows<InboxRowView>(t, 'select * from inbox order by id');
 
 async function metric(name: string, labels: string): Promise<number> {
-  const text = await t.deps.metrics.render();
+  // Every series carries the daemon's instance_id (SPEC §10); the labels this test is about are the rest.
+  const text = (await t.deps.metrics.render()).replace(/,?instance_id="[^"]*"/g, '').replace(/\{,/g, '{');
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
