@@ -22,6 +22,15 @@ interface SentRow {
   campaign_recipient_id: string | null;
 }
 
+/**
+ * A campaign send's answer takes its campaign's row lock before it writes anything (the outbox row, the
+ * owner's pending count, the recipient): campaign first is the lock order of the feeder and of
+ * pause / cancel, which take sends back from the outbox under that lock.
+ */
+export async function lockCampaignOfSend(trx: Db, row: SentRow): Promise<void> {
+  if (row.campaign_recipient_id) await campaignsRepo.lockCampaignOfRecipient(trx, row.campaign_recipient_id);
+}
+
 export async function campaignSendAccepted(
   trx: Db,
   row: SentRow,
@@ -84,6 +93,7 @@ export async function campaignStatusChanged(
 ): Promise<void> {
   const r = await campaignsRepo.recipientByWamid(trx, wamid);
   if (!r) return;
+  await campaignsRepo.lockCampaign(trx, r.campaign_id);
   if (status === 'delivered') {
     await campaignsRepo.moveRecipient(trx, r, ['sent'], 'delivered', { delivered_at: now, updated_at: now });
   } else if (status === 'read' || status === 'played') {

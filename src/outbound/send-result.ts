@@ -4,7 +4,11 @@
 // (campaigns/recipient-events.ts), the follow-up (scheduler/follow-up-outcomes.ts), the conversation
 // (conversations/send-outcomes.ts) and a permanent failure's answer (outbound/permanent-failure.ts).
 // Rollups follow from the events (insights/insight-rollups.ts).
-import { campaignSendAccepted, campaignSendFailed } from '../campaigns/recipient-events.js';
+import {
+  campaignSendAccepted,
+  campaignSendFailed,
+  lockCampaignOfSend,
+} from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import { businessMessageAccepted } from '../conversations/send-outcomes.js';
 import { recordEvent } from '../events/record-event.js';
@@ -39,6 +43,7 @@ export async function recordSendResult(
   result: SendResult,
   ctx: ResultContext,
 ): Promise<RecordedAnswer> {
+  await lockCampaignOfSend(trx, row);
   if (result.outcome === 'accepted') return recordAccepted(trx, row, result.wamid, ctx);
   return recordFailure(trx, row, result, ctx);
 }

@@ -5,7 +5,7 @@
 // count columns, so the queries that touch recipients stay in the file that owns that rule.
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Db } from './db.js';
-import { forUpdate } from './locking.js';
+import { forUpdate, isPostgres } from './locking.js';
 import { preparedQuery } from './prepared-query.js';
 import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
 
@@ -73,6 +73,25 @@ export const campaignsRepo = Object.freeze({
    * The campaign, locked until commit on PostgreSQL: the feeder's claim on it (SPEC §10), so that two
    * instances feeding at once take turns and the second sees what the first enqueued.
    */
+  /**
+   * Takes the campaign's row lock before a send's answer touches its recipient (PostgreSQL; nothing to
+   * do on SQLite, whose one writer serialises). Lock order is campaign first, then recipients and
+   * outbox rows, as the feeder and pause/cancel take them: a send result that moved its recipient
+   * first and then waited for the campaign deadlocked against a pause holding the campaign and
+   * waiting for that recipient (40P01, caught by the three-instance fault suite).
+   */
+  async lockCampaign(db: Db, id: string): Promise<void> {
+    if (!isPostgres(db)) return;
+    await forUpdate(db, db.selectFrom('campaigns').select('id').where('id', '=', id)).execute();
+  },
+
+  /** `lockCampaign` for the campaign of a recipient, in one statement. */
+  async lockCampaignOfRecipient(db: Db, recipientId: string): Promise<void> {
+    if (!isPostgres(db)) return;
+    const campaign = db.selectFrom('campaign_recipients').select('campaign_id').where('id', '=', recipientId);
+    await forUpdate(db, db.selectFrom('campaigns').select('id').where('id', '=', campaign)).execute();
+  },
+
   async getForFeeding(db: Db, id: string): Promise<CampaignRow | undefined> {
     return forUpdate(db, db.selectFrom('campaigns').selectAll().where('id', '=', id)).executeTakeFirst();
   },
