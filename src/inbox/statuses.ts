@@ -21,6 +21,7 @@ export async function recordStatus(
   raw: unknown,
   ctx: StatusContext & { inboxId: string | null },
 ): Promise<'new' | 'duplicate'> {
+  await statusEventsRepo.lockWamid(trx, status.id);
   const error = status.errors?.[0];
   const inserted = await statusEventsRepo.insertIfNew(trx, {
     id: ctx.ids.next(),

@@ -18,6 +18,7 @@ import { followUpAccepted, followUpFailed, planAfterFollowUp } from '../schedule
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { type OutboxRow, outboxRepo } from '../store/outbox-repo.js';
+import { statusEventsRepo } from '../store/status-events-repo.js';
 import { backoffFromConfig, planRetry } from './backoff.js';
 import { answerPermanentFailure } from './permanent-failure.js';
 import type { OutboundMessage, SendFailed, SendResult } from './transports/transport.js';
@@ -43,6 +44,8 @@ export async function recordSendResult(
   result: SendResult,
   ctx: ResultContext,
 ): Promise<RecordedAnswer> {
+  // The wamid's lock before the campaign's: a status of this wamid takes them in that order too.
+  if (result.outcome === 'accepted' && result.wamid) await statusEventsRepo.lockWamid(trx, result.wamid);
   await lockCampaignOfSend(trx, row);
   if (result.outcome === 'accepted') return recordAccepted(trx, row, result.wamid, ctx);
   return recordFailure(trx, row, result, ctx);

@@ -3,7 +3,7 @@
 // Cloud API over real HTTP counts what went out). Window, quiet hours, sequences, two instances, opt-out,
 // attachment, 131047 re-plan, and the housekeeping on the tick.
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/db.js';
+import { openStore } from '../../src/store/db.js';
 import { followUpsRepo } from '../../src/store/follow-ups-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { exec, one, rows } from '../inbox/db-view.js';
@@ -94,7 +94,8 @@ describe('follow-ups', () => {
         });
       }
     });
-    const second = openDatabase(t.deps.config().database.path);
+    // Another connection to the same database, on whichever engine this pass runs.
+    const second = openStore(t.deps.config().database);
     let crashed: string[];
     try {
       crashed = await followUpsRepo.claimDue(second.db, 'crashed-instance', now, now + lease, 5);
