@@ -1,6 +1,8 @@
 // Delivers the event log to webhook subscriptions (SPEC §11, Standard Webhooks), at least once:
 // 1. fan-out: each enabled subscription's cursor walks the log in sequence order and writes one
-//    delivery row per matching event (the database is the queue; a restart resumes from it);
+//    delivery row per matching event (the database is the queue; a restart resumes from it); the
+//    cursor never passes the commit horizon (commit-horizon.ts: on PostgreSQL a later seq can commit
+//    before an earlier one, which a cursor past it would never deliver);
 // 2. claim: per subscription, up to `concurrency` due rows in one statement with this instance as
 //    owner and a lease, only the oldest pending row of each conversation (per-conversation order);
 // 3. send: one signed POST each, 10 s timeout, no redirects; then one transaction records the attempt
@@ -25,6 +27,7 @@ import type { Db } from '../store/db.js';
 import { eventsRepo } from '../store/events-repo.js';
 import { type DeliveryRow, type SubscriptionRow, subscriptionsRepo } from '../store/subscriptions-repo.js';
 import { withRedoableTransaction, withTransaction } from '../store/transactions.js';
+import { createCommitHorizon } from './commit-horizon.js';
 import { postWebhook } from './post-webhook.js';
 import { onEventAppended, recordEvent, toEnvelope } from './record-event.js';
 import { signatureHeaders } from './signing.js';
@@ -57,6 +60,8 @@ export interface DeliveryWorker extends Service {
 }
 
 const FAN_OUT_BATCH = 500;
+/** How soon to look again while events wait behind the commit horizon (transactions take ms). */
+const RECHECK_MS = 5;
 // The loop's share for deliveries while webhooks keep arriving (the responder's): the cost of
 // subscriptions to ingress stays small; the wait is bounded so deliveries never stop under load.
 const INGRESS_SHARE = { share: 0.1, maxWaitMs: 50 };
@@ -83,6 +88,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let hasSubscriptions = false;
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
+  const horizon = createCommitHorizon(deps.db);
+  // The last fan-out stopped at the commit horizon with events beyond it: look again soon.
+  let held = false;
+  let recheck: NodeJS.Timeout | undefined;
 
   const loop = createWakeLoop(pass, {
     stopped: () => stopped || deps.paused?.() === true,
@@ -98,7 +107,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   async function claimAndSend(): Promise<void> {
     const subs = await subscriptionsRepo.enabled(deps.db);
     hasSubscriptions = subs.length > 0;
+    held = false;
     for (const sub of subs) await fanOut(sub);
+    if (held && !recheck && !stopped) {
+      recheck = setTimeout(() => {
+        recheck = undefined;
+        wake();
+      }, RECHECK_MS);
+      recheck.unref();
+    }
     if (stopped) return;
     const now = deps.clock.now();
     const config = deps.config().events.delivery;
@@ -139,8 +156,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   /** Moves the subscription's cursor over new events, writing deliveries for the matching ones. */
   async function fanOut(sub: SubscriptionRow): Promise<void> {
     for (let guard = 0; guard < 20 && !stopped; guard++) {
-      const events = await eventsRepo.after(deps.db, sub.cursor_seq, FAN_OUT_BATCH);
-      if (events.length === 0) return;
+      const read = await eventsRepo.after(deps.db, sub.cursor_seq, FAN_OUT_BATCH);
+      if (read.length === 0) return;
+      let events = read;
+      if ((read[read.length - 1] as { seq: number }).seq > horizon.known()) {
+        const safe = await horizon.safe();
+        if ((read[read.length - 1] as { seq: number }).seq > safe) held = true;
+        // Read again up to the horizon: an event below it may have committed after the first read.
+        events =
+          safe > sub.cursor_seq
+            ? await eventsRepo.after(deps.db, sub.cursor_seq, FAN_OUT_BATCH, {}, safe)
+            : [];
+        if (events.length === 0) return;
+      }
       const filter = subscriptionFilter(sub);
       const now = deps.clock.now();
       const rows = events.filter((e) => matches(filter, e)).map((e) => newDelivery(deps.ids, sub.id, e, now));
@@ -338,8 +366,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         wake();
         await loop.settled();
         const running = [...inFlight.values()].flatMap((s) => [...s]);
-        if (running.length === 0) return;
-        await Promise.all(running);
+        // Events waiting behind the commit horizon are not done: their transactions end soon.
+        if (running.length === 0 && !held) return;
+        if (running.length > 0) await Promise.all(running);
+        else await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
         if (Date.now() > deadline) throw new Error('event delivery drain timed out');
       }
     },
@@ -347,6 +377,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       stopped = true;
       unsubscribe?.();
       if (timer) clearInterval(timer);
+      if (recheck) clearTimeout(recheck);
       await loop.settled();
       const running = [...inFlight.values()].flatMap((s) => [...s]);
       await Promise.race([

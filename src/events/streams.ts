@@ -3,6 +3,8 @@
 // reads its own pages until it has caught up, then takes the shared reader's new events. At most
 // `events.max_streams` are open; a stream whose client stops reading is closed once a bounded number
 // of events waits for it (the client resumes with Last-Event-ID), so memory stays bounded.
+// The shared position never passes the commit horizon (commit-horizon.ts): on PostgreSQL an event
+// whose transaction is still open may hold a smaller seq than one already visible.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
@@ -10,6 +12,7 @@ import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Db } from '../store/db.js';
 import { type EventRow, eventsRepo } from '../store/events-repo.js';
+import { createCommitHorizon, settledLastSeq } from './commit-horizon.js';
 import { onEventAppended } from './record-event.js';
 
 export interface StreamFilter {
@@ -32,6 +35,8 @@ export interface EventStreams extends Service {
 }
 
 const PAGE = 200;
+/** How soon to look again while events wait behind the commit horizon (transactions take ms). */
+const RECHECK_MS = 5;
 
 export function createEventStreams(deps: {
   db: Db;
@@ -45,6 +50,9 @@ export function createEventStreams(deps: {
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
+  const horizon = createCommitHorizon(deps.db);
+  // Events were visible beyond the horizon: look again soon, not at the next poll.
+  let recheck: NodeJS.Timeout | undefined;
 
   const loop = createWakeLoop(tick, {
     stopped: () => stopped || sinks.size === 0,
@@ -63,7 +71,7 @@ export function createEventStreams(deps: {
   }
 
   async function tick(): Promise<void> {
-    if (hubSeq === null) hubSeq = await eventsRepo.lastSeq(deps.db);
+    if (hubSeq === null) hubSeq = await settledLastSeq(deps.db);
     const hub = hubSeq;
     // Resuming streams read their own pages up to the shared position.
     for (const [sink, state] of sinks) {
@@ -75,8 +83,22 @@ export function createEventStreams(deps: {
         state.cursor = rows.length < PAGE ? hub : (rows[rows.length - 1] as EventRow).seq;
       }
     }
-    const fresh = await eventsRepo.after(deps.db, hub, 500);
-    if (fresh.length === 0) return;
+    const read = await eventsRepo.after(deps.db, hub, 500);
+    if (read.length === 0) return;
+    let fresh = read;
+    if ((read[read.length - 1] as EventRow).seq > horizon.known()) {
+      const safe = await horizon.safe();
+      // Read again up to the horizon: an event below it may have committed after the first read.
+      fresh = safe > hub ? await eventsRepo.after(deps.db, hub, 500, {}, safe) : [];
+      if ((read[read.length - 1] as EventRow).seq > safe && !recheck) {
+        recheck = setTimeout(() => {
+          recheck = undefined;
+          wake();
+        }, RECHECK_MS);
+        recheck.unref();
+      }
+      if (fresh.length === 0) return;
+    }
     const next = (fresh[fresh.length - 1] as EventRow).seq;
     for (const [sink, state] of sinks) {
       if (state.cursor < hub) continue;
@@ -88,7 +110,7 @@ export function createEventStreams(deps: {
       state.cursor = Math.max(from, next);
     }
     hubSeq = next;
-    if (fresh.length === 500) loop.wake();
+    if (read.length === 500) loop.wake();
   }
 
   const wake = () => loop.wake();
@@ -98,13 +120,13 @@ export function createEventStreams(deps: {
     open: () => sinks.size,
     async resumePoint(lastEventId) {
       if (lastEventId === undefined || lastEventId === '')
-        return { seq: await eventsRepo.lastSeq(deps.db), expired: false };
+        return { seq: await settledLastSeq(deps.db), expired: false };
       const found = await eventsRepo.byId(deps.db, lastEventId);
       if (found) return { seq: found.seq, expired: false };
       const oldest = await eventsRepo.oldest(deps.db);
       // An id older than everything retained: its successors expired; start from what is kept.
       if (/^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(lastEventId) && (!oldest || lastEventId < oldest.id)) {
-        return { seq: oldest ? oldest.seq - 1 : await eventsRepo.lastSeq(deps.db), expired: true };
+        return { seq: oldest ? oldest.seq - 1 : await settledLastSeq(deps.db), expired: true };
       }
       throw new AppError(
         'validation_failed',
@@ -143,6 +165,7 @@ export function createEventStreams(deps: {
       stopped = true;
       unsubscribe?.();
       if (timer) clearInterval(timer);
+      if (recheck) clearTimeout(recheck);
       await loop.settled();
       sinks.clear();
     },

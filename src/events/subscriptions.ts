@@ -19,6 +19,7 @@ import {
   subscriptionsRepo,
 } from '../store/subscriptions-repo.js';
 import { withTransaction } from '../store/transactions.js';
+import { settledLastSeq } from './commit-horizon.js';
 import { type PostOutcome, postWebhook } from './post-webhook.js';
 import { newSecret, signatureHeaders } from './signing.js';
 
@@ -233,9 +234,10 @@ export async function createSubscription(
       [{ path: 'url', message: `could not be reached: ${test.error ?? 'no answer'}` }],
     );
   }
+  // Only events recorded from now on: the subscription starts at the log's end, past which nothing
+  // can still commit (on PostgreSQL an open transaction may hold a smaller seq: commit-horizon.ts).
+  row.cursor_seq = await settledLastSeq(deps.db);
   await withTransaction(deps.db, async (trx) => {
-    // Only events recorded from now on: the subscription starts at the log's end.
-    row.cursor_seq = await eventsRepo.lastSeq(trx);
     await subscriptionsRepo.insert(trx, row);
     await subscriptionsRepo.recordAttempt(trx, pinged.attempt);
     await audit(trx, deps, actor, 'create', { id: row.id, types: JSON.parse(row.types), outcome: 'created' });

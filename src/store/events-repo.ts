@@ -1,7 +1,8 @@
 // The domain event log (SPEC §11): append in the caller's transaction, read in sequence order (the
 // delivery fan-out, the live stream, replay), prune by age.
-import type { Selectable } from 'kysely';
+import { type Compilable, type Selectable, sql } from 'kysely';
 import type { Db } from './db.js';
+import { engineOf } from './dialect.js';
 import { preparedQuery } from './prepared-query.js';
 import type { DomainEventsTable } from './tables.js';
 
@@ -19,11 +20,22 @@ const appendEvent = preparedQuery(
     agent_uuid: string | null,
     conversation_id: string | null,
     data: string,
-  ) =>
-    db
-      .insertInto('domain_events')
-      .values({ id, type, internal, occurred_at, agent_uuid, conversation_id, data })
-      .returning('seq'),
+  ): Compilable<{ seq: number }> => {
+    if (engineOf(db) === 'sqlite') {
+      return db
+        .insertInto('domain_events')
+        .values({ id, type, internal, occurred_at, agent_uuid, conversation_id, data })
+        .returning('seq');
+    }
+    // PostgreSQL: the transaction gets its id (the materialised CTE runs first) before the identity
+    // default takes the seq, which the readers' commit horizon relies on (events/commit-horizon.ts).
+    const raw = sql<{ seq: number }>`with txn as materialized (select pg_current_xact_id() as xid)
+      insert into domain_events (id, type, internal, occurred_at, agent_uuid, conversation_id, data)
+      select ${id}::text, ${type}::text, ${internal}::integer, ${occurred_at}::bigint,
+        ${agent_uuid}::text, ${conversation_id}::text, ${data}::text
+      from txn returning seq`;
+    return { compile: () => raw.compile(db) };
+  },
 );
 const agentUuidOf = preparedQuery(1, (db, conversationId: string) =>
   db
@@ -61,8 +73,10 @@ export const eventsRepo = Object.freeze({
     afterSeq: number,
     limit: number,
     filter: { types?: readonly string[]; agent_uuid?: string } = {},
+    upTo?: number,
   ): Promise<EventRow[]> {
     let q = db.selectFrom('domain_events').selectAll().where('seq', '>', afterSeq).where('internal', '=', 0);
+    if (upTo !== undefined) q = q.where('seq', '<=', upTo);
     if (filter.types && filter.types.length > 0) q = q.where('type', 'in', filter.types);
     if (filter.agent_uuid !== undefined) q = q.where('agent_uuid', '=', filter.agent_uuid);
     return q.orderBy('seq').limit(limit).execute();
@@ -94,6 +108,21 @@ export const eventsRepo = Object.freeze({
       .limit(1)
       .executeTakeFirst();
     return r?.seq ?? null;
+  },
+
+  /**
+   * PostgreSQL only (events/commit-horizon.ts), one statement: the highest seq this snapshot sees,
+   * the snapshot's xmin (every transaction id below it has ended) and, when `mark`, a transaction id
+   * taken after the snapshot (above the id of every transaction that had begun writing before).
+   */
+  async horizonProbe(db: Db, mark = true): Promise<{ maxSeq: number; xmin: bigint; mark: bigint }> {
+    const r = await sql<{ max_seq: number | bigint; xmin: string; mark: string | null }>`select
+        coalesce(max(seq), 0) as max_seq,
+        pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
+        ${mark ? sql`pg_current_xact_id()::text` : sql`null`} as mark
+      from domain_events`.execute(db);
+    const row = r.rows[0] as { max_seq: number | bigint; xmin: string; mark: string | null };
+    return { maxSeq: Number(row.max_seq), xmin: BigInt(row.xmin), mark: BigInt(row.mark ?? 0) };
   },
 
   /** The highest sequence so far (0 when the log is empty). */
