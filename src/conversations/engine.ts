@@ -33,6 +33,12 @@ export interface EngineContext {
 export interface EngineInput {
   /** The customer's latest conversation on this channel (any state), or null when there is none. */
   conversation: ConversationRow | null;
+  /**
+   * True when `conversation` was read in this very transaction with conversationsRepo's ForUpdate
+   * reads (locked on PostgreSQL) and nothing wrote it since: the engine uses it as it is instead of
+   * reading it again. Left out, the engine re-reads the row.
+   */
+  conversationIsCurrent?: boolean;
   contact: ContactRow;
   phone_number_id: string;
   event: ConversationEvent;
@@ -111,7 +117,9 @@ export async function applyConversationEvent(
   // moved the conversation since), so the state machine runs on the row as it is now, locked until
   // commit on PostgreSQL (on SQLite the transaction's write lock serialises every writer).
   const before = input.conversation
-    ? ((await conversationsRepo.getForUpdate(trx, input.conversation.id)) ?? null)
+    ? input.conversationIsCurrent
+      ? input.conversation
+      : ((await conversationsRepo.getForUpdate(trx, input.conversation.id)) ?? null)
     : null;
   const r = transition(before ? toFacts(before, contact) : null, event, ctx.now, ctx.config);
   if (!r.ok) throw new AppError('invalid_state', r.message);

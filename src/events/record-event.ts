@@ -55,7 +55,7 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
   const conversationId = event.conversation_id ?? null;
   let agentUuid = event.agent_uuid ?? null;
   if (event.agent_uuid === undefined && conversationId !== null && !internal) {
-    agentUuid = await eventsRepo.agentUuidOfConversation(trx, conversationId);
+    agentUuid = await agentUuidOf(trx, conversationId);
   }
   const recorded: Omit<RecordedEvent, 'seq'> = {
     id: `evt_${ctx.ids.next()}`,
@@ -79,6 +79,27 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
   await applyToRollups(trx, out, ctx);
   for (const l of listeners) l();
   return out;
+}
+
+// The owning agent of a conversation, remembered for the rest of its transaction: one inbound message
+// records two or three events of one conversation, and the inbox processor's slice many more. A
+// conversation's agent is set when it is inserted and never changed, so an answer read in the
+// transaction stays true in it (an id whose insert a savepoint undid is never used again).
+const agentUuids = new WeakMap<Db, Map<string, string | null>>();
+
+async function agentUuidOf(trx: Db, conversationId: string): Promise<string | null> {
+  if (!trx.isTransaction) return eventsRepo.agentUuidOfConversation(trx, conversationId);
+  let known = agentUuids.get(trx);
+  if (!known) {
+    known = new Map();
+    agentUuids.set(trx, known);
+  }
+  let uuid = known.get(conversationId);
+  if (uuid === undefined) {
+    uuid = await eventsRepo.agentUuidOfConversation(trx, conversationId);
+    known.set(conversationId, uuid);
+  }
+  return uuid;
 }
 
 /** The envelope of a stored event, as subscribers and the stream see it. */

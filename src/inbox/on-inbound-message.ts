@@ -42,7 +42,8 @@ export async function onInboundMessage(
   ctx: { ids: IdSource; now: number; config: Config },
 ): Promise<InboundOutcome> {
   const { phone_number_id: pnid, contact, timestamp: at } = event;
-  const latest = await conversationsRepo.findCurrent(trx, pnid, contact.id);
+  // Locked on PostgreSQL (the writes below depend on it), and handed to the engine as current.
+  const latest = await conversationsRepo.findCurrentForUpdate(trx, pnid, contact.id);
 
   if (messageRole(event.type) === 'passive') {
     if (!latest) return { conversation_id: null, effect: 'none' };
@@ -71,6 +72,7 @@ export async function onInboundMessage(
     trx,
     {
       conversation: latest ?? null,
+      conversationIsCurrent: true,
       contact,
       phone_number_id: pnid,
       event: {

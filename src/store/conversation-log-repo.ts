@@ -2,6 +2,7 @@
 // drafts a responder wrote for a human (route hybrid), and responder jobs (the responder's network
 // call runs outside any transaction, so the engine leaves a job row for the worker).
 import type { Db } from './db.js';
+import { preparedByColumns } from './prepared-query.js';
 import type { ConversationTransitionsTable, DraftsTable, ResponderJobsTable } from './tables.js';
 
 export type TransitionRow = ConversationTransitionsTable;
@@ -12,10 +13,20 @@ export type NewDraftRow = Pick<
 >;
 export type ResponderJobRow = ResponderJobsTable;
 
+// Written by the engine for most inbound messages (prepared-query.ts).
+const insertTransition = preparedByColumns((db, row: TransitionRow) =>
+  db.insertInto('conversation_transitions').values(row),
+);
+const insertResponderJob = preparedByColumns((db, row: ResponderJobRow) =>
+  db.insertInto('responder_jobs').values(row),
+);
+
 export const conversationLogRepo = Object.freeze({
   async addTransitions(db: Db, rows: TransitionRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await db.insertInto('conversation_transitions').values(rows).execute();
+    // One transition is the common case; several go in one multi-row insert.
+    if (rows.length === 1) await insertTransition(db, rows[0] as TransitionRow);
+    else await db.insertInto('conversation_transitions').values(rows).execute();
   },
 
   async transitions(db: Db, conversationId: string, limit = 500): Promise<TransitionRow[]> {
@@ -45,7 +56,7 @@ export const conversationLogRepo = Object.freeze({
   },
 
   async addResponderJob(db: Db, row: ResponderJobRow): Promise<void> {
-    await db.insertInto('responder_jobs').values(row).execute();
+    await insertResponderJob(db, row);
   },
 
   /** A conversation's responder jobs, oldest first: what became of each reply the engine asked for. */

@@ -3,7 +3,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './db.js';
 import { forUpdate } from './locking.js';
-import { preparedQuery } from './prepared-query.js';
+import { preparedByColumns, preparedQuery } from './prepared-query.js';
 import type { ConversationsTable } from './tables.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -68,6 +68,34 @@ const openConversation = preparedQuery(2, (db, phoneNumberId: string, contactId:
     .where('contact_id', '=', contactId)
     .where('closed_at', 'is', null),
 );
+// The same, locked until commit on PostgreSQL (the inbound message's engine write depends on it).
+const openConversationForUpdate = preparedQuery(2, (db, phoneNumberId: string, contactId: string) =>
+  forUpdate(
+    db,
+    db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('phone_number_id', '=', phoneNumberId)
+      .where('contact_id', '=', contactId)
+      .where('closed_at', 'is', null),
+  ),
+);
+
+// Every inbound message changes its conversation; the changed columns vary (engine.ts writes only those).
+const updateConversation = preparedByColumns((db, patch: ConversationPatch, id: string) =>
+  db.updateTable('conversations').set(patch).where('id', '=', id),
+);
+
+function latestClosed(db: Db, phoneNumberId: string, contactId: string) {
+  return db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('contact_id', '=', contactId)
+    .where('phone_number_id', '=', phoneNumberId)
+    .orderBy('opened_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1);
+}
 
 export const conversationsRepo = Object.freeze({
   async get(db: Db, id: string): Promise<ConversationRow | undefined> {
@@ -91,15 +119,22 @@ export const conversationsRepo = Object.freeze({
     // else the latest closed one.
     const open = (await openConversation(db, phoneNumberId, contactId)).rows[0];
     if (open) return open;
-    return db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('contact_id', '=', contactId)
-      .where('phone_number_id', '=', phoneNumberId)
-      .orderBy('opened_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return latestClosed(db, phoneNumberId, contactId).executeTakeFirst();
+  },
+
+  /**
+   * findCurrent for a write that depends on the row in the same transaction: locked until commit on
+   * PostgreSQL, as getForUpdate (on SQLite the transaction's write lock serialises every writer). The
+   * conversation engine takes such a row as it is, without reading it again.
+   */
+  async findCurrentForUpdate(
+    db: Db,
+    phoneNumberId: string,
+    contactId: string,
+  ): Promise<ConversationRow | undefined> {
+    const open = (await openConversationForUpdate(db, phoneNumberId, contactId)).rows[0];
+    if (open) return open;
+    return forUpdate(db, latestClosed(db, phoneNumberId, contactId)).executeTakeFirst();
   },
 
   async insert(db: Db, row: NewConversation): Promise<void> {
@@ -108,7 +143,7 @@ export const conversationsRepo = Object.freeze({
 
   async update(db: Db, id: string, patch: ConversationPatch): Promise<void> {
     if (Object.keys(patch).length === 0) return;
-    await db.updateTable('conversations').set(patch).where('id', '=', id).execute();
+    await updateConversation(db, patch, id);
   },
 
   async getView(db: Db, id: string): Promise<ConversationView | undefined> {

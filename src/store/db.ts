@@ -12,6 +12,7 @@ import { AppError } from '../lib/app-error.js';
 import { ensurePrivateDir, ensurePrivateFile, makePrivate } from '../lib/private-files.js';
 import { InlineLimitPlugin } from './inline-limit.js';
 import { openPostgresPool, postgresKysely, redactUrl } from './postgres.js';
+import { registerSqliteConnection, type StatementSource } from './raw-sqlite.js';
 import type { Database } from './tables.js';
 
 export type Db = Kysely<Database>;
@@ -117,10 +118,12 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteHan
       `cannot open the database at ${path.resolve(file)}: ${(err as Error).message}`,
     );
   }
+  const statements = withStatementCache(sqlite);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new SqliteDialect({ database: statements }),
     plugins: [new InlineLimitPlugin()],
   });
+  registerSqliteConnection(db, statements);
   return {
     engine: 'sqlite',
     db,
@@ -140,7 +143,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteHan
  * statements are reused by SQL text (bounded). Safe because Kysely runs one query at a time on this
  * one connection, and SQLite re-prepares a cached statement by itself after a schema change.
  */
-function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase & StatementSource {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),

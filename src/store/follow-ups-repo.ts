@@ -27,6 +27,14 @@ export interface DueFollowUp extends FollowUpRow {
 
 /** States in which a follow-up may still go out. */
 const LIVE: FollowUpState[] = ['scheduled', 'claimed'];
+// Every customer message that ends a silence looks for live follow-ups (prepared-query.ts).
+const liveOf = preparedQuery(1, (db, conversationId: string) =>
+  db
+    .selectFrom('follow_ups')
+    .select(['id', 'outbox_id'])
+    .where('conversation_id', '=', conversationId)
+    .where('state', 'in', LIVE),
+);
 
 // Runs for every inbound message (prepared-query.ts).
 const latestUnrepliedSend = preparedQuery(3, (db, conversationId: string, since: number, at: number) =>
@@ -159,12 +167,7 @@ export const followUpsRepo = Object.freeze({
    * those already handed to the outbox, so the caller can cancel them there while still queued.
    */
   async cancelLive(db: Db, conversationId: string, reason: string, now: number): Promise<string[]> {
-    const live = await db
-      .selectFrom('follow_ups')
-      .select(['id', 'outbox_id'])
-      .where('conversation_id', '=', conversationId)
-      .where('state', 'in', LIVE)
-      .execute();
+    const live = (await liveOf(db, conversationId)).rows;
     if (live.length === 0) return [];
     await db
       .updateTable('follow_ups')

@@ -7,6 +7,7 @@
 // range reads are kept together so the two cannot drift apart.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared-query.js';
 import type { CustomerTurnsTable } from './tables.js';
 
 export type CustomerTurnRow = CustomerTurnsTable;
@@ -52,6 +53,35 @@ export interface RollupRow {
 export function outboundOwner(of: { agent_id: number | null } | { phone_number_id: string }): string {
   return 'phone_number_id' in of ? `channel:${of.phone_number_id}` : `agent:${of.agent_id ?? 0}`;
 }
+
+// Runs whenever a customer message ends a silence (prepared-query.ts).
+const liveFirstFollowUpsOf = preparedQuery(1, (db, conversationId: string) =>
+  db
+    .selectFrom('follow_ups')
+    .select(['id', 'rule_id', 'silence_from', 'due_at'])
+    .where('conversation_id', '=', conversationId)
+    .where('state', 'in', ['scheduled', 'claimed'])
+    .where('sequence', '=', 0),
+);
+// A conversation changing state moves between counts: about every other inbound message (prepared-query.ts).
+const leaveStateCount = preparedQuery(3, (db, agentId: number, queueState: string, waiting: number) =>
+  db
+    .updateTable('conversation_state_counts')
+    .set({ n: sql<number>`n - 1` })
+    .where('agent_id', '=', agentId)
+    .where('queue_state', '=', queueState)
+    .where('waiting', '=', waiting),
+);
+const enterStateCount = preparedQuery(3, (db, agentId: number, queueState: string, waiting: number) =>
+  db
+    .insertInto('conversation_state_counts')
+    .values({ agent_id: agentId, queue_state: queueState, waiting, n: 1 })
+    .onConflict((oc) =>
+      oc
+        .columns(['agent_id', 'queue_state', 'waiting'])
+        .doUpdateSet({ n: sql<number>`conversation_state_counts.n + 1` }),
+    ),
+);
 
 export const insightsRepo = Object.freeze({
   async startTurn(db: Db, turn: CustomerTurnRow): Promise<void> {
@@ -203,13 +233,7 @@ export const insightsRepo = Object.freeze({
 
   /** First follow-ups of the conversation's silences that may still go out. */
   async liveFirstFollowUps(db: Db, conversationId: string) {
-    return db
-      .selectFrom('follow_ups')
-      .select(['id', 'rule_id', 'silence_from', 'due_at'])
-      .where('conversation_id', '=', conversationId)
-      .where('state', 'in', ['scheduled', 'claimed'])
-      .where('sequence', '=', 0)
-      .execute();
+    return (await liveFirstFollowUpsOf(db, conversationId)).rows;
   },
 
   /** How many follow-ups of one silence were accepted by the API. */
@@ -230,24 +254,8 @@ export const insightsRepo = Object.freeze({
     from: { agent_id: number; queue_state: string; waiting: number } | null,
     to: { agent_id: number; queue_state: string; waiting: number },
   ): Promise<void> {
-    if (from) {
-      await db
-        .updateTable('conversation_state_counts')
-        .set({ n: sql<number>`n - 1` })
-        .where('agent_id', '=', from.agent_id)
-        .where('queue_state', '=', from.queue_state)
-        .where('waiting', '=', from.waiting)
-        .execute();
-    }
-    await db
-      .insertInto('conversation_state_counts')
-      .values({ ...to, n: 1 })
-      .onConflict((oc) =>
-        oc
-          .columns(['agent_id', 'queue_state', 'waiting'])
-          .doUpdateSet({ n: sql<number>`conversation_state_counts.n + 1` }),
-      )
-      .execute();
+    if (from) await leaveStateCount(db, from.agent_id, from.queue_state, from.waiting);
+    await enterStateCount(db, to.agent_id, to.queue_state, to.waiting);
   },
 
   /** Conversations per state and waiting flag for the scope. */

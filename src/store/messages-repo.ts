@@ -1,7 +1,7 @@
 // Messages in both directions, one row per wamid (the unique key that makes inbound effects happen
 // once however often Meta delivers a message).
 import type { Db } from './db.js';
-import { preparedQuery } from './prepared-query.js';
+import { preparedByColumns, preparedQuery } from './prepared-query.js';
 import type { MessagesTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
@@ -35,6 +35,15 @@ const unattachedEchoes = preparedQuery(3, (db, contactId: string, phoneNumberId:
     .orderBy('timestamp')
     .orderBy('id'),
 );
+const insertMessage = preparedByColumns((db, row: NewMessage) =>
+  db
+    .insertInto('messages')
+    .values(row)
+    .onConflict((oc) => oc.column('wamid').doNothing()),
+);
+const setConversationOf = preparedQuery(2, (db, wamid: string, conversationId: string) =>
+  db.updateTable('messages').set({ conversation_id: conversationId }).where('wamid', '=', wamid),
+);
 
 export const messagesRepo = Object.freeze({
   async findByWamid(db: Db, wamid: string): Promise<MessageRow | undefined> {
@@ -48,21 +57,13 @@ export const messagesRepo = Object.freeze({
 
   /** Inserts unless the wamid exists. Returns true when this call stored it. */
   async insertIfNew(db: Db, row: NewMessage): Promise<boolean> {
-    const res = await db
-      .insertInto('messages')
-      .values(row)
-      .onConflict((oc) => oc.column('wamid').doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    const res = await insertMessage(db, row);
+    return Number(res.numAffectedRows ?? 0) > 0;
   },
 
   /** The conversation an inbound message went to (known only after its insert decided it is new). */
   async setConversation(db: Db, wamid: string, conversationId: string): Promise<void> {
-    await db
-      .updateTable('messages')
-      .set({ conversation_id: conversationId })
-      .where('wamid', '=', wamid)
-      .execute();
+    await setConversationOf(db, wamid, conversationId);
   },
 
   async setStatus(

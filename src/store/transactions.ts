@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { engineOf } from './dialect.js';
+import { heldSqliteConnection } from './raw-sqlite.js';
 
 /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
 export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
@@ -43,15 +44,42 @@ export function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>):
  * error is rethrown), while the surrounding transaction goes on. Names must be SQL identifiers.
  */
 export async function withSavepoint<T>(trx: Db, name: string, fn: (trx: Db) => Promise<T>): Promise<T> {
-  await sql`savepoint ${sql.id(name)}`.execute(trx);
+  const run = savepointCommands(trx, name);
+  await run.savepoint();
   let result: T;
   try {
     result = await fn(trx);
   } catch (err) {
-    await sql`rollback to savepoint ${sql.id(name)}`.execute(trx);
-    await sql`release savepoint ${sql.id(name)}`.execute(trx);
+    await run.rollback();
+    await run.release();
     throw err;
   }
-  await sql`release savepoint ${sql.id(name)}`.execute(trx);
+  await run.release();
   return result;
+}
+
+/**
+ * The three commands of a savepoint. On SQLite inside a transaction they run on the held connection
+ * directly (raw-sqlite.ts): the inbox processor takes a savepoint per delivery, and through Kysely
+ * each command was compiled anew.
+ */
+function savepointCommands(trx: Db, name: string) {
+  const held = heldSqliteConnection(trx);
+  if (held) {
+    const id = `"${name.replaceAll('"', '""')}"`;
+    const exec = (text: string) => {
+      held.prepare(text).run();
+      return Promise.resolve();
+    };
+    return {
+      savepoint: () => exec(`savepoint ${id}`),
+      rollback: () => exec(`rollback to savepoint ${id}`),
+      release: () => exec(`release savepoint ${id}`),
+    };
+  }
+  return {
+    savepoint: async () => void (await sql`savepoint ${sql.id(name)}`.execute(trx)),
+    rollback: async () => void (await sql`rollback to savepoint ${sql.id(name)}`.execute(trx)),
+    release: async () => void (await sql`release savepoint ${sql.id(name)}`.execute(trx)),
+  };
 }
