@@ -177,8 +177,10 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
       return true;
     }
     const spec = known as FakeMedia;
-    const m = { ...spec, bytes: typeof spec.bytes === 'function' ? spec.bytes() : spec.bytes };
+    // Made only when needed: a lookup whose hash and size were given does not make (or hash) the bytes.
+    const bytesOf = () => (typeof spec.bytes === 'function' ? spec.bytes() : spec.bytes);
     if (lookup) {
+      const m = spec;
       if (m.lookupStatus) {
         json(res, m.lookupStatus, {
           error: {
@@ -189,17 +191,18 @@ export async function startFakeGraphApi(): Promise<FakeGraphApi> {
         });
         return true;
       }
-      const sha = m.sha256 === undefined ? createHash('sha256').update(m.bytes).digest('hex') : m.sha256;
+      const sha = m.sha256 === undefined ? createHash('sha256').update(bytesOf()).digest('hex') : m.sha256;
       json(res, 200, {
         messaging_product: 'whatsapp',
         url: `${base}/media-bytes/${encodeURIComponent(id)}?ext=1`,
         mime_type: m.mime_type,
         ...(sha === null ? {} : { sha256: sha }),
-        file_size: m.file_size ?? m.bytes.length,
+        file_size: m.file_size ?? bytesOf().length,
         id,
       });
       return true;
     }
+    const m = { ...spec, bytes: bytesOf() };
     const n = (mediaFetches.get(id) ?? 0) + 1;
     mediaFetches.set(id, n);
     if (m.urlFailures && n <= m.urlFailures.count) {
