@@ -30,8 +30,8 @@ export async function resolveContact(
   if (!wa && !user)
     throw new ItemError('unknown_sender', 'the message has neither "from" nor "from_user_id"');
 
-  const byWa = wa ? await contactsRepo.findByIdentity(trx, 'wa_id', wa) : undefined;
-  const byUser = user ? await contactsRepo.findByIdentity(trx, 'user_id', user) : undefined;
+  let byWa = wa ? await contactsRepo.findByIdentity(trx, 'wa_id', wa) : undefined;
+  let byUser = user ? await contactsRepo.findByIdentity(trx, 'user_id', user) : undefined;
 
   if (!byWa && !byUser) {
     const row: ContactRow = {
@@ -46,10 +46,19 @@ export async function resolveContact(
       updated_at: ctx.now,
       group_id: null,
     };
-    await contactsRepo.insert(trx, row);
-    if (wa) await contactsRepo.addIdentity(trx, 'wa_id', wa, row.id, ctx.now);
-    if (user) await contactsRepo.addIdentity(trx, 'user_id', user, row.id, ctx.now);
-    return row;
+    // Insert-first (SPEC §10): two instances creating the same new customer at once both get here;
+    // the unique wa_id / user_id lets one insert, the other (PostgreSQL waits for the first to
+    // commit) inserts nothing and takes the winner's contact below, with no error and no retry.
+    if (await contactsRepo.insertIfAbsent(trx, row)) {
+      if (wa) await contactsRepo.addIdentity(trx, 'wa_id', wa, row.id, ctx.now);
+      if (user) await contactsRepo.addIdentity(trx, 'user_id', user, row.id, ctx.now);
+      return row;
+    }
+    byWa = wa ? await contactsRepo.findByIdentity(trx, 'wa_id', wa) : undefined;
+    byUser = user ? await contactsRepo.findByIdentity(trx, 'user_id', user) : undefined;
+    if (!byWa && !byUser) {
+      throw new Error(`contact for ${wa ?? user} exists without its identity; retried later`);
+    }
   }
 
   // The phone number decides when the two identities point at different contacts.

@@ -32,6 +32,22 @@ export const contactsRepo = Object.freeze({
     await db.insertInto('contacts').values(row).execute();
   },
 
+  /**
+   * Inserts a new contact unless one already holds its wa_id or user_id (another instance created
+   * the same customer at the same moment and committed first); returns true when inserted.
+   */
+  async insertIfAbsent(
+    db: Db,
+    row: Omit<ContactRow, 'group_id'> & { group_id?: string | null },
+  ): Promise<boolean> {
+    const res = await db
+      .insertInto('contacts')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  },
+
   async update(db: Db, id: string, patch: Partial<Omit<ContactRow, 'id'>>): Promise<void> {
     if (Object.keys(patch).length === 0) return;
     await db.updateTable('contacts').set(patch).where('id', '=', id).execute();
