@@ -11,6 +11,9 @@ import {
 } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { sustainedEventLoopDelayMs } from '../observability/event-loop-delay.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createEarlyShed } from './early-shed.js';
 import { errorBody } from './errors.js';
 import { CAMPAIGNS_PATH } from './routes/campaigns.js';
 import { WEBHOOK_PATH } from './routes/webhook.js';
@@ -211,9 +214,20 @@ export function gateLimitsFrom(config: Config): BodyGateLimits {
  * arrive within headers_timeout, an idle keep-alive connection closes after keep_alive_timeout, and
  * node's own whole-request timeout backs the gate up.
  */
-export function gatedServer(config: () => Config, logger: Logger) {
+export function gatedServer(
+  config: () => Config,
+  logger: Logger,
+  options: { metrics?: Metrics; eventLoopDelay?: () => number } = {},
+) {
   let gate: BodyGate | undefined;
   const s = config().server;
+  // Overload is refused in front of the gate, before any body is read (http/early-shed.ts).
+  const early = createEarlyShed({
+    config,
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    eventLoopDelay: options.eventLoopDelay ?? sustainedEventLoopDelayMs,
+  });
   return {
     serverOptions: {
       headersTimeout: s.headers_timeout,
@@ -225,11 +239,11 @@ export function gatedServer(config: () => Config, logger: Logger) {
     // node:http's overloads (options optional) are wider than what serve() calls it with.
     createServer: ((options: ServerOptions, listener?: RequestListener) => {
       gate = createBodyGate(
-        (incoming, outgoing) => listener?.(incoming, outgoing),
+        early.track((incoming, outgoing) => listener?.(incoming, outgoing)),
         () => gateLimitsFrom(config()),
         logger,
       );
-      return createServer(options, gate.listener);
+      return createServer(options, early.guard(gate.listener));
     }) as typeof createServer,
     close: () => gate?.close(),
   };

@@ -2,6 +2,7 @@
 // that validate requests) and renders a self-contained reference page (no external assets).
 import { z } from 'zod';
 import type { AnyRouteSpec } from './api-router.js';
+import { surfaceOf } from './early-shed.js';
 import { errorEnvelope } from './errors.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -26,6 +27,18 @@ const BODY_GATE_RESPONSES: Record<string, unknown> = {
       'the connection is closed',
     content: ERROR_CONTENT,
   },
+};
+
+/**
+ * The answer the raw listener gives an API or webhook request when the daemon is at its limits, before
+ * its body is read (http/early-shed.ts); a route's own declaration of 503 wins.
+ */
+const EARLY_SHED_RESPONSE = {
+  description:
+    'overloaded: the daemon is handling load.*_max_in_flight requests of this kind, or its event loop ' +
+    'runs later than load.max_event_loop_delay_ms; the body was not read. Retry after the Retry-After ' +
+    'seconds',
+  content: ERROR_CONTENT,
 };
 
 export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): Record<string, unknown> {
@@ -64,6 +77,7 @@ export function buildOpenApi(specs: AnyRouteSpec[], info: { version: string }): 
     if (spec.method !== 'get') {
       for (const [status, r] of Object.entries(BODY_GATE_RESPONSES)) responses[status] ??= r;
     }
+    if (surfaceOf(spec.path) !== undefined) responses[503] ??= EARLY_SHED_RESPONSE;
     const operation: Record<string, unknown> = {
       tags: [spec.tag],
       summary: spec.summary,
