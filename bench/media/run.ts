@@ -295,7 +295,8 @@ export default defineBenchmark({
   name: 'media',
   description: `inbound images of ${IMAGE_BYTES / 1024} KB at ${RATE}/s: download throughput, 200→stored, peak RSS, ingress with vs without downloads`,
   async run(ctx) {
-    const count = ctx.quick ? 200 : 1000;
+    // MEDIA_BENCH_IMAGES: a longer run, to see where RSS levels off (bench/README.md, the media benchmark).
+    const count = Number(process.env.MEDIA_BENCH_IMAGES) || (ctx.quick ? 200 : 1000);
     const without = await runOnce(ctx.tmpDir, count, false, ctx.log);
     const withDl = await runOnce(ctx.tmpDir, count, true, ctx.log);
     const mb = (withDl.stored * IMAGE_BYTES) / 2 ** 20;
