@@ -1,9 +1,13 @@
-// `node --import tsx bench/profile-processing.ts [--deliveries N] [--customers N] [--profile DIR]`:
+// `node --import tsx bench/profile-processing.ts [--deliveries N] [--customers N] [--profile DIR]
+//  [--statements] [--database-url postgres://…]`:
 // the inbox processor alone, in this process, on plain text messages that land on an existing
 // conversation (issue 20's case): a warm-up round creates the customers' contacts and conversations,
 // then N new deliveries are stored as pending inbox rows and drained. Prints the CPU time of the drain
 // per delivery (process.cpuUsage, so neither ingress nor start-up is counted) and, with --profile, the
-// self time by function of a V8 CPU profile taken over the drain only.
+// self time by function of a V8 CPU profile taken over the drain only. With --database-url the store is
+// a scratch database created on that PostgreSQL server (dropped afterwards); the CPU is then this
+// process's only (the server's is not counted) and the wall rate shows the round trips. --statements
+// counts PostgreSQL's queries (round trips, timed by wall clock) instead of SQLite's statements.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -12,6 +16,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import { resolveConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { createInboxProcessor } from '../src/inbox/processor.js';
@@ -19,7 +24,7 @@ import { systemClock } from '../src/lib/clock.js';
 import { createIdSource } from '../src/lib/ids.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
-import { openDatabase } from '../src/store/db.js';
+import { openDatabase, openPostgres } from '../src/store/db.js';
 import { inboxRepo } from '../src/store/inbox-repo.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { toMetaJson } from '../src/webhook/meta-json.js';
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     rounds: { type: 'string', default: '1' },
     statements: { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
   },
 });
 const deliveries = Number(values.deliveries);
@@ -64,11 +70,49 @@ if (values.statements) {
   } as typeof prepare;
 }
 
+// On PostgreSQL, --statements counts the queries sent (each one round trip); the time is the wall
+// time to its answer, not CPU.
+if (values.statements && values['database-url']) {
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
+    if (!counting || text === undefined || typeof args[args.length - 1] === 'function')
+      return query.apply(this, args);
+    const t = performance.now();
+    const entry = statementStats.get(text) ?? { n: 0, us: 0 };
+    entry.n += 1;
+    statementStats.set(text, entry);
+    return (query.apply(this, args) as Promise<unknown>).finally(() => {
+      entry.us += (performance.now() - t) * 1000;
+    });
+  } as typeof pg.Client.prototype.query;
+}
+
 const dir = mkdtempSync(path.join(tmpdir(), 'nwa-profile-processing-'));
 const { config } = resolveConfig([
   { name: 'bench', document: { database: { path: path.join(dir, 'p.db') }, log: { level: 'info' } } },
 ]);
-const opened = openDatabase(config.database.path);
+// PostgreSQL: a scratch database beside the one the URL names.
+const serverUrl = values['database-url'];
+let scratchUrl: string | undefined;
+const scratchName = `nwa_profile_${process.pid}_${Date.now()}`;
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+if (serverUrl) {
+  await admin(`create database ${scratchName}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${scratchName}`;
+  scratchUrl = url.toString();
+}
+const opened = scratchUrl ? openPostgres(scratchUrl) : openDatabase(config.database.path);
 await migrateToLatest(opened.db);
 const ids = createIdSource(systemClock);
 // Info logs go somewhere, as in the daemon (a discarded pipe in the ingress benchmark).
@@ -181,5 +225,6 @@ if (session && values.profile) {
 }
 await processor.stop(Date.now() + 1000);
 await opened.close();
+if (serverUrl) await admin(`drop database if exists ${scratchName} with (force)`);
 if (process.env.KEEP_DB) process.stdout.write(`kept ${dir}\n`);
 else rmSync(dir, { recursive: true, force: true });
