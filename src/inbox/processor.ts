@@ -83,7 +83,10 @@ const QUIET_FOR_MS = 100;
 export interface InboxProcessor extends Service {
   /** Something was committed to the inbox: process it soon. Cheap; calls coalesce. */
   wake(): void;
-  /** Processes until no pending row is due (for tests, tools and shutdown). */
+  /**
+   * Processes until no pending row is due that this instance could take (for tests, tools and
+   * shutdown); rows under another instance's live lease are left to it.
+   */
   drain(): Promise<void>;
 }
 
@@ -271,7 +274,7 @@ export function createInboxProcessor(
         kick();
         await loop.settled();
         if (stopped) return;
-        const due = await inboxRepo.countDue(deps.db, deps.clock.now());
+        const due = await inboxRepo.countDue(deps.db, deps.clock.now(), deps.owner);
         if (due === 0) return;
         // Each run handles at least one due row; if none moved, the store itself is failing.
         if (due >= before) throw new Error(`inbox processing makes no progress (${due} rows due)`);

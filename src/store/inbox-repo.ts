@@ -87,12 +87,19 @@ export const inboxRepo = Object.freeze({
     return Number(res.numUpdatedRows);
   },
 
-  async countDue(db: Db, now: number): Promise<number> {
+  /**
+   * Due pending rows `owner` could claim now or holds itself: another instance's live lease is its
+   * work, not this one's (a drain that counted it would wait on, or blame, the wrong instance).
+   */
+  async countDue(db: Db, now: number, owner: string): Promise<number> {
     const row = await db
       .selectFrom('inbox')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('state', '=', 'pending')
       .where('next_attempt_at', '<=', now)
+      .where((eb) =>
+        eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now), eb('lease_owner', '=', owner)]),
+      )
       .executeTakeFirstOrThrow();
     return Number(row.n);
   },
