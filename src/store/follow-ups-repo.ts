@@ -5,7 +5,7 @@
 // only the rows still its own. A claimed row whose lease ran out before it reached the outbox (its
 // instance crashed) is taken over by the next tick of any instance.
 import type { Db } from './db.js';
-import { forUpdate, skipLocked } from './locking.js';
+import { claimDue, forUpdate, type QueueWhere, releaseLeases } from './locking.js';
 import { preparedQuery } from './prepared-query.js';
 import type { FollowUpState, FollowUpsTable } from './tables.js';
 
@@ -35,6 +35,15 @@ const liveOf = preparedQuery(1, (db, conversationId: string) =>
     .where('conversation_id', '=', conversationId)
     .where('state', 'in', LIVE),
 );
+
+const claimedNotSent: QueueWhere<'follow_ups'> = (eb) =>
+  eb.and([eb('state', '=', 'claimed'), eb('outbox_id', 'is', null)]);
+
+/** A claim not yet handed to the outbox goes back to `scheduled`, due as it was. */
+const backToScheduled = (now: number) => ({
+  set: { state: 'scheduled' as const, updated_at: now },
+  guard: claimedNotSent,
+});
 
 // Runs for every inbound message (prepared-query.ts).
 const latestUnrepliedSend = preparedQuery(3, (db, conversationId: string, since: number, at: number) =>
@@ -70,26 +79,12 @@ export const followUpsRepo = Object.freeze({
    * crashed mid-tick) are scheduled again, due as they were. Live leases are never touched.
    */
   async releaseExpiredClaims(db: Db, now: number): Promise<number> {
-    const res = await db
-      .updateTable('follow_ups')
-      .set({ state: 'scheduled', lease_owner: null, lease_until: null, updated_at: now })
-      .where('state', '=', 'claimed')
-      .where('outbox_id', 'is', null)
-      .where('lease_until', '<=', now)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, { table: 'follow_ups', expiredBy: now, ...backToScheduled(now) });
   },
 
   /** On start: this instance's claims from a previous run (killed mid-tick) are scheduled again. */
   async releaseOwnClaims(db: Db, owner: string, now: number): Promise<number> {
-    const res = await db
-      .updateTable('follow_ups')
-      .set({ state: 'scheduled', lease_owner: null, lease_until: null, updated_at: now })
-      .where('state', '=', 'claimed')
-      .where('outbox_id', 'is', null)
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, { table: 'follow_ups', owner, ...backToScheduled(now) });
   },
 
   /**
@@ -97,29 +92,20 @@ export const followUpsRepo = Object.freeze({
    * `leaseUntil`, in one statement. Returns their ids in due order.
    */
   async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<string[]> {
-    if (limit <= 0) return [];
-    const due = db
-      .selectFrom('follow_ups')
-      .select('id')
-      .where('state', '=', 'scheduled')
-      .where('due_at', '<=', now)
-      .orderBy('due_at')
-      .orderBy('id')
-      .limit(limit);
-    // Picked once, in a materialized CTE (store/locking.ts says why).
-    const rows = await db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('follow_ups')
-      .set({ state: 'claimed', lease_owner: owner, lease_until: leaseUntil, updated_at: now })
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .where('state', '=', 'scheduled')
-      .returning(['id', 'due_at'])
-      .execute();
-    // RETURNING promises no order.
-    rows.sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows = await claimDue(db, {
+      table: 'follow_ups',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: (eb) => eb.and([eb('state', '=', 'scheduled'), eb('due_at', '<=', now)]),
+      // A scheduled follow-up has no lease: its claim moves it to `claimed`, and expired claims go
+      // back by releaseExpiredClaims.
+      leaseFree: false,
+      order: ['due_at', 'id'],
+      set: () => ({ state: 'claimed', updated_at: now }),
+      guard: (eb) => eb('state', '=', 'scheduled'),
+    });
     return rows.map((r) => r.id);
   },
 

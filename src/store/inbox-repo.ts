@@ -3,7 +3,7 @@
 // Pending rows are claimed in one statement by an instance with a lease (SPEC §10): several daemons on
 // one PostgreSQL never process the same delivery at once, and a crashed one's rows wait out its lease.
 import type { Db } from './db.js';
-import { forUpdate, skipLocked } from './locking.js';
+import { claimDue, forUpdate, releaseLeases } from './locking.js';
 import type { InboxState, InboxTable } from './tables.js';
 
 export type InboxRow = InboxTable;
@@ -25,29 +25,16 @@ export const inboxRepo = Object.freeze({
    * taken over.
    */
   async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<InboxRow[]> {
-    if (limit <= 0) return [];
-    const due = db
-      .selectFrom('inbox')
-      .select('id')
-      .where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .orderBy('id')
-      .limit(limit);
-    // Picked once, in a materialized CTE (store/locking.ts says why).
-    const rows = await db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('inbox')
-      .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .where('state', '=', 'pending')
-      .returningAll()
-      .execute();
-    // RETURNING promises no order.
-    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return claimDue(db, {
+      table: 'inbox',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: (eb) => eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
+      order: ['id'],
+      guard: (eb) => eb('state', '=', 'pending'),
+    });
   },
 
   /**
@@ -67,24 +54,12 @@ export const inboxRepo = Object.freeze({
 
   /** Gives claimed rows back unprocessed (a slice ran out of time): due again for any instance. */
   async release(db: Db, ids: string[], owner: string): Promise<void> {
-    if (ids.length === 0) return;
-    await db
-      .updateTable('inbox')
-      .set({ lease_owner: null, lease_until: null })
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .execute();
+    await releaseLeases(db, { table: 'inbox', ids, owner });
   },
 
   /** On start: this instance's leases from a previous run (killed mid-slice) are given back at once. */
   async releaseOwnLeases(db: Db, owner: string): Promise<number> {
-    const res = await db
-      .updateTable('inbox')
-      .set({ lease_owner: null, lease_until: null })
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, { table: 'inbox', owner, guard: (eb) => eb('state', '=', 'pending') });
   },
 
   /**

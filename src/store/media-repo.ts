@@ -2,10 +2,12 @@
 // with a lease, like every queue, SPEC §10) and the stored files they point at, outbound uploads too.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import { skipLocked } from './locking.js';
+import { claimDue, type QueueWhere, releaseLeases, settleHeld } from './locking.js';
 import type { MediaState, MediaTable } from './media-tables.js';
 
 export type MediaRow = MediaTable;
+
+const pending: QueueWhere<'media'> = (eb) => eb('state', '=', 'pending');
 
 export interface MediaFailure {
   error: string;
@@ -37,44 +39,22 @@ export const mediaRepo = Object.freeze({
    * `leaseUntil` in one statement (an expired lease of any owner is taken over).
    */
   async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<MediaRow[]> {
-    if (limit <= 0) return [];
-    const due = db
-      .selectFrom('media')
-      .select('id')
-      .where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(limit);
-    // Picked once, in a materialized CTE (store/locking.ts says why).
-    return db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('media')
-      .set((eb) => ({
-        lease_owner: owner,
-        lease_until: leaseUntil,
-        attempts: eb('attempts', '+', 1),
-        updated_at: now,
-      }))
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .where('state', '=', 'pending')
-      .returningAll()
-      .execute();
+    return claimDue(db, {
+      table: 'media',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: (eb) => eb.and([pending(eb), eb('next_attempt_at', '<=', now)]),
+      order: ['next_attempt_at', 'id'],
+      set: (eb) => ({ attempts: eb('attempts', '+', 1), updated_at: now }),
+      guard: pending,
+    });
   },
 
   /** On start: this owner's leases from a previous run (killed mid-download) are given back at once. */
   async releaseOwnLeases(db: Db, owner: string): Promise<number> {
-    const res = await db
-      .updateTable('media')
-      .set({ lease_owner: null, lease_until: null })
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, { table: 'media', owner, guard: pending });
   },
 
   /** The download is on disk: stored. False when the lease was lost meanwhile (nothing changed). */
@@ -85,34 +65,23 @@ export const mediaRepo = Object.freeze({
     file: { content_sha256: string; size_bytes: number; mime_type: string | null },
     now: number,
   ): Promise<boolean> {
-    const res = await db
-      .updateTable('media')
-      .set({
-        ...file,
-        state: 'stored',
-        error: null,
-        reason: null,
-        lease_owner: null,
-        lease_until: null,
-        stored_at: now,
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    return settleHeld(db, {
+      table: 'media',
+      id,
+      owner,
+      guard: pending,
+      set: () => ({ ...file, state: 'stored', error: null, reason: null, stored_at: now, updated_at: now }),
+    });
   },
 
   async markFailed(db: Db, id: string, owner: string, failure: MediaFailure, now: number): Promise<boolean> {
-    const res = await db
-      .updateTable('media')
-      .set({ state: 'failed', ...failure, lease_owner: null, lease_until: null, updated_at: now })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    return settleHeld(db, {
+      table: 'media',
+      id,
+      owner,
+      guard: pending,
+      set: () => ({ state: 'failed', ...failure, updated_at: now }),
+    });
   },
 
   /** Stays pending, due again at `at`, with the problem of this attempt on record. */
@@ -124,13 +93,13 @@ export const mediaRepo = Object.freeze({
     failure: MediaFailure,
     now: number,
   ): Promise<void> {
-    await db
-      .updateTable('media')
-      .set({ ...failure, next_attempt_at: at, lease_owner: null, lease_until: null, updated_at: now })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .execute();
+    await settleHeld(db, {
+      table: 'media',
+      id,
+      owner,
+      guard: pending,
+      set: () => ({ ...failure, next_attempt_at: at, updated_at: now }),
+    });
   },
 
   /** Bytes on disk: each stored content counted once, however many rows share it. */

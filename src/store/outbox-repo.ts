@@ -8,13 +8,14 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { insightsRepo, outboundOwner } from './insights-repo.js';
-import { skipLocked } from './locking.js';
+import { claimDue, type QueueWhere, releaseLeases, renewLeases } from './locking.js';
 import type { OutboxKind, OutboxState, OutboxTable } from './tables.js';
 
 export type OutboxRow = OutboxTable;
 
 /** States in which a row still counts as "not yet accepted by the API". */
 const UNSENT: OutboxState[] = ['queued', 'sending'];
+const unsent: QueueWhere<'outbox'> = (eb) => eb('state', 'in', UNSENT);
 
 async function bumpPending(
   db: Db,
@@ -71,48 +72,26 @@ export const outboxRepo = Object.freeze({
     limit: number,
     excludePhoneNumbers: string[] = [],
   ): Promise<OutboxRow[]> {
-    if (limit <= 0) return [];
-    let due = db.selectFrom('outbox').select('id');
-    if (excludePhoneNumbers.length > 0) due = due.where('phone_number_id', 'not in', excludePhoneNumbers);
-    due = due
-      .where('state', '=', 'queued')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .orderBy('priority', 'desc')
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(limit);
-    // Picked once, in a materialized CTE (store/locking.ts says why).
-    const rows = await db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('outbox')
-      .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .where('state', '=', 'queued')
-      .returningAll()
-      .execute();
-    // RETURNING promises no order.
-    return rows.sort(
-      (a, b) =>
-        b.priority - a.priority ||
-        a.next_attempt_at - b.next_attempt_at ||
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+    return claimDue(db, {
+      table: 'outbox',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: (eb) =>
+        eb.and([
+          ...(excludePhoneNumbers.length > 0 ? [eb('phone_number_id', 'not in', excludePhoneNumbers)] : []),
+          eb('state', '=', 'queued'),
+          eb('next_attempt_at', '<=', now),
+        ]),
+      order: [['priority', 'desc'], 'next_attempt_at', 'id'],
+      guard: (eb) => eb('state', '=', 'queued'),
+    });
   },
 
   /** Gives `owner`'s leased rows back (the queue was full or is closing); they stay queued. */
   async releaseLeases(db: Db, ids: string[], owner: string): Promise<void> {
-    if (ids.length === 0) return;
-    await db
-      .updateTable('outbox')
-      .set({ lease_owner: null, lease_until: null })
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .where('state', 'in', UNSENT)
-      .execute();
+    await releaseLeases(db, { table: 'outbox', ids, owner, guard: unsent });
   },
 
   /**
@@ -120,13 +99,7 @@ export const outboxRepo = Object.freeze({
    * Returns how many it still holds.
    */
   async renewLeases(db: Db, owner: string, leaseUntil: number): Promise<number> {
-    const res = await db
-      .updateTable('outbox')
-      .set({ lease_until: leaseUntil })
-      .where('lease_owner', '=', owner)
-      .where('state', 'in', UNSENT)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return renewLeases(db, { table: 'outbox', owner, leaseUntil, guard: unsent });
   },
 
   /**
@@ -136,15 +109,17 @@ export const outboxRepo = Object.freeze({
    * own. Returns how many.
    */
   async requeueExpiredSending(db: Db, owner: string, now: number): Promise<number> {
-    const res = await db
-      .updateTable('outbox')
-      .set({ state: 'queued', lease_owner: null, lease_until: null, updated_at: now })
-      .where('state', '=', 'sending')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      // The caller's own sends are in flight in its own queues: it settles them itself.
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '<>', owner)]))
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, {
+      table: 'outbox',
+      set: { state: 'queued', updated_at: now },
+      guard: (eb) =>
+        eb.and([
+          eb('state', '=', 'sending'),
+          eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
+          // The caller's own sends are in flight in its own queues: it settles them itself.
+          eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '<>', owner)]),
+        ]),
+    });
   },
 
   /**
@@ -245,21 +220,17 @@ export const outboxRepo = Object.freeze({
    * from `sending` back to `queued`.
    */
   async recoverAfterRestart(db: Db, owner: string, now: number): Promise<number> {
-    const res = await db
-      .updateTable('outbox')
-      .set({ state: 'queued', lease_owner: null, lease_until: null, updated_at: now })
-      .where('state', '=', 'sending')
-      .where((eb) =>
-        eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
-      )
-      .executeTakeFirst();
-    await db
-      .updateTable('outbox')
-      .set({ lease_owner: null, lease_until: null })
-      .where('state', '=', 'queued')
-      .where('lease_owner', '=', owner)
-      .execute();
-    return Number(res.numUpdatedRows);
+    const requeued = await releaseLeases(db, {
+      table: 'outbox',
+      set: { state: 'queued', updated_at: now },
+      guard: (eb) =>
+        eb.and([
+          eb('state', '=', 'sending'),
+          eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
+        ]),
+    });
+    await releaseLeases(db, { table: 'outbox', owner, guard: (eb) => eb('state', '=', 'queued') });
+    return requeued;
   },
 
   /** Cancels still queued rows of these kinds to a contact (opt-out). Returns the rows cancelled. */

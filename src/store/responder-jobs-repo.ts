@@ -4,10 +4,12 @@
 // each job only while it still holds it. A crashed instance's jobs are taken over once their lease
 // ran out (its own at its next start), so no two instances ask the responder for the same job.
 import type { Db } from './db.js';
-import { forUpdate, skipLocked } from './locking.js';
+import { claimDue, forUpdate, type QueueWhere, releaseLeases, renewLeases, settleHeld } from './locking.js';
 import type { ResponderJobsTable } from './tables.js';
 
 export type ResponderJob = ResponderJobsTable;
+
+const pending: QueueWhere<'responder_jobs'> = (eb) => eb('state', '=', 'pending');
 
 export const responderJobsRepo = Object.freeze({
   /**
@@ -21,40 +23,21 @@ export const responderJobsRepo = Object.freeze({
     leaseUntil: number,
     limit: number,
   ): Promise<ResponderJob[]> {
-    if (limit <= 0) return [];
-    const due = db
-      .selectFrom('responder_jobs')
-      .select('id')
-      .where('state', '=', 'pending')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .orderBy('id')
-      .limit(limit);
-    // Picked once, in a materialized CTE (store/locking.ts says why).
-    const rows = await db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('responder_jobs')
-      .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .where('state', '=', 'pending')
-      .returningAll()
-      .execute();
-    // RETURNING promises no order.
-    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return claimDue(db, {
+      table: 'responder_jobs',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: pending,
+      order: ['id'],
+      guard: pending,
+    });
   },
 
   /** Keeps `owner`'s leases on these jobs alive (it is about to wait for the responder). */
   async renew(db: Db, ids: string[], owner: string, leaseUntil: number): Promise<void> {
-    if (ids.length === 0) return;
-    await db
-      .updateTable('responder_jobs')
-      .set({ lease_until: leaseUntil })
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .execute();
+    await renewLeases(db, { table: 'responder_jobs', ids, owner, leaseUntil, guard: pending });
   },
 
   /**
@@ -73,43 +56,22 @@ export const responderJobsRepo = Object.freeze({
 
   /** Done with `outcome`, if `owner` still holds it; true when this call finished it. */
   async finish(db: Db, id: string, owner: string, outcome: string, now: number): Promise<boolean> {
-    const res = await db
-      .updateTable('responder_jobs')
-      .set((eb) => ({
-        state: 'done',
-        outcome,
-        attempts: eb('attempts', '+', 1),
-        lease_owner: null,
-        lease_until: null,
-        updated_at: now,
-      }))
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    return settleHeld(db, {
+      table: 'responder_jobs',
+      id,
+      owner,
+      guard: pending,
+      set: (eb) => ({ state: 'done', outcome, attempts: eb('attempts', '+', 1), updated_at: now }),
+    });
   },
 
   /** Gives jobs back unstarted (the worker is stopping): due again at once, for any instance. */
   async release(db: Db, ids: string[], owner: string): Promise<void> {
-    if (ids.length === 0) return;
-    await db
-      .updateTable('responder_jobs')
-      .set({ lease_owner: null, lease_until: null })
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .execute();
+    await releaseLeases(db, { table: 'responder_jobs', ids, owner, guard: pending });
   },
 
   /** On start: this instance's jobs from a previous run (killed mid-job) are given back at once. */
   async releaseOwn(db: Db, owner: string): Promise<number> {
-    const res = await db
-      .updateTable('responder_jobs')
-      .set({ lease_owner: null, lease_until: null })
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
+    return releaseLeases(db, { table: 'responder_jobs', owner, guard: pending });
   },
 });

@@ -3,11 +3,13 @@
 // pending row of each conversation, so a subscriber sees a conversation's events in sequence order.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
-import { skipLocked } from './locking.js';
+import { claimDue, type QueueWhere, releaseLeases, settleHeld } from './locking.js';
 import type { EventDeliveriesTable, EventDeliveryAttemptsTable, EventSubscriptionsTable } from './tables.js';
 
 export type SubscriptionRow = Selectable<EventSubscriptionsTable>;
 export type DeliveryRow = Selectable<EventDeliveriesTable>;
+
+const pending: QueueWhere<'event_deliveries'> = (eb) => eb('state', '=', 'pending');
 export type AttemptRow = Selectable<EventDeliveryAttemptsTable>;
 
 export interface DeliveryCounts {
@@ -116,41 +118,34 @@ export const subscriptionsRepo = Object.freeze({
     leaseUntil: number,
     limit: number,
   ): Promise<DeliveryRow[]> {
-    if (limit <= 0) return [];
-    const due = db
-      .selectFrom('event_deliveries as d')
-      .select('d.id')
-      .where('d.subscription_id', '=', subscriptionId)
-      .where('d.state', '=', 'pending')
-      .where('d.next_attempt_at', '<=', now)
-      .where((w) => w.or([w('d.lease_until', 'is', null), w('d.lease_until', '<=', now)]))
-      .where((w) =>
-        w.not(
-          w.exists(
-            w
-              .selectFrom('event_deliveries as p')
-              .select('p.id')
-              .whereRef('p.subscription_id', '=', 'd.subscription_id')
-              .whereRef('p.order_key', '=', 'd.order_key')
-              .where('p.order_key', '!=', '')
-              .where('p.state', '=', 'pending')
-              .whereRef('p.event_seq', '<', 'd.event_seq'),
+    return claimDue(db, {
+      table: 'event_deliveries',
+      owner,
+      now,
+      leaseUntil,
+      limit,
+      due: (eb) =>
+        eb.and([
+          eb('subscription_id', '=', subscriptionId),
+          pending(eb),
+          eb('next_attempt_at', '<=', now),
+          // Per-conversation order: the earliest pending delivery of a conversation goes first. The
+          // outer row is named by its table (the inner one is `p`).
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('event_deliveries as p')
+                .select('p.id')
+                .whereRef('p.subscription_id', '=', 'event_deliveries.subscription_id')
+                .whereRef('p.order_key', '=', 'event_deliveries.order_key')
+                .where('p.order_key', '!=', '')
+                .where('p.state', '=', 'pending')
+                .whereRef('p.event_seq', '<', 'event_deliveries.event_seq'),
+            ),
           ),
-        ),
-      )
-      .orderBy('d.event_seq')
-      .limit(limit);
-    // Picked once, in a materialized CTE, FOR UPDATE SKIP LOCKED on PostgreSQL (store/locking.ts).
-    return db
-      .with(
-        (wb) => wb('due').materialized(),
-        () => skipLocked(db, due),
-      )
-      .updateTable('event_deliveries')
-      .set({ lease_owner: owner, lease_until: leaseUntil })
-      .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .returningAll()
-      .execute();
+        ]),
+      order: ['event_seq'],
+    });
   },
 
   /** Settles a claimed delivery (only while this owner still holds it). */
@@ -163,34 +158,17 @@ export const subscriptionsRepo = Object.freeze({
       updated_at: number;
     },
   ): Promise<boolean> {
-    const r = await db
-      .updateTable('event_deliveries')
-      .set({ ...patch, lease_owner: null, lease_until: null })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    return settleHeld(db, { table: 'event_deliveries', id, owner, set: () => patch });
   },
 
   /** Start-up: rows this instance held when it stopped (kill -9) are due again at once. */
   async releaseOwned(db: Db, owner: string): Promise<number> {
-    const r = await db
-      .updateTable('event_deliveries')
-      .set({ lease_owner: null, lease_until: null })
-      .where('lease_owner', '=', owner)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    return releaseLeases(db, { table: 'event_deliveries', owner, guard: pending });
   },
 
   /** Gives claimed rows back untouched (the worker is stopping). */
   async release(db: Db, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await db
-      .updateTable('event_deliveries')
-      .set({ lease_owner: null, lease_until: null })
-      .where('id', 'in', ids)
-      .execute();
+    await releaseLeases(db, { table: 'event_deliveries', ids });
   },
 
   /** Replay (SPEC §11): these events go out again to the subscription, from the start. */

@@ -1,4 +1,4 @@
-// Every queue's claim (SPEC §10, issue 18) raced by two workers on two connections to one database:
+// Every queue's claim (SPEC §10, issue 18; one helper, store/locking.ts claimDue) raced by two workers on two connections to one database:
 // SQLite (two handles on one file) and PostgreSQL when TEST_DATABASE_URL is set. Each round seeds due
 // rows, both workers claim small batches until nothing is left, and no row may be won by both; every
 // row is won by one. A lease that ran out is taken over; a live one never is.
@@ -10,9 +10,11 @@ import { conversationLogRepo } from '../../src/store/conversation-log-repo.js';
 import { type Db, openDatabase, openPostgres } from '../../src/store/db.js';
 import { followUpsRepo } from '../../src/store/follow-ups-repo.js';
 import { inboxRepo } from '../../src/store/inbox-repo.js';
+import { mediaRepo } from '../../src/store/media-repo.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { responderJobsRepo } from '../../src/store/responder-jobs-repo.js';
+import { subscriptionsRepo } from '../../src/store/subscriptions-repo.js';
 import { engines, openTestDatabase, type TestEngine } from '../helpers/engines.js';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
@@ -235,7 +237,75 @@ const claims: Record<string, Queue> = {
     claim: async (db, owner, now) =>
       (await responderJobsRepo.claimDue(db, owner, now, now + LEASE, 3)).map((r) => r.id),
   },
+  media: {
+    async seed(db, round) {
+      const ids = Array.from({ length: PER_ROUND }, (_, i) => `md${pad(round, i)}`);
+      for (const id of ids) {
+        await mediaRepo.insertIfNew(db, {
+          id,
+          media_id: `m-${id}`,
+          direction: 'inbound',
+          message_wamid: null,
+          conversation_id: null,
+          phone_number_id: 'pn1',
+          media_type: 'image',
+          mime_type: null,
+          filename: null,
+          declared_sha256: null,
+          state: 'pending',
+          error: null,
+          reason: null,
+          attempts: 0,
+          next_attempt_at: T0,
+          lease_owner: null,
+          lease_until: null,
+          content_sha256: null,
+          size_bytes: null,
+          created_at: T0,
+          updated_at: T0,
+          stored_at: null,
+        });
+      }
+      return ids;
+    },
+    claim: async (db, owner, now) =>
+      (await mediaRepo.claimDue(db, owner, now, now + LEASE, 3)).map((r) => r.id),
+  },
+  // Each row its own conversation or none: none waits for another (the order test is below).
+  'event deliveries': {
+    seed: (db, round) =>
+      seedDeliveries(
+        db,
+        round,
+        Array.from({ length: PER_ROUND }, (_, i) => (i % 2 === 0 ? '' : `conv${pad(round, i)}`)),
+      ),
+    claim: async (db, owner, now) =>
+      (await subscriptionsRepo.claim(db, 's1', owner, now, now + LEASE, 3)).map((r) => r.id),
+  },
 };
+
+/** Event deliveries of subscription s1: `keys[i]` is the i-th row's conversation ('' for none). */
+async function seedDeliveries(db: Db, round: number, keys: string[]): Promise<string[]> {
+  const rows = keys.map((order_key, i) => ({
+    id: `ed${pad(round, i)}`,
+    subscription_id: 's1',
+    event_seq: round * 1000 + i,
+    event_id: `ev${pad(round, i)}`,
+    order_key,
+    state: 'pending' as const,
+    attempts: 0,
+    next_attempt_at: T0,
+    lease_owner: null,
+    lease_until: null,
+    last_status: null,
+    last_error: null,
+    created_at: T0,
+    updated_at: T0,
+    delivered_at: null,
+  }));
+  await db.insertInto('event_deliveries').values(rows).execute();
+  return rows.map((r) => r.id);
+}
 
 describe.each(engines)('claims on %s', (engine) => {
   for (const [queue, { seed, claim, takeOver }] of Object.entries(claims)) {
@@ -252,7 +322,12 @@ describe.each(engines)('claims on %s', (engine) => {
       expect(first).toHaveLength(3);
       // Still held at the last millisecond of its lease: worker b gets the other rows only.
       const meanwhile: string[] = [];
-      for (let got = await claim(pair.b, 'worker-b', T0 + LEASE - 1); got.length > 0; ) {
+      // Bounded: a claim that took live leases would take the same rows again forever.
+      for (
+        let got = await claim(pair.b, 'worker-b', T0 + LEASE - 1), i = 0;
+        got.length > 0 && i < ids.length;
+        i++
+      ) {
         meanwhile.push(...got);
         got = await claim(pair.b, 'worker-b', T0 + LEASE - 1);
       }
@@ -266,4 +341,56 @@ describe.each(engines)('claims on %s', (engine) => {
       expect(takenOver.sort()).toEqual([...first].sort());
     });
   }
+});
+
+describe.each(engines)('event delivery claims on %s keep per-conversation order', (engine) => {
+  it('two workers never hold two deliveries of one conversation at once, and take them in event order', async () => {
+    pair = await twoConnections(engine);
+    const p = pair;
+    // 6 conversations x 5 events, interleaved, plus events of no conversation.
+    const keys = Array.from({ length: 36 }, (_, i) => (i % 6 === 5 ? '' : `conv${i % 6}`));
+    const ids = await seedDeliveries(p.a, 0, keys);
+    const keyOf = new Map(ids.map((id, i) => [id, keys[i]]));
+    const taken: string[] = [];
+    const inFlight = new Set<string>();
+    const overlaps: string[] = [];
+    const worker = async (db: Db, owner: string) => {
+      for (;;) {
+        const rows = await subscriptionsRepo.claim(db, 's1', owner, T0, T0 + LEASE, 4);
+        if (rows.length === 0) {
+          // Another worker may still hold the row this one's next waits on.
+          if (taken.length === ids.length) return;
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        for (const r of rows) {
+          const key = keyOf.get(r.id) as string;
+          if (key !== '' && inFlight.has(key)) overlaps.push(r.id);
+          if (key !== '') inFlight.add(key);
+          taken.push(r.id);
+        }
+        await new Promise((r) => setTimeout(r, 0));
+        for (const r of rows) {
+          inFlight.delete(keyOf.get(r.id) as string);
+          const settled = await subscriptionsRepo.settle(db, r.id, owner, {
+            state: 'delivered',
+            attempts: 1,
+            next_attempt_at: T0,
+            last_status: 200,
+            last_error: null,
+            delivered_at: T0,
+            updated_at: T0,
+          });
+          expect(settled).toBe(true);
+        }
+      }
+    };
+    await Promise.all([worker(p.a, 'worker-a'), worker(p.b, 'worker-b')]);
+    expect(overlaps, 'deliveries of a conversation held while an earlier one was').toEqual([]);
+    expect([...taken].sort()).toEqual([...ids].sort());
+    for (const key of new Set(keys.filter((k) => k !== ''))) {
+      const mine = taken.filter((id) => keyOf.get(id) === key);
+      expect(mine, `${key} in event order`).toEqual([...mine].sort());
+    }
+  });
 });
