@@ -20,7 +20,7 @@ import { round } from '../lib/round.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'bench_app_secret_0123456789abcdef';
 
-interface LoadResult {
+export interface LoadResult {
   mode: string;
   requests: number;
   ok: number;
@@ -29,13 +29,13 @@ interface LoadResult {
   latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
 }
 
-function startProcess(
+export function startProcess(
   args: string[],
   env: Record<string, string>,
   readyUrl: (out: string) => string | undefined,
@@ -74,7 +74,7 @@ function startProcess(
   });
 }
 
-function runLoad(
+export function runLoad(
   url: string,
   mode: 'closed' | 'open',
   opts: { connections: number; rate: number; duration: number; warmup: number; tag: string },
@@ -121,7 +121,7 @@ function cpuMicros(pid: number | undefined): number | null {
   }
 }
 
-async function drainTime(
+export async function drainTime(
   dbFile: string,
   deadlineMs: number,
   pid?: number,

@@ -16,6 +16,10 @@ export const SCRIPT_FLAGS: Record<string, { quick: string[]; full: string[] }> =
   },
   insights: { quick: ['--quick'], full: ['--sizes', '10000,1000000'] },
   regex: { quick: ['--quick'], full: [] },
+  refactor: {
+    quick: ['--rounds', '2', '--duration', '3', '--warmup', '1'],
+    full: ['--rounds', '6', '--duration', '15', '--warmup', '3'],
+  },
 };
 
 // Descriptive parts of a report, not measurements.
