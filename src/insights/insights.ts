@@ -15,13 +15,12 @@ import type { RuntimeHealthView } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type AgentScope, insightsRepo, type RollupRange, type RollupRow } from '../store/insights-repo.js';
 import {
-  addToHistogram,
+  addHistogramJson,
+  bucketCounts,
   ceilHour,
+  countsPercentileSeconds,
   floorHour,
-  type Histogram,
   HOUR_MS,
-  histogramPercentileSeconds,
-  mergeHistograms,
   percentileSeconds,
   ratio,
   responseBucket,
@@ -162,12 +161,15 @@ export async function computeInsight(deps: InsightDeps, q: InsightQuery): Promis
     p50 = percentileSeconds(responses, 0.5);
     p90 = percentileSeconds(responses, 0.9);
   } else {
-    // Histograms are parsed only here: in exact mode they are not needed.
-    const merged: Histogram = {};
-    for (const r of rolled) mergeHistograms(merged, JSON.parse(r.response_hist) as Histogram);
-    for (const ms of edgeResponses) mergeHistograms(merged, addToHistogram({}, responseBucket(ms)));
-    p50 = histogramPercentileSeconds(merged, 0.5);
-    p90 = histogramPercentileSeconds(merged, 0.9);
+    // Histograms are read only here: in exact mode they are not needed.
+    const merged = bucketCounts();
+    for (const r of rolled) addHistogramJson(merged, r.response_hist);
+    for (const ms of edgeResponses) {
+      const bucket = responseBucket(ms);
+      merged[bucket] = (merged[bucket] as number) + 1;
+    }
+    p50 = countsPercentileSeconds(merged, 0.5);
+    p90 = countsPercentileSeconds(merged, 0.9);
   }
 
   const edge = await edgeSilences(db, scope, config, raw);

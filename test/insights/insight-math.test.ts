@@ -3,12 +3,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addHistogramJson,
   addToHistogram,
+  bucketCounts,
   bucketLowerSeconds,
   ceilHour,
+  countsPercentileSeconds,
   floorHour,
+  type Histogram,
   histogramPercentileSeconds,
   humanDuration,
+  mergeHistograms,
   PERIOD_MS,
   percentileSeconds,
   responseBucket,
@@ -61,6 +66,41 @@ describe('percentiles (nearest rank)', () => {
     expect(histogramPercentileSeconds({}, 0.5)).toBeNull();
     // Under a minute the histogram is exact to the second.
     expect(histogramPercentileSeconds(addToHistogram({}, responseBucket(42_700), 3), 0.5)).toBe(42);
+  });
+});
+
+describe('histograms merged as bucket counts (what a request reads)', () => {
+  const bucket = fc.integer({ min: 0, max: responseBucket(Number.MAX_SAFE_INTEGER) });
+  const histogram = fc.dictionary(bucket.map(String), fc.integer({ min: 0, max: 1_000_000 }));
+
+  it('give the percentiles of the merged objects, from the stored JSON text', () => {
+    fc.assert(
+      fc.property(
+        fc.array(histogram, { maxLength: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (hs, p) => {
+          const merged: Histogram = {};
+          const counts = bucketCounts();
+          for (const h of hs) {
+            mergeHistograms(merged, h);
+            addHistogramJson(counts, JSON.stringify(h));
+          }
+          expect(countsPercentileSeconds(counts, p)).toBe(histogramPercentileSeconds(merged, p));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('read any JSON spelling, and refuse a key that is no bucket', () => {
+    const counts = bucketCounts();
+    addHistogramJson(counts, '{ "3": 2, "400" : 1 }');
+    addHistogramJson(counts, '{"3":1}');
+    addHistogramJson(counts, '{}');
+    expect([counts[3], counts[400], counts.reduce((s, n) => s + n, 0)]).toEqual([3, 1, 4]);
+    expect(countsPercentileSeconds(bucketCounts(), 0.5)).toBeNull();
+    expect(() => addHistogramJson(bucketCounts(), '{"401":1}')).toThrow(/bucket/);
+    expect(() => addHistogramJson(bucketCounts(), '{"1.5":1}')).toThrow(/bucket/);
   });
 });
 
