@@ -4,7 +4,7 @@
 // a reply is left as a responder job for the worker (conversations/responder-worker.ts).
 import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
-import { recordEvent } from '../events/record-event.js';
+import { noteConversationAgent, recordEvent } from '../events/record-event.js';
 import { recordInsightEvent, recordSilencesEnding } from '../insights/insight-facts.js';
 import { AppError } from '../lib/app-error.js';
 import { toIso } from '../lib/clock.js';
@@ -158,6 +158,7 @@ export async function applyConversationEvent(
     await conversationsRepo.update(trx, id, changedColumns(before, patch));
     row = { ...before, ...patch };
   }
+  await noteConversationAgent(trx, id, row.agent_id);
   // A group's conversation is kept out of the one-to-one figures (SPEC §3a).
   const group = contact.group_id !== null && contact.group_id !== undefined;
   const startedNew = r.started_new || before === null;

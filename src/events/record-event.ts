@@ -6,6 +6,7 @@
 import { applyToRollups } from '../insights/insight-rollups.js';
 import { toIso } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
+import { agentsRepo } from '../store/agents-repo.js';
 import type { Db } from '../store/db.js';
 import { eventsRepo } from '../store/events-repo.js';
 import { type EventEnvelope, type EventType, isInternalEventType } from './catalog.js';
@@ -85,21 +86,55 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
 // records two or three events of one conversation, and the inbox processor's slice many more. A
 // conversation's agent is set when it is inserted and never changed, so an answer read in the
 // transaction stays true in it (an id whose insert a savepoint undid is never used again).
-const agentUuids = new WeakMap<Db, Map<string, string | null>>();
+// Agents' uuids by id are remembered the same way (a slice's conversations mostly share a few agents).
+interface Known {
+  conversations: Map<string, string | null>;
+  agents: Map<number, string | null>;
+}
+const knownInTransaction = new WeakMap<Db, Known>();
+
+function known(trx: Db): Known {
+  let k = knownInTransaction.get(trx);
+  if (!k) {
+    k = { conversations: new Map(), agents: new Map() };
+    knownInTransaction.set(trx, k);
+  }
+  return k;
+}
 
 async function agentUuidOf(trx: Db, conversationId: string): Promise<string | null> {
   if (!trx.isTransaction) return eventsRepo.agentUuidOfConversation(trx, conversationId);
-  let known = agentUuids.get(trx);
-  if (!known) {
-    known = new Map();
-    agentUuids.set(trx, known);
-  }
-  let uuid = known.get(conversationId);
+  const { conversations } = known(trx);
+  let uuid = conversations.get(conversationId);
   if (uuid === undefined) {
     uuid = await eventsRepo.agentUuidOfConversation(trx, conversationId);
-    known.set(conversationId, uuid);
+    conversations.set(conversationId, uuid);
   }
   return uuid;
+}
+
+/**
+ * Tells recordEvent which agent owns a conversation, from its row as read or written in this
+ * transaction (conversations/engine.ts), so its events need no lookup of their own.
+ */
+export async function noteConversationAgent(
+  trx: Db,
+  conversationId: string,
+  agentId: number | null,
+): Promise<void> {
+  if (!trx.isTransaction) return;
+  const { conversations, agents } = known(trx);
+  if (conversations.has(conversationId)) return;
+  let uuid: string | null = null;
+  if (agentId !== null) {
+    const cached = agents.get(agentId);
+    if (cached !== undefined) uuid = cached;
+    else {
+      uuid = (await agentsRepo.findById(trx, agentId))?.uuid ?? null;
+      agents.set(agentId, uuid);
+    }
+  }
+  conversations.set(conversationId, uuid);
 }
 
 /** The envelope of a stored event, as subscribers and the stream see it. */
