@@ -1,7 +1,8 @@
 // The conversation engine as a service (SPEC §4): the only place that maps stored rows to the state
 // machine's facts and back, records transitions, and carries out effects (follow-ups, responder
 // jobs, opt-out, cancelling sends). Runs inside the caller's transaction and never calls the network:
-// a reply is left as a responder job for the worker (conversations/responder-worker.ts).
+// a reply is left as a responder job for the worker (responders/worker.ts).
+// Over 300 lines on purpose: the one mapping between stored rows and the state machine, both ways; split, a transition and its effects would sit in two files.
 import { skipOptedOutRecipients } from '../campaigns/recipient-events.js';
 import type { Config } from '../config/schema.js';
 import { noteConversationAgent, recordEvent } from '../events/record-event.js';

@@ -14,6 +14,7 @@
 // Subscriptions never wait on each other (own slots), and nothing here runs on the ingress path: while
 // webhooks keep arriving, passes and settles step aside (lib/yield-to-ingress.ts) so that deliveries
 // take a bounded share of the loop; a backlog built under load goes out once ingress is quiet.
+// Over 300 lines on purpose: fan-out, claim, send and record share one loop and its state; the claim is store/subscriptions-repo.ts, signing and the horizon their own files.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { type Clock, toIso } from '../lib/clock.js';

@@ -2,6 +2,7 @@
 // order (422 unsupported intent, 404 agent, 409 extension_not_active, 404 conversation or one owned
 // by another agent, 409 runtime_paused for intents that send, 409 window_closed for text outside the
 // window); the state changes go through the conversation engine and the outbox, in one transaction.
+// Over 300 lines on purpose (barely): one intent per case, the fixed order of checks visible in one place.
 
 import { findAgentByUuid } from '../agents/agents.js';
 import { activeAttachment } from '../agents/attachments.js';

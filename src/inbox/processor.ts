@@ -5,6 +5,7 @@
 // backoff and finally parked as dead; unprocessed rows are picked up again on start.
 // Rows are claimed in one statement with this instance as owner and a lease (SPEC §10, store/inbox-repo.ts):
 // another daemon on the same PostgreSQL passes over them, and takes them only once the lease ran out.
+// Over 300 lines on purpose (barely): the slice loop, its budget and retries share the processor's state; what a delivery does is process-delivery.ts.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';

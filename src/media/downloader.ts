@@ -13,6 +13,7 @@
 // page of the media table written once per batch instead of once per download.
 // Over 300 lines: the claim, the download with its checks and the quota are one lease's lifetime;
 // the source, storage, policy and problems are already in their own files.
+// Over 300 lines on purpose: one download from claim to stored file (and its failure states) reads top to bottom here; storage, quota and sandbox files are their own modules.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { recordEvent } from '../events/record-event.js';

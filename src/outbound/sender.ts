@@ -8,6 +8,7 @@
 // every quarter lease while the rows wait in the queues or are being sent, so a lease runs out only
 // when its instance is gone; then any instance takes the rows over (a `sending` one is sent again:
 // SPEC §5's one duplicate window).
+// Over 300 lines on purpose: the queues, lease renewal and channel health share the running sender's state; what a send result means lives in send-result.ts and the domains.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';

@@ -5,6 +5,7 @@
 // Jobs are claimed in one statement with this instance as owner and a lease (store/responder-jobs-repo.ts,
 // SPEC §10); the lease is renewed before each responder call so that it outlasts the call, and a job's
 // outcome is written only while this instance still holds it.
+// Over 300 lines on purpose (barely): claim, renew, ask, write back share the worker's loop and state.
 
 import type { Logger } from 'pino';
 import { automationBlocker } from '../agents/attachments.js';

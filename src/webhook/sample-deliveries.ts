@@ -2,6 +2,7 @@
 // (several customers and message types, a duplicate, statuses, a template update) serialised the way
 // Meta does, so a new user sees data move without a Meta account. Customers are fixed, so running a
 // scenario again continues the same conversations; message ids are new on every run.
+// Over 300 lines on purpose: sample data, one scenario after another; nothing here is logic to split.
 import { toMetaJson } from './meta-json.js';
 import { buildRealTraffic } from './sample-real-traffic.js';
 

@@ -1,5 +1,6 @@
 // Webhook subscriptions (SPEC §11, root) under .../management/webhooks: create, list, get, PATCH,
 // DELETE, rotate-secret, test, deliveries, replay. Thin: validate, call events/subscriptions.ts, shape.
+// Over 300 lines on purpose: nine thin routes of one resource and their request schemas, read together.
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
