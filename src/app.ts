@@ -6,7 +6,7 @@ import { ApiRouter } from './http/api-router.js';
 import type { AppEnv } from './http/env.js';
 import { errorBody, renderError } from './http/errors.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
-import { loadShedding } from './http/middleware/load-shedding.js';
+import { createLoadShedding, loadShedding } from './http/middleware/load-shedding.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { buildOpenApi, renderDocsPage } from './http/openapi.js';
 import { mountAgentRoutes } from './http/routes/agents.js';
@@ -26,6 +26,7 @@ import { mountRecoveryRoutes } from './http/routes/recovery.js';
 import { mountTemplateRoutes } from './http/routes/templates.js';
 import { mountWebhookRoutes, WEBHOOK_PATH } from './http/routes/webhook.js';
 import { mountWebhookSubscriptionRoutes } from './http/routes/webhooks.js';
+import type { RawHandler } from './http/webhook-fast-path.js';
 import { createBacklogProbe } from './inbox/backlog-probe.js';
 import { AppError } from './lib/app-error.js';
 import { sustainedEventLoopDelayMs } from './observability/event-loop-delay.js';
@@ -34,6 +35,8 @@ export interface CreatedApp {
   app: Hono<AppEnv>;
   router: ApiRouter;
   openapi: () => Record<string, unknown>;
+  /** Runs in the raw node:http listener after the body gate, before the app (http/webhook-fast-path.ts). */
+  rawHandler: RawHandler;
 }
 
 export function createApp(deps: AppDeps): CreatedApp {
@@ -53,10 +56,12 @@ export function createApp(deps: AppDeps): CreatedApp {
     eventLoopDelay: sustainedEventLoopDelayMs,
   };
   app.use('/api/*', loadShedding('api', shedDeps));
-  app.use(
-    WEBHOOK_PATH,
-    loadShedding('webhook', { ...shedDeps, backlog: createBacklogProbe({ db: deps.db, clock: deps.clock }) }),
-  );
+  // Shared with the webhook's fast path in the raw listener: one in-flight count for both.
+  const webhookShedding = createLoadShedding('webhook', {
+    ...shedDeps,
+    backlog: createBacklogProbe({ db: deps.db, clock: deps.clock }),
+  });
+  app.use(WEBHOOK_PATH, webhookShedding.middleware);
   // Commands write; while the database must not be written they are refused like ingress (store/writability.ts).
   app.use('/api/*', (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD' || deps.writability.writable()) return next();
@@ -99,7 +104,7 @@ export function createApp(deps: AppDeps): CreatedApp {
 
   const router = new ApiRouter(app, { db: deps.db, clock: deps.clock, ids: deps.ids, logger: deps.logger });
   mountHealthRoutes(router, deps);
-  mountWebhookRoutes(app, router, deps);
+  const webhookFastPath = mountWebhookRoutes(app, router, deps, webhookShedding);
   mountConversationRoutes(router, deps);
   mountContactRoutes(router, deps);
   mountDraftRoutes(router, deps);
@@ -125,5 +130,5 @@ export function createApp(deps: AppDeps): CreatedApp {
   app.get('/api/openapi.json', (c) => c.json(openapi()));
   app.get('/api/docs', (c) => c.html(renderDocsPage(openapi())));
 
-  return { app, router, openapi };
+  return { app, router, openapi, rawHandler: webhookFastPath };
 }

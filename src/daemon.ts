@@ -313,7 +313,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     let port = config.server.port;
     if (options.listen !== false) {
-      gate = gatedServer(deps.config, logger, { metrics: deps.metrics });
+      gate = gatedServer(deps.config, logger, { metrics: deps.metrics, front: app.rawHandler });
       await reserved?.release();
       const listening = await listen(app.app.fetch, config.server.host, config.server.port, gate);
       server = listening.server;

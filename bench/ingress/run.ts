@@ -26,6 +26,9 @@ export interface LoadResult {
   ok: number;
   status_counts: Record<string, number>;
   deliveries_per_second: number;
+  warmup_requests?: number;
+  /** CPU time of the server process (user + system) per request sent, warmup included. */
+  cpu_us_per_request?: number | null;
   latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
@@ -72,6 +75,25 @@ export function startProcess(
       if (!ready) reject(new Error(`server exited early (${code}): ${err}${out}`));
     });
   });
+}
+
+/** A load run against one server, with that server's CPU time per answered request (from /proc). */
+export async function runLoadMeasured(
+  server: Server,
+  mode: 'closed' | 'open',
+  opts: { connections: number; rate: number; duration: number; warmup: number; tag: string },
+): Promise<LoadResult> {
+  // The warmup is inside the load process, so CPU is counted over warmup + run and divided by all
+  // requests sent in both: the same for every contestant.
+  const before = cpuMicros(server.child.pid);
+  const result = await runLoad(server.url, mode, opts);
+  const after = cpuMicros(server.child.pid);
+  const requests = result.requests + (result.warmup_requests ?? 0);
+  return {
+    ...result,
+    cpu_us_per_request:
+      before === null || after === null || requests === 0 ? null : Math.round((after - before) / requests),
+  };
 }
 
 export function runLoad(
@@ -229,23 +251,25 @@ export async function runIngressBench(options: { duration: number; warmup: numbe
     servers.push(daemon);
 
     process.stderr.write('baseline: closed loop, 50 connections...\n');
-    results.baseline = { closed_50: await runLoad(baseline.url, 'closed', { ...load, rate: 0, tag: 'B1' }) };
+    results.baseline = {
+      closed_50: await runLoadMeasured(baseline, 'closed', { ...load, rate: 0, tag: 'B1' }),
+    };
     process.stderr.write('group-commit floor: closed loop, 50 connections...\n');
-    results.group = { closed_50: await runLoad(group.url, 'closed', { ...load, rate: 0, tag: 'G1' }) };
+    results.group = { closed_50: await runLoadMeasured(group, 'closed', { ...load, rate: 0, tag: 'G1' }) };
     process.stderr.write('daemon: closed loop, 50 connections...\n');
-    const daemonClosed = await runLoad(daemon.url, 'closed', { ...load, rate: 0, tag: 'D1' });
+    const daemonClosed = await runLoadMeasured(daemon, 'closed', { ...load, rate: 0, tag: 'D1' });
     const drainClosed = await drainTime(dbFile, 300_000, daemon.child.pid);
     process.stderr.write('daemon: open loop, 1000/s...\n');
-    const daemonOpen = await runLoad(daemon.url, 'open', { ...load, rate: 1000, tag: 'D2' });
+    const daemonOpen = await runLoadMeasured(daemon, 'open', { ...load, rate: 1000, tag: 'D2' });
     const drainOpen = await drainTime(dbFile, 300_000);
     process.stderr.write('baseline: open loop, 1000/s...\n');
-    (results.baseline as Record<string, unknown>).open_1000 = await runLoad(baseline.url, 'open', {
+    (results.baseline as Record<string, unknown>).open_1000 = await runLoadMeasured(baseline, 'open', {
       ...load,
       rate: 1000,
       tag: 'B2',
     });
     process.stderr.write('group-commit floor: open loop, 1000/s...\n');
-    (results.group as Record<string, unknown>).open_1000 = await runLoad(group.url, 'open', {
+    (results.group as Record<string, unknown>).open_1000 = await runLoadMeasured(group, 'open', {
       ...load,
       rate: 1000,
       tag: 'G2',
@@ -342,7 +366,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const r = report.results as Record<string, Record<string, LoadResult>>;
   const line = (name: string, x: LoadResult) =>
-    `${name.padEnd(28)} ${String(x.deliveries_per_second).padStart(9)}/s  p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  (${JSON.stringify(x.status_counts)})`;
+    `${name.padEnd(28)} ${String(x.deliveries_per_second).padStart(9)}/s  p50 ${x.latency_ms.p50} ms  p99 ${x.latency_ms.p99} ms  max ${x.latency_ms.max} ms  cpu ${x.cpu_us_per_request ?? '?'} µs/req  (${JSON.stringify(x.status_counts)})`;
   process.stdout.write(
     [
       line('per-insert floor, 50 conn.', r.baseline?.closed_50 as LoadResult),

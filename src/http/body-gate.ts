@@ -17,6 +17,7 @@ import { createEarlyShed } from './early-shed.js';
 import { errorBody } from './errors.js';
 import { CAMPAIGNS_PATH } from './routes/campaigns.js';
 import { WEBHOOK_PATH } from './routes/webhook.js';
+import type { RawHandler } from './webhook-fast-path.js';
 
 export interface BodyGateLimits {
   /** Longest a body may take to arrive, ms. */
@@ -212,15 +213,17 @@ export function gateLimitsFrom(config: Config): BodyGateLimits {
 /**
  * `serve()` options that put the gate in front of the app and set the node:http timeouts: headers must
  * arrive within headers_timeout, an idle keep-alive connection closes after keep_alive_timeout, and
- * node's own whole-request timeout backs the gate up.
+ * node's own whole-request timeout backs the gate up. `options.front` sees each request once its body is
+ * read, before the app (the webhook's fast path, webhook-fast-path.ts).
  */
 export function gatedServer(
   config: () => Config,
   logger: Logger,
-  options: { metrics?: Metrics; eventLoopDelay?: () => number } = {},
+  options: { metrics?: Metrics; eventLoopDelay?: () => number; front?: RawHandler } = {},
 ) {
   let gate: BodyGate | undefined;
   const s = config().server;
+  const front = options.front;
   // Overload is refused in front of the gate, before any body is read (http/early-shed.ts).
   const early = createEarlyShed({
     config,
@@ -238,8 +241,9 @@ export function gatedServer(
     },
     // node:http's overloads (options optional) are wider than what serve() calls it with.
     createServer: ((options: ServerOptions, listener?: RequestListener) => {
+      const app = (incoming: IncomingMessage, outgoing: ServerResponse) => listener?.(incoming, outgoing);
       gate = createBodyGate(
-        early.track((incoming, outgoing) => listener?.(incoming, outgoing)),
+        early.track(front ? (incoming, outgoing) => front(incoming, outgoing, app) : app),
         () => gateLimitsFrom(config()),
         logger,
       );

@@ -36,6 +36,14 @@ export interface Ingress {
   receive(body: Uint8Array, signatureHeader: string | undefined): Promise<ReceiveResult>;
   /** Counts a body refused for its size before it was read. */
   refusedTooLarge(): void;
+  /**
+   * For the webhook fast path (http/webhook-fast-path.ts): true when receive() would store this
+   * delivery as pending (valid signature, a whatsapp_business_account JSON object), decided without
+   * storing, counting or logging anything, so that any other delivery can be handed to receive().
+   */
+  acceptable(body: Uint8Array, signatureHeader: string | undefined): boolean;
+  /** Stores a delivery acceptable() passed, as receive() would (503 while the store is not writable). */
+  storeAccepted(body: Uint8Array): Promise<ReceiveResult>;
 }
 
 export function createIngress(deps: IngressDeps): Ingress {
@@ -102,6 +110,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
   }
 
+  async function storeAccepted(body: Uint8Array): Promise<ReceiveResult> {
+    const id = await store(body, 'pending', null);
+    if (log.isLevelEnabled('debug')) {
+      log.debug({ event: 'webhook.accepted', inbox_id: id, bytes: body.byteLength }, 'delivery stored');
+    }
+    return { inbox_id: id, state: 'pending' };
+  }
+
   return {
     handshake(query) {
       const mode = query['hub.mode'];
@@ -153,10 +169,20 @@ export function createIngress(deps: IngressDeps): Ingress {
           { inbox_id: id },
         );
       }
-      const id = await store(body, 'pending', null);
-      log.debug({ event: 'webhook.accepted', inbox_id: id, bytes: body.byteLength }, 'delivery stored');
-      return { inbox_id: id, state: 'pending' };
+      return storeAccepted(body);
     },
+
+    acceptable(body, signatureHeader) {
+      if (checkSignature(body, signatureHeader, deps.secrets.appSecret) !== 'valid') return false;
+      try {
+        const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+        return delivery.safeParse(JSON.parse(text)).success;
+      } catch {
+        return false;
+      }
+    },
+
+    storeAccepted,
 
     refusedTooLarge() {
       refused.inc({ reason: 'too_large' });

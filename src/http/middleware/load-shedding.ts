@@ -25,7 +25,22 @@ export interface LoadSheddingDeps {
   eventLoopDelay?: () => number;
 }
 
+export interface LoadShedding {
+  middleware: MiddlewareHandler<AppEnv>;
+  /**
+   * For a path that answers before the Hono app (the webhook fast path, http/webhook-fast-path.ts):
+   * takes a slot and returns its release when the request is admitted, else undefined without
+   * counting or logging anything, and the caller hands the request to the app, whose middleware then
+   * refuses it with the usual answer. The slot counts toward the same in-flight limit as the middleware's.
+   */
+  tryEnter(method: string): Promise<(() => void) | undefined>;
+}
+
 export function loadShedding(surface: Surface, deps: LoadSheddingDeps): MiddlewareHandler<AppEnv> {
+  return createLoadShedding(surface, deps).middleware;
+}
+
+export function createLoadShedding(surface: Surface, deps: LoadSheddingDeps): LoadShedding {
   const log = deps.logger.child({ module: 'load' });
   const shed = deps.metrics.counter(
     'nwa_http_shed_total',
@@ -52,37 +67,75 @@ export function loadShedding(surface: Surface, deps: LoadSheddingDeps): Middlewa
     throw new AppError(code, `${message}; retry after ${seconds} s`, { reason }, { 'Retry-After': seconds });
   }
 
-  return async (c, next) => {
-    const config = deps.config();
+  /** Why a request arriving now is refused before it takes a slot (the backlog is checked after), or undefined. */
+  function refusal(config: Config): ['event_loop_delay' | 'in_flight', string] | undefined {
     const maxDelay = config.load.max_event_loop_delay_ms;
     const delay = maxDelay === null ? 0 : (deps.eventLoopDelay?.() ?? 0);
     if (maxDelay !== null && delay > maxDelay) {
-      refuse('event_loop_delay', `the daemon is running ${Math.round(delay)} ms behind`);
+      return ['event_loop_delay', `the daemon is running ${Math.round(delay)} ms behind`];
     }
     const max = surface === 'api' ? config.load.api_max_in_flight : config.load.webhook_max_in_flight;
-    if (inFlight >= max) refuse('in_flight', `the daemon is handling its limit of ${max} requests`);
+    if (inFlight >= max) return ['in_flight', `the daemon is handling its limit of ${max} requests`];
+    return undefined;
+  }
+
+  /** Only awaited for a webhook POST: a wait anywhere else would let refusals pass this request by. */
+  const checksBacklog = (method: string) => deps.backlog !== undefined && method === 'POST';
+
+  async function backlogRefusal(config: Config): Promise<string | undefined> {
+    if (!deps.backlog) return undefined;
+    const limit = config.inbox.backlog_threshold * config.load.backlog_shed_factor;
+    // A failing count must not refuse deliveries: the insert itself reports a broken database.
+    const pending = await deps.backlog.pending().catch(() => 0);
+    return pending > limit ? `${pending} deliveries are waiting to be processed (limit ${limit})` : undefined;
+  }
+
+  function enter(): () => void {
     inFlight += 1;
     inFlightGauge.set({ surface }, inFlight);
-    try {
-      if (deps.backlog && c.req.method === 'POST') {
-        const limit = config.inbox.backlog_threshold * config.load.backlog_shed_factor;
-        // A failing count must not refuse deliveries: the insert itself reports a broken database.
-        const pending = await deps.backlog.pending().catch(() => 0);
-        if (pending > limit) {
-          refuse('backlog', `${pending} deliveries are waiting to be processed (limit ${limit})`);
-        }
-      }
-      if (shedSince !== undefined) {
-        log.info(
-          { event: 'load.recovered', surface, shed_ms: deps.clock.now() - shedSince },
-          `${surface} load back under its limits`,
-        );
-        shedSince = undefined;
-      }
-      await next();
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       inFlight -= 1;
       inFlightGauge.set({ surface }, inFlight);
-    }
+    };
+  }
+
+  function recovered(): void {
+    if (shedSince === undefined) return;
+    log.info(
+      { event: 'load.recovered', surface, shed_ms: deps.clock.now() - shedSince },
+      `${surface} load back under its limits`,
+    );
+    shedSince = undefined;
+  }
+
+  return {
+    middleware: async (c, next) => {
+      const config = deps.config();
+      const refused = refusal(config);
+      if (refused) refuse(...refused);
+      const release = enter();
+      try {
+        const backlog = checksBacklog(c.req.method) ? await backlogRefusal(config) : undefined;
+        if (backlog !== undefined) refuse('backlog', backlog);
+        recovered();
+        await next();
+      } finally {
+        release();
+      }
+    },
+    async tryEnter(method) {
+      const config = deps.config();
+      if (refusal(config)) return undefined;
+      const release = enter();
+      if (checksBacklog(method) && (await backlogRefusal(config)) !== undefined) {
+        release();
+        return undefined;
+      }
+      recovered();
+      return release;
+    },
   };
 }

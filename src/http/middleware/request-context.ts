@@ -7,8 +7,15 @@ import type { IdSource } from '../../lib/ids.js';
 import type { HttpMetrics } from '../../observability/metrics.js';
 import type { AppEnv } from '../env.js';
 
-const SANE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** A caller's X-Request-Id is kept when it looks like this; else the request gets a new id. */
+export const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/**
+ * A delivery accepted by the webhook (issue 20): Meta sends them by the thousand per second, each is a
+ * row in the inbox and counted by nwa_webhooks_received_total and the latency histogram, so its access
+ * line is debug, as for health checks; a refused delivery's stays info. The same path as routes/webhook.ts.
+ */
+const WEBHOOK_POST = '/webhooks/whatsapp';
 
 export function requestContext(deps: {
   logger: Logger;
@@ -18,7 +25,7 @@ export function requestContext(deps: {
 }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && SANE_ID.test(incoming) ? incoming : deps.ids.next();
+    const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : deps.ids.next();
     const logger = deps.logger.child({ request_id: requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
@@ -35,7 +42,8 @@ export function requestContext(deps: {
       status: c.res.status,
       duration_ms: Math.round(ms * 10) / 10,
     };
-    if (QUIET_PATHS.has(c.req.path)) logger.debug(line);
+    const accepted = c.res.status === 200 && c.req.method === 'POST' && c.req.path === WEBHOOK_POST;
+    if (accepted || QUIET_PATHS.has(c.req.path)) logger.debug(line);
     else logger.info(line);
   };
 }

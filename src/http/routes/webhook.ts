@@ -8,6 +8,8 @@ import { AppError } from '../../lib/app-error.js';
 import { createIngress } from '../../webhook/ingress.js';
 import type { ApiRouter } from '../api-router.js';
 import type { AppEnv } from '../env.js';
+import type { LoadShedding } from '../middleware/load-shedding.js';
+import { createWebhookFastPath, type RawHandler } from '../webhook-fast-path.js';
 
 export const WEBHOOK_PATH = '/webhooks/whatsapp';
 
@@ -16,7 +18,13 @@ const received = z.object({
   inbox_id: z.string().describe('id of the stored delivery'),
 });
 
-export function mountWebhookRoutes(app: Hono<AppEnv>, router: ApiRouter, deps: AppDeps): void {
+/** Mounts the routes; returns the raw listener's fast path for accepted deliveries (webhook-fast-path.ts). */
+export function mountWebhookRoutes(
+  app: Hono<AppEnv>,
+  router: ApiRouter,
+  deps: AppDeps,
+  shedding: Pick<LoadShedding, 'tryEnter'>,
+): RawHandler {
   const ingress = createIngress({
     writer: deps.inbox.writer,
     clock: deps.clock,
@@ -95,4 +103,14 @@ export function mountWebhookRoutes(app: Hono<AppEnv>, router: ApiRouter, deps: A
       }
     },
   );
+
+  return createWebhookFastPath({
+    ingress,
+    shedding,
+    writer: deps.inbox.writer,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    ids: deps.ids,
+    path: WEBHOOK_PATH,
+  });
 }
