@@ -15,12 +15,12 @@ import {
   EXECUTE,
   type FaultWorld,
   faultSeed,
-  graphSendKey,
   messageSends,
   outboxSendKey,
   seededRandom,
   sleep,
 } from './harness.js';
+import { reconcile as reconcileRun } from './reconcile.js';
 import { type Totals, writeScenarioTotals } from './totals.js';
 
 const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 20);
@@ -39,17 +39,6 @@ interface Delivery {
   wamids: string[];
   statuses: string[];
   acked: boolean;
-}
-
-interface OutboxView {
-  id: string;
-  kind: string;
-  state: string;
-  to: string;
-  payload: string;
-  wamid: string | null;
-  follow_up_id: string | null;
-  campaign_recipient_id: string | null;
 }
 
 describe('kill -9 at random moments under a mixed load', () => {
@@ -240,126 +229,10 @@ describe('kill -9 at random moments under a mixed load', () => {
       );
     }
 
-    function reconcile() {
-      const problems: string[] = [];
-      const inbox = new Map(
-        w.query<{ id: string; state: string }>('select id, state from inbox').map((r) => [r.id, r.state]),
-      );
-      let deliveriesLost = 0;
-      for (const id of ackedInbox) {
-        const state = inbox.get(id);
-        if (state !== 'processed') {
-          deliveriesLost++;
-          problems.push(`acknowledged delivery ${id} is ${state ?? 'missing'}`);
-        }
-      }
-      const perWamid = new Map(
-        w
-          .query<{ wamid: string; n: number }>(
-            "select wamid, count(*) as n from messages where direction = 'inbound' group by wamid",
-          )
-          .map((r) => [r.wamid, r.n]),
-      );
-      let present = 0;
-      let duplicates = 0;
-      for (const id of ackedWamids) {
-        const n = perWamid.get(id) ?? 0;
-        if (n >= 1) present++;
-        if (n > 1) duplicates++;
-        if (n !== 1) problems.push(`inbound ${id} stored ${n} times`);
-      }
-      const statuses = new Set(
-        w.query<{ k: string }>("select wamid || '|' || status as k from status_events").map((r) => r.k),
-      );
-      let statusesPresent = 0;
-      for (const s of ackedStatuses) {
-        if (statuses.has(s)) statusesPresent++;
-        else problems.push(`acknowledged status ${s} missing`);
-      }
-      const outbox = w.query<OutboxView>(
-        'select id, kind, state, "to", payload, wamid, follow_up_id, campaign_recipient_id from outbox',
-      );
-      const byId = new Map(outbox.map((r) => [r.id, r]));
-      let repliesSent = 0;
-      for (const id of ackedReplies) {
-        const row = byId.get(id);
-        if (row?.state === 'sent') repliesSent++;
-        else problems.push(`acknowledged reply ${id} is ${row?.state ?? 'missing'}`);
-      }
+    const acked = { inbox: ackedInbox, wamids: ackedWamids, statuses: ackedStatuses, replies: ackedReplies };
+    const reconcile = () => reconcileRun(w.query, w.graph, acked, sendingAtKill);
 
-      // Every send the database recorded reached the API once; every other call the API took must be
-      // a row that was `sending` at a kill (its answer was lost), matched one to one.
-      const fake = messageSends(w.graph).map((r) => ({
-        wamid: (r.answered as { wamid?: string }).wamid ?? '',
-        key: graphSendKey(r.body),
-      }));
-      const fakeWamids = new Map<string, number>();
-      for (const f of fake) fakeWamids.set(f.wamid, (fakeWamids.get(f.wamid) ?? 0) + 1);
-      // Read receipts (rows to `read:<wamid>`) get no wamid from the API and are no message to a customer.
-      const sent = outbox.filter((r) => r.state === 'sent' && !r.to.startsWith('read:'));
-      const sentWamids = new Set(sent.map((r) => r.wamid));
-      for (const r of sent) {
-        const n = r.wamid ? (fakeWamids.get(r.wamid) ?? 0) : 0;
-        if (n !== 1)
-          problems.push(`outbox ${r.id} is sent as ${r.wamid} but the API answered that ${n} times`);
-      }
-      const window = new Map<string, { id: string }[]>();
-      for (const s of sendingAtKill) window.set(s.key, [...(window.get(s.key) ?? []), s]);
-      let doubleInWindow = 0;
-      let answerLostInWindow = 0;
-      let outside = 0;
-      // One logical send (a campaign recipient, a follow-up, else the row) may span several rows: a
-      // recovered row can be taken back by a campaign pause and queued again as a new row.
-      const logical = (r: OutboxView) => r.campaign_recipient_id ?? r.follow_up_id ?? r.id;
-      const sentLogical = new Set(sent.map(logical));
-      for (const f of fake.filter((x) => !sentWamids.has(x.wamid))) {
-        const match = window.get(f.key)?.shift();
-        const row = match ? byId.get(match.id) : undefined;
-        if (!row) {
-          outside++;
-          problems.push(`the API took ${f.key} (${f.wamid}) outside the allowed window`);
-        } else if (sentLogical.has(logical(row))) doubleInWindow++;
-        else answerLostInWindow++;
-      }
-      for (const r of w.query<{ id: string; n: number }>(
-        "select follow_up_id as id, count(*) as n from outbox where state = 'sent' and follow_up_id is not null group by follow_up_id having count(*) > 1",
-      ))
-        problems.push(`follow-up ${r.id} sent ${r.n} times`);
-      for (const r of w.query<{ id: string; n: number }>(
-        "select conversation_id || '@' || silence_from || '/' || rule_id as id, count(*) as n from follow_ups where state = 'sent' group by conversation_id, silence_from, rule_id having count(*) > 1",
-      ))
-        problems.push(`silence ${r.id} followed up ${r.n} times`);
-      for (const r of w.query<{ id: string; n: number }>(
-        "select campaign_recipient_id as id, count(*) as n from outbox where state = 'sent' and campaign_recipient_id is not null group by campaign_recipient_id having count(*) > 1",
-      ))
-        problems.push(`campaign recipient ${r.id} sent ${r.n} times`);
-      const sentOf = (kind: string) => sent.filter((r) => r.kind === kind).length;
-      return {
-        problems,
-        numbers: {
-          deliveries_acked: ackedInbox.size,
-          deliveries_lost: deliveriesLost,
-          inbound_messages_acked: ackedWamids.size,
-          inbound_messages_present: present,
-          inbound_messages_duplicated: duplicates,
-          statuses_acked: ackedStatuses.size,
-          statuses_present: statusesPresent,
-          manual_replies_acked: ackedReplies.size,
-          manual_replies_sent: repliesSent,
-          auto_replies_sent: sentOf('reply'),
-          follow_ups_sent: sentOf('follow_up'),
-          campaign_recipients_sent: sentOf('campaign'),
-          sends_recorded: sent.length,
-          sends_at_fake_api: fake.length,
-          rows_sending_at_kills: sendingAtKill.length,
-          double_sends_inside_window: doubleInWindow,
-          answer_lost_inside_window: answerLostInWindow,
-          double_sends_outside_window: outside,
-        },
-      };
-    }
-
-    let last = reconcile();
+    let last = await reconcile();
     for (let round = 1; round <= ROUNDS; round++) {
       const state = await campaignState();
       if (state === 'draft')
@@ -386,7 +259,7 @@ describe('kill -9 at random moments under a mixed load', () => {
         expect((await w.api('POST', `${CAMPAIGNS}/${campaignId}/pause`, {})).status).toBe(200);
       }
       await drained();
-      last = reconcile();
+      last = await reconcile();
       const n = last.numbers;
       console.log(
         `[faults] round ${round}/${ROUNDS}: killed after ${killAfter} ms, restart ${restartMs.at(-1)} ms; acked ${n.deliveries_acked} deliveries, ${n.manual_replies_acked} replies; sends ${n.sends_at_fake_api} (in window ${n.double_sends_inside_window}, outside ${n.double_sends_outside_window}); problems ${last.problems.length}`,
@@ -400,7 +273,7 @@ describe('kill -9 at random moments under a mixed load', () => {
     }
     await waitFor(async () => (await campaignState()) === 'completed', 120_000, 200);
     await drained();
-    last = reconcile();
+    last = await reconcile();
     const campaign = (await w.api('GET', `${CAMPAIGNS}/${campaignId}`)).body as {
       counts: Record<string, number>;
     };
