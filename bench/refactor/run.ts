@@ -133,10 +133,10 @@ export async function runRefactorBench(options: {
   }
 
   const summary = (rs: Round[]) => ({
-    deliveries_per_second: median(rs.map((x) => x.deliveries_per_second)),
-    p99_ms: median(rs.map((x) => x.p99_ms)),
-    processing_cpu_us_per_delivery: median(
-      rs.flatMap((x) => (x.cpu_us_per_delivery === null ? [] : [x.cpu_us_per_delivery])),
+    deliveries_per_second: round(median(rs.map((x) => x.deliveries_per_second))),
+    p99_ms: round(median(rs.map((x) => x.p99_ms))),
+    processing_cpu_us_per_delivery: round(
+      median(rs.flatMap((x) => (x.cpu_us_per_delivery === null ? [] : [x.cpu_us_per_delivery]))),
     ),
   });
   const before = summary(rounds.before);

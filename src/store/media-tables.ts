@@ -1,7 +1,6 @@
 // Row type of the media table (migrations/0012_media.ts, SPEC §12).
 
 export type MediaState = 'pending' | 'stored' | 'failed' | 'expired';
-export type MediaType = 'image' | 'audio' | 'video' | 'document' | 'sticker';
 
 export interface MediaTable {
   id: string;
