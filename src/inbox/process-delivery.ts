@@ -29,10 +29,11 @@ export interface DeliverySummary {
 /**
  * How long one delivery may hold the event loop before it yields a turn, ms (SPEC §9a: < 50). Short,
  * because node accepts one new connection per turn of the loop: with 128 trickling attackers queued for
- * accept, 10 ms turns kept a fresh /healthz connection waiting seconds on a loaded box (measured with
- * bench/hostile/probe.ts); a turn costs a few microseconds.
+ * accept, a fresh /healthz connection waited seconds on a loaded box (bench/hostile/probe.ts --fresh,
+ * same window, load 14-20: p50 1.2-4.4 s with 10 ms turns, 0.1-0.15 s with 1 ms turns); a turn costs
+ * microseconds, and a delivery of a few messages never reaches one slice.
  */
-const ITEM_SLICE_MS = 3;
+const ITEM_SLICE_MS = 1;
 
 export async function processDelivery(
   trx: Db,
