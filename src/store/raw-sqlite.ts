@@ -9,7 +9,12 @@
 // those calls keep going through Kysely.
 import type SQLite from 'better-sqlite3';
 import type { DialectAdapter, QueryResult } from 'kysely';
-import type { Db } from './db.js';
+
+/** What this file needs of a Kysely instance (db.ts's Db), named structurally so db.ts can import it. */
+interface KyselyLike {
+  readonly isTransaction: boolean;
+  getExecutor(): { readonly adapter: DialectAdapter };
+}
 
 /** Compiled statements by SQL text (db.ts's statement cache): the same cache Kysely's driver uses. */
 export interface StatementSource {
@@ -19,7 +24,7 @@ export interface StatementSource {
 const connections = new WeakMap<DialectAdapter, StatementSource>();
 
 /** Called once by db.ts for each SQLite database it opens. */
-export function registerSqliteConnection(db: Db, source: StatementSource): void {
+export function registerSqliteConnection(db: KyselyLike, source: StatementSource): void {
   connections.set(db.getExecutor().adapter, source);
 }
 
@@ -27,7 +32,7 @@ export function registerSqliteConnection(db: Db, source: StatementSource): void 
  * The connection to run statements on directly: only for an open transaction on SQLite (undefined
  * otherwise, and the caller goes through Kysely).
  */
-export function heldSqliteConnection(db: Db): StatementSource | undefined {
+export function heldSqliteConnection(db: KyselyLike): StatementSource | undefined {
   return db.isTransaction ? connections.get(db.getExecutor().adapter) : undefined;
 }
 
