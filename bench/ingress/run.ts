@@ -96,6 +96,25 @@ export async function runLoadMeasured(
   };
 }
 
+/** The daemon built in `tree` (its dist/main.js serve), as an operator runs it, on the SQLite file `dbFile`. */
+export function startDaemon(tree: string, dbFile: string): Promise<Server> {
+  return startProcess(
+    [path.join(tree, 'dist/main.js'), 'serve'],
+    {
+      PORT: '0',
+      DATABASE_PATH: dbFile,
+      WHATSAPP_APP_SECRET: SECRET,
+      WHATSAPP_VERIFY_TOKEN: 'bench_verify_token',
+      API_ROOT_TOKEN: 'nwa_bench_root_token_0123456789abcdef',
+      LOG_FORMAT: 'json',
+    },
+    (out) => {
+      const m = /"port":(\d+)/.exec(out);
+      return m ? `http://127.0.0.1:${m[1]}` : undefined;
+    },
+  );
+}
+
 export function runLoad(
   url: string,
   mode: 'closed' | 'open',
@@ -233,21 +252,7 @@ export async function runIngressBench(options: { duration: number; warmup: numbe
     servers.push(group);
     // The real daemon as an operator runs it: info logs (to a discarded pipe), metrics, processing.
     const dbFile = path.join(dir, 'daemon.db');
-    const daemon = await startProcess(
-      [path.join(ROOT, 'dist/main.js'), 'serve'],
-      {
-        PORT: '0',
-        DATABASE_PATH: dbFile,
-        WHATSAPP_APP_SECRET: SECRET,
-        WHATSAPP_VERIFY_TOKEN: 'bench_verify_token',
-        API_ROOT_TOKEN: 'nwa_bench_root_token_0123456789abcdef',
-        LOG_FORMAT: 'json',
-      },
-      (out) => {
-        const m = /"port":(\d+)/.exec(out);
-        return m ? `http://127.0.0.1:${m[1]}` : undefined;
-      },
-    );
+    const daemon = await startDaemon(ROOT, dbFile);
     servers.push(daemon);
 
     process.stderr.write('baseline: closed loop, 50 connections...\n');

@@ -15,11 +15,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { drainTime, type LoadResult, runLoad, type Server, startProcess } from '../ingress/run.js';
+import { drainTime, type LoadResult, runLoad, type Server, startDaemon } from '../ingress/run.js';
 import { round } from '../lib/round.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SECRET = 'bench_app_secret_0123456789abcdef';
 /** The parent of 2293ee1 "house: files moved so arrows run down", the wave's first structural change. */
 export const BEFORE_REV = '6a1aba1';
 
@@ -39,24 +38,6 @@ function buildBefore(rev: string): string {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: dir, stdio: 'inherit' });
   }
   return dir;
-}
-
-function startDaemon(tree: string, dbFile: string): Promise<Server> {
-  return startProcess(
-    [path.join(tree, 'dist/main.js'), 'serve'],
-    {
-      PORT: '0',
-      DATABASE_PATH: dbFile,
-      WHATSAPP_APP_SECRET: SECRET,
-      WHATSAPP_VERIFY_TOKEN: 'bench_verify_token',
-      API_ROOT_TOKEN: 'nwa_bench_root_token_0123456789abcdef',
-      LOG_FORMAT: 'json',
-    },
-    (out) => {
-      const m = /"port":(\d+)/.exec(out);
-      return m ? `http://127.0.0.1:${m[1]}` : undefined;
-    },
-  );
 }
 
 const median = (xs: number[]) => {
