@@ -44,8 +44,8 @@ it('claims event deliveries through (subscription_id, state, event_seq), without
     CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
   );
   const details = plan.rows.map((r) => r.detail);
-  expect(details.some((d) => d.includes('USING INDEX event_deliveries_claim (subscription_id=? AND state=?)'))).toBe(
-    true,
-  );
+  expect(
+    details.some((d) => d.includes('USING INDEX event_deliveries_claim (subscription_id=? AND state=?)')),
+  ).toBe(true);
   expect(details.filter((d) => d.includes('TEMP B-TREE'))).toEqual([]);
 });
