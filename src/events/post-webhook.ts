@@ -1,6 +1,14 @@
 // One signed POST to a subscriber (SPEC §11): JSON body, Standard Webhooks headers, a hard timeout,
-// redirects not followed (a 3xx is a failed attempt), and the answer's body never read (a subscriber
+// redirects not followed (a 3xx is a failed attempt), and the answer's body never kept (a subscriber
 // answering with garbage or a huge body costs nothing). Never throws: the outcome says what happened.
+// node:http(s) with keep-alive agents, not fetch: fetch with its body cancelled closed the connection,
+// so every delivery opened a new one, and undici's web streams cost more CPU per delivery than the
+// rest of it together (bench/events/probe.ts). The answer is known at its status line; its body, if
+// any, is read off and dropped in the background, up to a cap and the same deadline, so that the
+// connection can carry the next delivery.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
 export interface PostOutcome {
   /** The HTTP status, or null when no answer came (refused, DNS, timeout, reset). */
   status: number | null;
@@ -9,7 +17,18 @@ export interface PostOutcome {
   error: string | null;
 }
 
-export async function postWebhook(
+/** Connections kept per subscriber host: deliveries per subscription run at most 64 at once. */
+const MAX_SOCKETS = 64;
+/** An answer's body beyond this is not worth reading to keep the connection: it is closed instead. */
+const MAX_DRAINED_BYTES = 64 * 1024;
+const USER_AGENT = 'native-whatsapp-webhooks/1';
+
+const agents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' }),
+};
+
+export function postWebhook(
   url: string,
   headers: Record<string, string>,
   body: string,
@@ -17,37 +36,85 @@ export async function postWebhook(
 ): Promise<PostOutcome> {
   const started = performance.now();
   const latency = () => Math.round(performance.now() - started);
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'native-whatsapp-webhooks/1', ...headers },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    // The body is not ours to read; cancelling frees the connection at once.
-    await res.body?.cancel().catch(() => undefined);
-    const ok = res.status >= 200 && res.status < 300;
-    return {
-      status: res.status,
-      ok,
-      latency_ms: latency(),
-      error: ok
-        ? null
-        : res.status >= 300 && res.status < 400
-          ? 'redirect not followed'
-          : `HTTP ${res.status}`,
+  return new Promise<PostOutcome>((resolve) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      resolve({ status: null, ok: false, latency_ms: 0, error: 'request failed (invalid url)' });
+      return;
+    }
+    const https = target.protocol === 'https:';
+    const payload = Buffer.from(body, 'utf8');
+    let settled = false;
+    const finish = (outcome: PostOutcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
     };
-  } catch (err) {
-    return { status: null, ok: false, latency_ms: latency(), error: describe(err) };
-  }
+    let retried = false;
+    function send(): void {
+      const req = (https ? httpsRequest : httpRequest)(
+        target,
+        {
+          method: 'POST',
+          agent: https ? agents.https : agents.http,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(payload.length),
+            'user-agent': USER_AGENT,
+            ...headers,
+          },
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          finish({
+            status,
+            ok,
+            latency_ms: latency(),
+            error: ok ? null : status >= 300 && status < 400 ? 'redirect not followed' : `HTTP ${status}`,
+          });
+          discard(res);
+        },
+      );
+      // One deadline for the whole exchange, the body's drain included: a subscriber that trickles
+      // never holds a socket past it.
+      const timer = setTimeout(() => {
+        finish({ status: null, ok: false, latency_ms: latency(), error: 'timed out' });
+        req.destroy();
+      }, timeoutMs);
+      timer.unref();
+      req.once('close', () => clearTimeout(timer));
+      req.once('error', (err) => {
+        // A kept-alive connection the subscriber closed as this request went out (a race every
+        // keep-alive client has; the request almost surely never arrived): it goes once more on a fresh
+        // connection instead of counting as a failed attempt (at least once allows the rare duplicate).
+        if (!settled && !retried && req.reusedSocket && (err as { code?: string }).code === 'ECONNRESET') {
+          retried = true;
+          clearTimeout(timer);
+          send();
+          return;
+        }
+        finish({ status: null, ok: false, latency_ms: latency(), error: describe(err) });
+      });
+      req.end(payload);
+    }
+    send();
+  });
+}
+
+/** Reads the answer's body off and drops it; past the cap the connection is closed instead. */
+function discard(res: IncomingMessage): void {
+  let bytes = 0;
+  res.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > MAX_DRAINED_BYTES) res.destroy();
+  });
+  res.once('error', () => undefined);
 }
 
 function describe(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timed out';
-  const code = e.cause?.code;
-  return code
-    ? `connection failed (${code})`
-    : `request failed (${e.cause?.message ?? e.message ?? 'unknown'})`;
+  const e = err as { code?: string; message?: string };
+  return e.code ? `connection failed (${e.code})` : `request failed (${e.message ?? 'unknown'})`;
 }

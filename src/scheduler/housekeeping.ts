@@ -14,7 +14,7 @@ import type { Db } from '../store/db.js';
 import { eventsRepo } from '../store/events-repo.js';
 import { housekeepingRepo } from '../store/housekeeping-repo.js';
 import { subscriptionsRepo } from '../store/subscriptions-repo.js';
-import { withTransaction } from '../store/transactions.js';
+import { withRedoableTransaction, withTransaction } from '../store/transactions.js';
 
 export interface HousekeepingDeps {
   db: Db;
@@ -43,7 +43,10 @@ async function engineEvent(
   event: ConversationEvent,
   config: Config,
 ): Promise<boolean> {
-  return withTransaction(deps.db, async (trx) => {
+  // Redoable (not fsynced by itself): a lost commit leaves the conversation a candidate, and the next
+  // tick escalates or closes it again. A tick that escalated a thousand conversations after a burst
+  // spent an fsync on each, holding the event loop (and ingress) for seconds.
+  return withRedoableTransaction(deps.db, async (trx) => {
     const conv = await stillCandidate(trx);
     if (!conv) return false;
     const contact = await contactsRepo.get(trx, conv.contact_id);

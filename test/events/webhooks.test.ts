@@ -324,6 +324,30 @@ describe('delivery', () => {
     }
   });
 
+  it('keeps its connections to a subscriber alive: 30 deliveries over at most `concurrency` of them', async () => {
+    await subscribe({ types: ['message.received'] });
+    for (let i = 0; i < 30; i++) await customerWrites(`49170000008${String(i).padStart(2, '0')}`);
+    await drain();
+    expect(types(rx.acknowledged)).toHaveLength(30);
+    expect(rx.connections()).toBeLessThanOrEqual(t.deps.config().events.delivery.concurrency);
+  });
+
+  it('a subscriber answering 200 with a huge body is delivered, and the next delivery goes out', async () => {
+    await subscribe({ types: ['message.received'] });
+    rx.answer = () => ({ status: 200, body: 'x'.repeat(4 * 1024 * 1024) });
+    await customerWrites('4917000000091');
+    await drain();
+    rx.answer = () => ({ status: 204 });
+    await customerWrites('4917000000092');
+    await drain();
+    expect(rx.acknowledged.map((r) => r.envelope.data.wa_id)).toEqual(['4917000000091', '4917000000092']);
+    const rows = await t.deps.db.selectFrom('event_deliveries').select(['state', 'last_status']).execute();
+    expect(rows).toEqual([
+      { state: 'delivered', last_status: 200 },
+      { state: 'delivered', last_status: 204 },
+    ]);
+  });
+
   it('PATCH and DELETE change and remove it', async () => {
     const { id } = await subscribe();
     const patched = await t.request(`${BASE}/${id}`, {

@@ -28,6 +28,8 @@ export interface WebhookReceiver {
   acknowledged: Received[];
   /** Requests received and not answered yet (slow or hanging answers). */
   pending(): number;
+  /** TCP connections the receiver has accepted so far (a kept-alive sender opens few). */
+  connections(): number;
   /** Secrets to verify with; a request counts as verified when any one verifies it. */
   secrets: string[];
   /** How to answer the next request (default 204). */
@@ -38,11 +40,13 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   const hanging = new Set<ServerResponse>();
   let waiting = 0;
+  let connections = 0;
   const receiver: WebhookReceiver = {
     url: '',
     requests: [],
     acknowledged: [],
     pending: () => waiting,
+    connections: () => connections,
     secrets: [],
     answer: () => ({ status: 204 }),
     close: async () => undefined,
@@ -102,6 +106,9 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
         respond();
       }, a.delayMs);
     });
+  });
+  server.on('connection', () => {
+    connections += 1;
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
