@@ -1,8 +1,9 @@
 // The inbox processor: a background service that turns committed deliveries into their effects.
 // Woken after each ingress commit and by a timer (for retries), it takes due pending rows in received
-// order and processes each in its own savepoint; the rows of one time slice share one transaction, so
-// a burst costs one fsync per slice instead of one per delivery. A row that fails is retried with
-// backoff and finally parked as dead; unprocessed rows are picked up again on start.
+// order; the rows of one time slice share one transaction, so a burst costs one fsync per slice instead
+// of one per delivery. A row that fails is retried with backoff and finally parked as dead; unprocessed
+// rows are picked up again on start. A slice runs without savepoints: when a row fails, the whole slice
+// is rolled back and run again with a savepoint per row, so only the failing row's effects are undone.
 // Rows are claimed in one statement with this instance as owner and a lease (SPEC §10, store/inbox-repo.ts):
 // another daemon on the same PostgreSQL passes over them, and takes them only once the lease ran out.
 // Over 300 lines on purpose (barely): the slice loop, its budget and retries share the processor's state; what a delivery does is process-delivery.ts.
@@ -171,6 +172,24 @@ export function createInboxProcessor(
   }
 
   async function processSlice(rows: InboxRow[], config: Config, extraMs: number): Promise<Outcome[]> {
+    // Savepoints cost two statements per delivery (two round trips on PostgreSQL) and are needed only
+    // when a row fails: the first run goes without, and a failure rolls the slice back to be run again
+    // with one savepoint per row (the failing row's effects undone, the others' kept).
+    try {
+      return await runSlice(rows, config, extraMs, false);
+    } catch (err) {
+      if (!(err instanceof RowFailed)) throw err;
+      log.debug({ event: 'inbox.slice_redone', inbox_id: err.rowId }, 'slice redone with savepoints');
+      return runSlice(rows, config, extraMs, true);
+    }
+  }
+
+  async function runSlice(
+    rows: InboxRow[],
+    config: Config,
+    extraMs: number,
+    savepoints: boolean,
+  ): Promise<Outcome[]> {
     // Redoable: a lost commit leaves its rows pending, so the slice is not fsynced on its own.
     return withRedoableTransaction(deps.db, async (trx) => {
       const outcomes: Outcome[] = [];
@@ -187,7 +206,9 @@ export function createInboxProcessor(
       while (next < rows.length) {
         const row = rows[next++] as InboxRow;
         if (!held.has(row.id)) continue;
-        outcomes.push(await processRow(trx, row, config));
+        outcomes.push(
+          savepoints ? await processRow(trx, row, config) : await processRowBare(trx, row, config),
+        );
         if (stopped || performance.now() - sliceStart >= budget) break;
       }
       // Claimed rows the slice had no time for are due again at once, for any instance.
@@ -204,6 +225,21 @@ export function createInboxProcessor(
       );
       return outcomes;
     });
+  }
+
+  /** A row without a savepoint: on failure the slice's transaction is rolled back (RowFailed). */
+  async function processRowBare(trx: Db, row: InboxRow, config: Config): Promise<Outcome> {
+    try {
+      const summary = await processDelivery(trx, row, {
+        ids: deps.ids,
+        now: deps.clock.now(),
+        config,
+        logger: log,
+      });
+      return { row, kind: 'processed', summary };
+    } catch (err) {
+      throw new RowFailed(row.id, err);
+    }
   }
 
   async function processRow(trx: Db, row: InboxRow, config: Config): Promise<Outcome> {
@@ -294,6 +330,16 @@ export function createInboxProcessor(
       ]);
     },
   };
+}
+
+/** A row failed in a slice run without savepoints: the slice is rolled back and run with them. */
+class RowFailed extends Error {
+  constructor(
+    readonly rowId: string,
+    override readonly cause: unknown,
+  ) {
+    super(`inbox row ${rowId} failed`);
+  }
 }
 
 function errorText(err: unknown): string {

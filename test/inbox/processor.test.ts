@@ -86,6 +86,27 @@ describe('a delivery whose processing fails', () => {
     expect(inboxRows(t).map((r) => r.state)).toEqual(['processed', 'pending', 'processed']);
   });
 
+  it('in a slice with others: its effects are undone, theirs are kept once', async () => {
+    const t = await app();
+    failOn(t, 'boom');
+    // One slice: the first run has no savepoints, the failure rolls it back and it runs again with them.
+    await post(t, text('4917000000213', 'before', T0 - 1));
+    await post(t, text('4917000000214', 'boom'));
+    await post(t, text('4917000000215', 'after', T0 + 1));
+    await t.deps.inbox.processor.drain();
+    expect(
+      rows<{ wa_id: string }>(t, 'select wa_id from contacts order by wa_id').map((c) => c.wa_id),
+    ).toEqual(['4917000000213', '4917000000215']);
+    expect(conversations(t)).toHaveLength(2);
+    const received = rows<{ n: number }>(
+      t,
+      "select count(*) as n from domain_events where type = 'message.received'",
+    )[0];
+    expect(Number(received?.n)).toBe(2);
+    expect(rows(t, 'select * from conversation_transitions')).toHaveLength(2);
+    expect(inboxRows(t).map((r) => r.state)).toEqual(['processed', 'pending', 'processed']);
+  });
+
   it('is processed once after the fault is gone and dead letters are replayed', async () => {
     const t = await app({ inbox: { max_attempts: 1 } });
     const heal = failOn(t, 'boom');
