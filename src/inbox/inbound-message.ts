@@ -2,6 +2,7 @@
 // echoes, media rows and the message.received event, inside the caller's transaction.
 import { recordEvent } from '../events/record-event.js';
 import { recordInboundMedia } from '../media/inbound-media.js';
+import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { resolveContact, resolveGroupContact } from './contacts.js';
@@ -44,10 +45,19 @@ export async function storeInboundMessage(
   };
   const contact = await senderOf(trx, m, cctx);
   const error = messageError(msg, m.valueError);
+  const target = revisionTarget(msg);
+  // A one-to-one message that revises nothing goes to the customer's current conversation (or one
+  // the engine starts): read before the insert (locked on PostgreSQL, as onInboundMessage would), so
+  // the row is written with its conversation and needs no update when the engine keeps it, as it
+  // does for every message on an open conversation. A redelivery only costs the read.
+  const current =
+    msg.group_id || target
+      ? undefined
+      : ((await conversationsRepo.findCurrentForUpdate(trx, m.pnid, contact.id)) ?? null);
   const inserted = await messagesRepo.insertIfNew(trx, {
     id: ctx.ids.next(),
     wamid: msg.id,
-    conversation_id: null,
+    conversation_id: current?.id ?? null,
     contact_id: contact.id,
     phone_number_id: m.pnid,
     direction: 'inbound',
@@ -64,7 +74,6 @@ export async function storeInboundMessage(
   if (!inserted) return false;
   // A group's messages go to the group's conversation (its own contact); the sender stays on the row.
   const party = msg.group_id ? await resolveGroupContact(trx, msg.group_id, cctx) : contact;
-  const target = revisionTarget(msg);
   const original = target ? await messagesRepo.findByWamid(trx, target) : undefined;
   const conversationId =
     original && original.conversation_id !== null
@@ -82,9 +91,11 @@ export async function storeInboundMessage(
               reply_id: replyId(msg),
             },
             { ids: ctx.ids, now: ctx.now, config: ctx.config },
+            current,
           )
         ).conversation_id;
-  if (conversationId !== null) await messagesRepo.setConversation(trx, msg.id, conversationId);
+  if (conversationId !== null && conversationId !== current?.id)
+    await messagesRepo.setConversation(trx, msg.id, conversationId);
   // An edit or revoke changes its original; an original that arrives after them catches up.
   await applyRevisions(trx, target ?? msg.id);
   if (conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {

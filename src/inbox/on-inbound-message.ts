@@ -10,7 +10,7 @@ import { applyConversationEvent } from '../conversations/engine.js';
 import { windowExpiresAt } from '../conversations/window.js';
 import type { IdSource } from '../lib/ids.js';
 import type { ContactRow } from '../store/contacts-repo.js';
-import { conversationsRepo } from '../store/conversations-repo.js';
+import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { messageRole } from './inbound-fields.js';
 
@@ -36,14 +36,22 @@ export interface InboundOutcome {
   responder?: boolean;
 }
 
+/**
+ * `current`: the customer's conversation as conversationsRepo.findCurrentForUpdate read it in this
+ * transaction with nothing written to it since (null: none); left out, it is read here.
+ */
 export async function onInboundMessage(
   trx: Db,
   event: InboundMessageEvent,
   ctx: { ids: IdSource; now: number; config: Config },
+  current?: ConversationRow | null,
 ): Promise<InboundOutcome> {
   const { phone_number_id: pnid, contact, timestamp: at } = event;
   // Locked on PostgreSQL (the writes below depend on it), and handed to the engine as current.
-  const latest = await conversationsRepo.findCurrentForUpdate(trx, pnid, contact.id);
+  const latest =
+    current === undefined
+      ? await conversationsRepo.findCurrentForUpdate(trx, pnid, contact.id)
+      : (current ?? undefined);
 
   if (messageRole(event.type) === 'passive') {
     if (!latest) return { conversation_id: null, effect: 'none' };
