@@ -67,7 +67,7 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
     conversation_id: conversationId,
     data: event.data,
   };
-  const seq = await eventsRepo.append(trx, {
+  const row = {
     id: recorded.id,
     type: recorded.type,
     internal: internal ? 1 : 0,
@@ -75,11 +75,51 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
     agent_uuid: recorded.agent_uuid,
     conversation_id: recorded.conversation_id,
     data: JSON.stringify(recorded.data),
-  });
-  const out = { seq, ...recorded };
+  };
+  const batch = batches.get(trx);
+  const out = { seq: 0, ...recorded };
+  if (batch) batch.push({ row, out });
+  else out.seq = await eventsRepo.append(trx, row);
   await applyToRollups(trx, out, ctx);
   for (const l of listeners) l();
   return out;
+}
+
+// Events recorded inside recordingTogether(), by transaction: appended when it ends.
+interface Pending {
+  row: Parameters<typeof eventsRepo.append>[1];
+  out: RecordedEvent;
+}
+const batches = new WeakMap<Db, Pending[]>();
+
+/**
+ * Runs `fn` with the events it records appended together when it returns: one INSERT for all of
+ * them (an inbound message records two or three) instead of one each, in the order recorded, so
+ * their seqs are the ones separate appends would have taken. Until then a recorded event's `seq`
+ * is 0 (it is set when appended) and the log does not show it to this transaction; `fn` must not
+ * read the log. The rollups are applied at once, as without. When `fn` throws nothing is appended
+ * (the caller's transaction or savepoint undoes its changes). Nested calls join the outer one.
+ */
+export async function recordingTogether<T>(trx: Db, fn: () => Promise<T>): Promise<T> {
+  if (!trx.isTransaction || batches.has(trx)) return fn();
+  const pending: Pending[] = [];
+  batches.set(trx, pending);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    batches.delete(trx);
+  }
+  if (pending.length > 0) {
+    const seqs = await eventsRepo.appendMany(
+      trx,
+      pending.map((p) => p.row),
+    );
+    pending.forEach((p, i) => {
+      p.out.seq = seqs[i] as number;
+    });
+  }
+  return result;
 }
 
 // The owning agent of a conversation, remembered for the rest of its transaction: one inbound message

@@ -37,6 +37,57 @@ const appendEvent = preparedQuery(
     return { compile: () => raw.compile(db) };
   },
 );
+type NewEventRow = Omit<EventRow, 'seq'>;
+const EVENT_COLUMNS = [
+  'id',
+  'type',
+  'internal',
+  'occurred_at',
+  'agent_uuid',
+  'conversation_id',
+  'data',
+] as const;
+/** The most events one statement appends; more go in several (SQLite caps bound parameters). */
+const MAX_EVENTS_PER_INSERT = 16;
+
+/**
+ * Several events in one statement, in the given order (their seqs follow it: SQLite numbers the
+ * rows of a VALUES list in order, PostgreSQL takes the identity in the select's `ord` order).
+ * Answers each event's seq by id (the order of RETURNING rows is not defined).
+ */
+function appendEventsQuery(n: number) {
+  return preparedQuery(
+    n * EVENT_COLUMNS.length,
+    (db, ...args: unknown[]): Compilable<{ id: string; seq: number }> => {
+      const rows = Array.from({ length: n }, (_, i) =>
+        Object.fromEntries(EVENT_COLUMNS.map((c, j) => [c, args[i * EVENT_COLUMNS.length + j]])),
+      ) as unknown as NewEventRow[];
+      if (engineOf(db) === 'sqlite') {
+        return db.insertInto('domain_events').values(rows).returning(['id', 'seq']);
+      }
+      // PostgreSQL: as appendEvent, the transaction id is taken (materialised CTE) before any seq.
+      const values = sql.join(
+        rows.map(
+          (r, i) =>
+            sql`(${sql.lit(i)}, ${r.id}::text, ${r.type}::text, ${r.internal}::integer, ${r.occurred_at}::bigint,
+            ${r.agent_uuid}::text, ${r.conversation_id}::text, ${r.data}::text)`,
+        ),
+      );
+      const raw = sql<{
+        id: string;
+        seq: number;
+      }>`with txn as materialized (select pg_current_xact_id() as xid)
+      insert into domain_events (id, type, internal, occurred_at, agent_uuid, conversation_id, data)
+      select v.id, v.type, v.internal, v.occurred_at, v.agent_uuid, v.conversation_id, v.data
+      from txn cross join (values ${values}) as v(ord, id, type, internal, occurred_at, agent_uuid, conversation_id, data)
+      order by v.ord
+      returning id, seq`;
+      return { compile: () => raw.compile(db) };
+    },
+  );
+}
+const appendEventsOf = new Map<number, ReturnType<typeof appendEventsQuery>>();
+
 const agentUuidOf = preparedQuery(1, (db, conversationId: string) =>
   db
     .selectFrom('conversations')
@@ -59,6 +110,28 @@ export const eventsRepo = Object.freeze({
       row.data,
     );
     return (r.rows[0] as { seq: number }).seq;
+  },
+
+  /** Appends events in order, one statement per MAX_EVENTS_PER_INSERT; returns their seqs in order. */
+  async appendMany(db: Db, rows: readonly NewEventRow[]): Promise<number[]> {
+    const seqs: number[] = [];
+    for (let i = 0; i < rows.length; i += MAX_EVENTS_PER_INSERT) {
+      const chunk = rows.slice(i, i + MAX_EVENTS_PER_INSERT);
+      if (chunk.length === 1) {
+        seqs.push(await eventsRepo.append(db, chunk[0] as NewEventRow));
+        continue;
+      }
+      let query = appendEventsOf.get(chunk.length);
+      if (!query) {
+        query = appendEventsQuery(chunk.length);
+        appendEventsOf.set(chunk.length, query);
+      }
+      const args = chunk.flatMap((r) => EVENT_COLUMNS.map((c) => r[c]));
+      const r = await query(db, ...args);
+      const byId = new Map(r.rows.map((x) => [x.id, Number(x.seq)]));
+      for (const row of chunk) seqs.push(byId.get(row.id) as number);
+    }
+    return seqs;
   },
 
   /** The agent owning a conversation, by uuid (null when no agent owns its channel). */

@@ -1,7 +1,7 @@
 // The domain event log (SPEC §11): each change writes its events in its own transaction, numbered in
 // commit order; a change that rolls back leaves no event; duplicates have their events once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordEvent } from '../../src/events/record-event.js';
+import { recordEvent, recordingTogether } from '../../src/events/record-event.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { rows } from '../inbox/db-view.js';
@@ -57,6 +57,39 @@ describe('the domain event log', () => {
       }),
     ).rejects.toThrow('rolled back');
     expect(publicEvents()).toHaveLength(0);
+  });
+
+  it('events recorded together are appended in the order recorded, with their seqs, when the scope ends', async () => {
+    const ctx = { ids: t.deps.ids, now: t.clock.now() };
+    const recorded = await withTransaction(t.deps.db, (trx) =>
+      recordingTogether(trx, async () => {
+        const out = [];
+        // More than one statement holds (16 a statement): the order must hold across them.
+        for (let i = 0; i < 20; i++) {
+          out.push(await recordEvent(trx, { type: 'runtime.status_changed', data: { i } }, ctx));
+        }
+        expect(out.every((e) => e.seq === 0)).toBe(true);
+        return out;
+      }),
+    );
+    const events = publicEvents();
+    expect(events.map((e) => JSON.parse(e.data).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(events.map((e) => e.id)).toEqual(recorded.map((e) => e.id));
+    expect(recorded.map((e) => e.seq)).toEqual(events.map((e) => Number(e.seq)));
+  });
+
+  it('events recorded together in a scope that throws are not appended', async () => {
+    const ctx = { ids: t.deps.ids, now: t.clock.now() };
+    await withTransaction(t.deps.db, async (trx) => {
+      await expect(
+        recordingTogether(trx, async () => {
+          await recordEvent(trx, { type: 'runtime.status_changed', data: { status: 'paused' } }, ctx);
+          throw new Error('undone');
+        }),
+      ).rejects.toThrow('undone');
+      await recordEvent(trx, { type: 'runtime.status_changed', data: { status: 'active' } }, ctx);
+    });
+    expect(publicEvents().map((e) => JSON.parse(e.data).status)).toEqual(['active']);
   });
 
   it('pausing the runtime records runtime.status_changed', async () => {
