@@ -4,13 +4,12 @@
 // the one connection serialises the processor's transactions: redeliveries are covered in
 // processor.test.ts.) Runs when TEST_DATABASE_URL is set.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createInboxProcessor } from '../../src/inbox/processor.js';
-import { openPostgres } from '../../src/store/db.js';
 import { waitFor } from '../helpers/daemon-process.js';
 import { engines } from '../helpers/engines.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { deliveryOf, messagesChange, post, signed, wamid } from '../webhook/deliveries.js';
 import { one, rows } from './db-view.js';
+import { startTwoProcessors } from './two-processors.js';
 
 const T0 = 1767600000;
 const pendingSql = "select count(*) as n from inbox where state = 'pending'";
@@ -24,23 +23,8 @@ describe.skipIf(!engines.includes('postgres'))('insert-first on PostgreSQL', () 
   it('two processors on two connections applying the same wamid at once apply it once', async () => {
     t = await createTestApp({ engine: 'postgres' });
     const app = t;
-    await app.deps.inbox.processor.stop(Date.now() + 5000);
-    const second = openPostgres(app.databaseUrl as string);
-    const processor = (db: typeof app.deps.db, owner: string) =>
-      createInboxProcessor({
-        db,
-        owner,
-        clock: app.clock,
-        ids: app.deps.ids,
-        logger: app.deps.logger,
-        metrics: app.deps.metrics,
-        config: app.deps.config,
-      });
-    const a = processor(app.deps.db, 'instance-a');
-    const b = processor(second.db, 'instance-b');
+    const two = await startTwoProcessors(app);
     try {
-      await a.start();
-      await b.start();
       const ROUNDS = 15;
       const ids: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -49,7 +33,7 @@ describe.skipIf(!engines.includes('postgres'))('insert-first on PostgreSQL', () 
         const from = `4917000${String(round).padStart(6, '0')}`;
         // A known customer (so that no new contact is created by both, a race of its own).
         await post(app, signed(deliveryOf([messagesChange([{ wa_id: from }], [{ from, timestamp: T0 }])])));
-        a.wake();
+        two.a.wake();
         await waitFor(async () => Number(one<{ n: number }>(app, pendingSql).n) === 0, 20_000, 20);
         // Meta's redelivery of one message: two deliveries (bodies differ), one wamid.
         for (const name of ['First', 'Again']) {
@@ -60,24 +44,9 @@ describe.skipIf(!engines.includes('postgres'))('insert-first on PostgreSQL', () 
             ),
           );
         }
-        // Both at once (drain() is one instance's: it counts the other's leased rows as its own).
-        a.wake();
-        b.wake();
-        await waitFor(
-          async () => {
-            // A row that lost a race on something else (a new contact both created) is retried later.
-            app.clock.advance(1000);
-            a.wake();
-            b.wake();
-            const pending = one<{ n: number }>(
-              app,
-              "select count(*) as n from inbox where state = 'pending'",
-            );
-            return Number(pending.n) === 0;
-          },
-          20_000,
-          20,
-        );
+        // Both at once; a row that lost a race on something else (a new contact both created) is
+        // retried later.
+        await two.settle();
       }
       for (const id of ids) {
         expect(one<{ n: number }>(app, `select count(*) as n from messages where wamid = '${id}'`).n).toBe(1);
@@ -94,9 +63,7 @@ describe.skipIf(!engines.includes('postgres'))('insert-first on PostgreSQL', () 
       );
       expect(perConversation.map((r) => Number(r.n))).toEqual(Array.from({ length: ROUNDS }, () => 2));
     } finally {
-      await a.stop(Date.now() + 5000);
-      await b.stop(Date.now() + 5000);
-      await second.close();
+      await two.close();
     }
   });
 });
