@@ -23,10 +23,16 @@ const MAX_SOCKETS = 64;
 const MAX_DRAINED_BYTES = 64 * 1024;
 const USER_AGENT = 'native-whatsapp-webhooks/1';
 
-const agents = {
-  http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' }),
-  https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' }),
-};
+/** An idle kept-alive connection is closed after this (a subscriber removed, or one that never closes). */
+const IDLE_MS = 30_000;
+// LIFO: the connection used last is the one least likely to have been closed by the subscriber.
+const agentOptions = {
+  keepAlive: true,
+  maxSockets: MAX_SOCKETS,
+  scheduling: 'lifo',
+  timeout: IDLE_MS,
+} as const;
+const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
 
 export function postWebhook(
   url: string,
