@@ -39,6 +39,8 @@ interface RunResult {
   rss_samples_mb: number[];
   /** V8 heap used (MiB), from the daemon's metrics every 2 s. */
   heap_samples_mb: number[];
+  /** Memory outside the V8 heap that V8 tracks (Buffers' bytes among it), from the same scrape. */
+  external_samples_mb: number[];
   /** This process's own CPU seconds over the run (the fake Cloud API and the load generator). */
   bench_cpu_seconds: number;
   /** The daemon's CPU seconds (user + system) from the first delivery until all media settled. */
@@ -49,6 +51,16 @@ interface RunResult {
 }
 
 const ROOT_TOKEN = 'nwa_bench_root_token_0123456789abcdef';
+
+/**
+ * MEDIA_BENCH_DAEMON_ENV="KEY=VALUE KEY=VALUE": added to the daemon's environment, to run the same
+ * benchmark with another allocator setting (MALLOC_ARENA_MAX=2, LD_PRELOAD=...libjemalloc.so.2) in A/B
+ * pairs (bench/README.md, the media benchmark).
+ */
+function extraDaemonEnv(): Record<string, string> {
+  const pairs = (process.env.MEDIA_BENCH_DAEMON_ENV ?? '').split(/\s+/).filter((p) => p.includes('='));
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+}
 
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
 function cpuSeconds(pid: number): number {
@@ -149,6 +161,7 @@ async function runOnce(
       WHATSAPP_API_BASE_URL: graph.url,
       API_ROOT_TOKEN: ROOT_TOKEN,
       LOG_LEVEL: 'warn',
+      ...extraDaemonEnv(),
     },
     stdio: 'ignore',
   });
@@ -163,9 +176,13 @@ async function runOnce(
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(procKb(pid, 'VmRSS') / 1024), 500);
   const heap: number[] = [];
+  const external: number[] = [];
   const heapSampler = setInterval(async () => {
-    const used = metricValue(await scrapeMetrics(url), 'nwa_nodejs_heap_size_used_bytes');
+    const text = await scrapeMetrics(url);
+    const used = metricValue(text, 'nwa_nodejs_heap_size_used_bytes');
     if (used > 0) heap.push(used / 2 ** 20);
+    const outside = metricValue(text, 'nwa_nodejs_external_memory_bytes');
+    if (outside > 0) external.push(outside / 2 ** 20);
   }, 2000);
   const memLog = profile
     ? setInterval(async () => {
@@ -284,6 +301,7 @@ async function runOnce(
     peak_rss_mb: round(peak),
     rss_samples_mb: rss.map(round),
     heap_samples_mb: heap.map(round),
+    external_samples_mb: external.map(round),
     bench_cpu_seconds: (benchCpu.user + benchCpu.system) / 1e6,
     cpu_seconds: cpu,
     loop_p99_ms: metricValue(metrics, 'nwa_nodejs_eventloop_lag_p99_seconds') * 1000,
@@ -309,6 +327,7 @@ export default defineBenchmark({
     const rssFlat = lateOverMiddle(withDl.rss_samples_mb);
     const rssFlatWithout = lateOverMiddle(without.rss_samples_mb);
     const heapFlat = lateOverMiddle(withDl.heap_samples_mb);
+    const externalFlat = lateOverMiddle(withDl.external_samples_mb);
     const rows: BenchRow[] = [
       {
         case: `${count} images, ${RATE}/s`,
@@ -369,7 +388,7 @@ export default defineBenchmark({
         value: rssFlat.ratio,
         unit: 'ratio',
         better: 'lower',
-        note: `${rssFlat.middle} → ${rssFlat.late} MiB; ${rssFlat.ratio <= 1.05 ? 'flat' : 'NOT flat'} (≤ 1.05); without downloads ${rssFlatWithout.ratio} (${rssFlatWithout.middle} → ${rssFlatWithout.late} MiB); heap used ${heapFlat.middle} → ${heapFlat.late} MiB`,
+        note: `${rssFlat.middle} → ${rssFlat.late} MiB; ${rssFlat.ratio <= 1.05 ? 'flat' : 'NOT flat'} (≤ 1.05); without downloads ${rssFlatWithout.ratio} (${rssFlatWithout.middle} → ${rssFlatWithout.late} MiB); heap used ${heapFlat.middle} → ${heapFlat.late} MiB, external ${externalFlat.middle} → ${externalFlat.late} MiB${process.env.MEDIA_BENCH_DAEMON_ENV ? `; daemon env ${process.env.MEDIA_BENCH_DAEMON_ENV}` : ''}`,
       },
       {
         case: 'webhook 200 p50 with downloads',
