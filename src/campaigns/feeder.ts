@@ -74,7 +74,11 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
 
   async function feedCampaign(c: CampaignRow, now: number, report: FeedReport) {
     const template = JSON.parse(c.template) as TemplateMessage;
+    // Counted into the report after the commit: a deadlock's victim runs again (store/transactions.ts).
+    const tally = { enqueued: 0, skipped_opted_out: 0 };
     await withTransaction(deps.db, async (trx) => {
+      tally.enqueued = 0;
+      tally.skipped_opted_out = 0;
       // The campaign's row lock is the feed's claim: no lease, since no work outlives this transaction.
       const fresh = await campaignsRepo.getForFeeding(trx, c.id);
       if (fresh?.state !== 'running') return;
@@ -85,7 +89,7 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
             contact_id: r.known_contact_id,
             updated_at: now,
           });
-          report.skipped_opted_out++;
+          tally.skipped_opted_out++;
           continue;
         }
         const current = r.known_contact_id
@@ -113,9 +117,11 @@ export function createCampaignFeeder(deps: FeederDeps): CampaignFeeder {
           { outbox_id: row.id, contact_id: r.known_contact_id, updated_at: now },
           null,
         );
-        report.enqueued++;
+        tally.enqueued++;
       }
     });
+    report.enqueued += tally.enqueued;
+    report.skipped_opted_out += tally.skipped_opted_out;
   }
 
   /** Why a running campaign must pause now: its failures, or its template's status or quality. */

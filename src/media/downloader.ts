@@ -257,6 +257,7 @@ export function createMediaDownloader(deps: MediaDownloaderDeps): MediaDownloade
       const settled: { ok: boolean; value?: boolean; err?: unknown }[] = [];
       try {
         await withRedoableTransaction(deps.db, async (trx) => {
+          settled.length = 0; // run again after a deadlock: the first run's results were rolled back
           for (const o of batch) {
             try {
               settled.push({ ok: true, value: await withSavepoint(trx, 'media_outcome', o.apply) });

@@ -208,14 +208,18 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         ),
       );
       if (ids.length === 0) return;
-      const n = await withTransaction(deps.db, async (trx) => {
+      // Decisions are counted after the commit: a deadlock's victim runs again (store/transactions.ts).
+      const decisions = await withTransaction(deps.db, async (trx) => {
         const due = await followUpsRepo.heldDue(trx, ids, deps.owner);
         const counts = await followUpsRepo.sentCountsFor(trx, [
           ...new Set(due.map((f) => f.conversation_id)),
         ]);
-        for (const f of due) report[await decide(trx, f, now, config, active, counts)] += 1;
-        return due.length;
+        const out: Decision[] = [];
+        for (const f of due) out.push(await decide(trx, f, now, config, active, counts));
+        return out;
       });
+      for (const d of decisions) report[d] += 1;
+      const n = decisions.length;
       report.claimed += n;
       if (n > 0) report.batches += 1;
       if (report.enqueued > 0) deps.onEnqueued?.();

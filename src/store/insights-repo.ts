@@ -7,6 +7,8 @@
 // range reads are kept together so the two cannot drift apart.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { bumpCounter } from './deferred-counts.js';
+import { engineOf } from './dialect.js';
 import { preparedQuery } from './prepared-query.js';
 import type { CustomerTurnsTable } from './tables.js';
 
@@ -82,6 +84,24 @@ const enterStateCount = preparedQuery(3, (db, agentId: number, queueState: strin
         .doUpdateSet({ n: sql<number>`conversation_state_counts.n + 1` }),
     ),
 );
+
+type StateCountKey = { agent_id: number; queue_state: string; waiting: number };
+
+const stateCountKey = (k: StateCountKey) =>
+  `conversation_state_counts:${k.agent_id}:${k.queue_state}:${k.waiting}`;
+
+/** Adds `n` (either sign) to one conversation_state_counts row, created when missing. */
+async function addToStateCount(db: Db, k: StateCountKey, n: number): Promise<void> {
+  await db
+    .insertInto('conversation_state_counts')
+    .values({ ...k, n })
+    .onConflict((oc) =>
+      oc
+        .columns(['agent_id', 'queue_state', 'waiting'])
+        .doUpdateSet({ n: sql<number>`conversation_state_counts.n + excluded.n` }),
+    )
+    .execute();
+}
 
 export const insightsRepo = Object.freeze({
   async startTurn(db: Db, turn: CustomerTurnRow): Promise<void> {
@@ -254,8 +274,15 @@ export const insightsRepo = Object.freeze({
     from: { agent_id: number; queue_state: string; waiting: number } | null,
     to: { agent_id: number; queue_state: string; waiting: number },
   ): Promise<void> {
-    if (from) await leaveStateCount(db, from.agent_id, from.queue_state, from.waiting);
-    await enterStateCount(db, to.agent_id, to.queue_state, to.waiting);
+    if (engineOf(db) === 'sqlite') {
+      // One writer, no lock cycles: written at once, through the prepared statements.
+      if (from) await leaveStateCount(db, from.agent_id, from.queue_state, from.waiting);
+      await enterStateCount(db, to.agent_id, to.queue_state, to.waiting);
+      return;
+    }
+    // A hot row per agent and state: written at the end of the transaction (store/deferred-counts.ts).
+    if (from) await bumpCounter(db, stateCountKey(from), -1, (d, n) => addToStateCount(d, from, n));
+    await bumpCounter(db, stateCountKey(to), 1, (d, n) => addToStateCount(d, to, n));
   },
 
   /** Conversations per state and waiting flag for the scope. */
@@ -339,13 +366,16 @@ export const insightsRepo = Object.freeze({
    * owner became unsent (+) or were accepted, failed or cancelled (-).
    */
   async bumpOutboundPending(db: Db, owner: string, delta: number): Promise<void> {
-    await db
-      .insertInto('outbound_pending_counts')
-      .values({ owner, n: delta })
-      .onConflict((oc) =>
-        oc.column('owner').doUpdateSet({ n: sql<number>`outbound_pending_counts.n + excluded.n` }),
-      )
-      .execute();
+    // A hot row per agent: written at the end of the transaction (store/deferred-counts.ts).
+    await bumpCounter(db, `outbound_pending_counts:${owner}`, delta, async (d, n) => {
+      await d
+        .insertInto('outbound_pending_counts')
+        .values({ owner, n })
+        .onConflict((oc) =>
+          oc.column('owner').doUpdateSet({ n: sql<number>`outbound_pending_counts.n + excluded.n` }),
+        )
+        .execute();
+    });
   },
 
   /**

@@ -2,12 +2,59 @@
 // SAVEPOINT / ROLLBACK TO / RELEASE are standard SQL, valid on SQLite and PostgreSQL alike.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { flushLedger, ledgerMark, openLedger, rollbackLedger } from './deferred-counts.js';
 import { engineOf } from './dialect.js';
 import { heldSqliteConnection } from './raw-sqlite.js';
 
-/** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+/**
+ * How often a transaction PostgreSQL chose as a deadlock's victim (or, under a stricter isolation, a
+ * serialization failure) is run again before its error is the caller's.
+ */
+const CONCURRENCY_ATTEMPTS = 6;
+/** SQLSTATEs that say "run the whole transaction again": serialization_failure, deadlock_detected. */
+const RUN_AGAIN = new Set(['40001', '40P01']);
+
+/** True when `err` is PostgreSQL rolling a transaction back for concurrency alone, nothing in its own work. */
+export function lostToConcurrency(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RUN_AGAIN.has(code);
+}
+
+/**
+ * Runs `begin` (one whole transaction) and, when PostgreSQL rolled it back as a deadlock's victim,
+ * again, up to CONCURRENCY_ATTEMPTS times after a short jittered pause. On several instances a
+ * deadlock is an ordinary outcome of concurrent transactions (the server breaks the cycle by failing
+ * one of them) and PostgreSQL's answer is to run that transaction again; without it a send result,
+ * a follow-up's outcome or a lease renewal was lost to it (issue 18). SQLite never answers so: its
+ * one writer cannot deadlock. `fn` runs again from the start, so it must leave nothing behind outside
+ * the database that a second run would double (collect into locals, apply after the commit).
+ */
+async function runAgainOnConcurrency<T>(begin: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await begin();
+    } catch (err) {
+      if (attempt >= CONCURRENCY_ATTEMPTS || !lostToConcurrency(err)) throw err;
+      // Jitter so that the two sides of the cycle do not meet again in the same order at once.
+      await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 20 * attempt));
+    }
+  }
+}
+
+/**
+ * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws; run again
+ * when PostgreSQL chose it as a deadlock's victim (runAgainOnConcurrency).
+ */
 export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return db.transaction().execute((trx) => fn(trx));
+  return runAgainOnConcurrency(() => db.transaction().execute((trx) => withLedger(trx, fn)));
+}
+
+/** Runs `fn` with the transaction's counter ledger open, written last (store/deferred-counts.ts). */
+async function withLedger<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  openLedger(trx);
+  const result = await fn(trx);
+  await flushLedger(trx);
+  return result;
 }
 
 /**
@@ -24,10 +71,12 @@ export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise
  */
 export function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
   if (engineOf(db) === 'postgres') {
-    return db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return fn(trx);
-    });
+    return runAgainOnConcurrency(() =>
+      db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return withLedger(trx, fn);
+      }),
+    );
   }
   return db.connection().execute(async (conn) => {
     await sql`pragma synchronous = NORMAL`.execute(conn);
@@ -46,12 +95,14 @@ export function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>):
 export async function withSavepoint<T>(trx: Db, name: string, fn: (trx: Db) => Promise<T>): Promise<T> {
   const run = savepointCommands(trx, name);
   await run.savepoint();
+  const mark = ledgerMark(trx);
   let result: T;
   try {
     result = await fn(trx);
   } catch (err) {
     await run.rollback();
     await run.release();
+    rollbackLedger(trx, mark);
     throw err;
   }
   await run.release();
