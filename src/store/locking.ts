@@ -181,16 +181,41 @@ export async function releaseLeases<T extends QueueTable>(
   return Number(res.numUpdatedRows);
 }
 
-/** Keeps `owner`'s leases alive until `leaseUntil` (it still holds the rows). Returns how many. */
+/**
+ * Keeps `owner`'s leases alive until `leaseUntil` (it still holds the rows). Returns how many. On
+ * PostgreSQL a row another transaction has locked right now is passed over (SKIP LOCKED), as in a
+ * claim: that transaction is settling or releasing it, and a renewal that waited for it stalled
+ * behind it and took part in its deadlocks (issue 18: the renewal of every lease an instance held
+ * waited on its slowest settle, and the leases of its sends in flight ran out meanwhile). A row passed
+ * over is renewed by the next renewal, a quarter lease later.
+ */
 export async function renewLeases<T extends QueueTable>(
   db: Db,
   spec: LeaseSpec<T> & { owner: string; leaseUntil: number },
 ): Promise<number> {
   if (spec.ids?.length === 0) return 0;
-  const u = (db as Untyped as Kysely<Untyped>)
-    .updateTable(spec.table as string)
-    .set({ lease_until: spec.leaseUntil });
-  const res = await leased(u, spec).executeTakeFirst();
+  const u = db as Untyped as Kysely<Untyped>;
+  if (!isPostgres(u)) {
+    const res = await leased(
+      u.updateTable(spec.table as string).set({ lease_until: spec.leaseUntil }),
+      spec,
+    ).executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+  const held = leased(u.selectFrom(spec.table as string).select('id'), spec)
+    .forUpdate()
+    .skipLocked();
+  const res = await leased(
+    u
+      .with(
+        (wb: Untyped) => wb('held').materialized(),
+        () => held,
+      )
+      .updateTable(spec.table as string)
+      .set({ lease_until: spec.leaseUntil })
+      .where('id', 'in', (eb: Untyped) => eb.selectFrom('held').select('held.id')),
+    spec,
+  ).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
 

@@ -1,0 +1,95 @@
+// Lease renewal on PostgreSQL never waits for a row another transaction holds (store/locking.ts
+// renewLeases, issue 18): an instance's renewal of all its outbox leases used to wait behind its
+// slowest settle (and join its deadlocks), and meanwhile the leases of its sends in flight ran out and
+// another instance sent them again. The row held is passed over; the others are renewed at once.
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Db, openPostgres } from '../../src/store/db.js';
+import { outboxRepo } from '../../src/store/outbox-repo.js';
+import { withTransaction } from '../../src/store/transactions.js';
+import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
+
+const T0 = Date.parse('2026-01-05T08:00:00Z');
+const LEASE = 5_000;
+
+let t: TestDatabase;
+let other: { db: Db; close(): Promise<void> };
+beforeEach(async () => {
+  if (!engines.includes('postgres')) return;
+  t = await openTestDatabase('postgres');
+  other = openPostgres(t.url as string);
+});
+afterEach(async () => {
+  if (!engines.includes('postgres')) return;
+  await other.close();
+  await t.close();
+});
+
+async function seed(db: Db, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await outboxRepo.insert(db, {
+      id,
+      conversation_id: null,
+      contact_id: null,
+      phone_number_id: 'pn1',
+      to: '4917000000001',
+      kind: 'manual',
+      priority: 2,
+      payload: '{}',
+      state: 'queued',
+      attempts: 0,
+      next_attempt_at: T0,
+      lease_until: null,
+      wamid: null,
+      error_code: null,
+      error_title: null,
+      follow_up_id: null,
+      campaign_recipient_id: null,
+      created_at: T0,
+      updated_at: T0,
+      sent_at: null,
+    });
+  }
+}
+
+describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreSQL', () => {
+  it('passes over a row another transaction holds and renews the rest without waiting', async () => {
+    const ids = ['ob1', 'ob2', 'ob3'];
+    await seed(t.handle.db, ids);
+    const claimed = await withTransaction(t.handle.db, (trx) =>
+      outboxRepo.claimForQueue(trx, 'inst-1', T0, T0 + LEASE, 10),
+    );
+    expect(claimed).toHaveLength(3);
+    const order: string[] = [];
+    let renewed = () => {};
+    const renewDone = new Promise<void>((r) => {
+      renewed = r;
+    });
+    let locked = () => {};
+    const holding = new Promise<void>((r) => {
+      locked = r;
+    });
+    // Another transaction holds ob2 (a settle in progress) until the renewal is done, or a while.
+    const holder = withTransaction(other.db, async (trx) => {
+      await sql`select id from outbox where id = 'ob2' for update`.execute(trx);
+      locked();
+      await Promise.race([renewDone, new Promise((r) => setTimeout(r, 3000))]);
+      order.push('holder released');
+    });
+    await holding;
+    const n = await withTransaction(t.handle.db, (trx) =>
+      outboxRepo.renewLeases(trx, 'inst-1', T0 + 2 * LEASE),
+    );
+    order.push('renewed');
+    renewed();
+    await holder;
+    expect(order).toEqual(['renewed', 'holder released']);
+    expect(n).toBe(2);
+    const rows = await t.handle.db.selectFrom('outbox').select(['id', 'lease_until']).orderBy('id').execute();
+    expect(rows.map((r) => [r.id, Number(r.lease_until)])).toEqual([
+      ['ob1', T0 + 2 * LEASE],
+      ['ob2', T0 + LEASE],
+      ['ob3', T0 + 2 * LEASE],
+    ]);
+  });
+});
