@@ -33,6 +33,7 @@ import { resolveInstanceId } from './runtime/instance-id.js';
 import { createScheduler } from './scheduler/tick.js';
 import { type OpenedDatabase, openStore } from './store/db.js';
 import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
+import { holdInstancePresence, type InstancePresence } from './store/instance-presence.js';
 import { migrateToLatest } from './store/migrate.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
@@ -110,6 +111,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   let server: ServerType | undefined;
   let gate: ReturnType<typeof gatedServer> | undefined;
+  let presence: InstancePresence | undefined;
   try {
     const migrated = await migrateToLatest(database.db);
     if (migrated.applied.length > 0) {
@@ -181,6 +183,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ids,
       clock,
     });
+    // PostgreSQL: this instance's presence lock, held for the process's life (store/instance-presence.ts);
+    // other instances take over the rows it is sending only once it is gone.
+    if (database.engine === 'postgres' && config.database.url) {
+      presence = await holdInstancePresence(config.database.url, instance, {
+        onLost: (err) =>
+          log.error(
+            { event: 'store.presence_lost', err: err.message },
+            'the connection holding the presence lock of this instance failed: other instances may take over its sends',
+          ),
+      });
+    }
     const metrics = createMetrics({ defaultMetrics: options.listen !== false, instanceId: instance });
     // Each ingress commit wakes the processor; the processor never runs inside a request.
     const inboxWriter = createInboxWriter(
@@ -371,6 +384,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           }
         }
         await database.close();
+        await presence?.release();
         instanceLock?.release();
         log.info({ event: 'daemon.stopped' }, 'stopped');
       })();
@@ -382,6 +396,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     gate?.close();
     await reserved?.release();
     await database.close().catch(() => undefined);
+    await presence?.release();
     instanceLock?.release();
     throw err;
   }

@@ -5,10 +5,11 @@
 // rows are taken over only once its leases run out. Keeps the conversation's
 // pending_outbound counter (outbound not yet accepted by the API) and the insights' per-agent and
 // per-channel counts of the same in step with the rows.
-import { sql } from 'kysely';
+import { type Expression, type SqlBool, sql } from 'kysely';
 import type { Db } from './db.js';
 import { insightsRepo, outboundOwner } from './insights-repo.js';
-import { claimDue, type QueueWhere, releaseLeases, renewLeases } from './locking.js';
+import { ownerAlive } from './instance-presence.js';
+import { claimDue, isPostgres, type QueueWhere, releaseLeases, renewLeases } from './locking.js';
 import type { OutboxKind, OutboxState, OutboxTable } from './tables.js';
 
 export type OutboxRow = OutboxTable;
@@ -41,6 +42,15 @@ async function bumpPending(
     .returning('agent_id')
     .executeTakeFirst();
   await insightsRepo.bumpOutboundPending(db, outboundOwner({ agent_id: conv?.agent_id ?? null }), delta);
+}
+
+/**
+ * On PostgreSQL, a `sending` row's owner must also be gone (its presence lock free,
+ * instance-presence.ts) before another instance sends the row again: a lease that ran out under a
+ * live, stalled owner is no crash, and its send may be answered any moment. SQLite: one daemon.
+ */
+function ownerGone(db: Db): Expression<SqlBool>[] {
+  return isPostgres(db) ? [sql<SqlBool>`not ${ownerAlive('outbox')}`] : [];
 }
 
 export const outboxRepo = Object.freeze({
@@ -118,6 +128,7 @@ export const outboxRepo = Object.freeze({
           eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
           // The caller's own sends are in flight in its own queues: it settles them itself.
           eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '<>', owner)]),
+          ...ownerGone(db),
         ]),
     });
   },
@@ -226,7 +237,10 @@ export const outboxRepo = Object.freeze({
       guard: (eb) =>
         eb.and([
           eb('state', '=', 'sending'),
-          eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
+          eb.or([
+            eb('lease_owner', '=', owner),
+            eb.and([eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]), ...ownerGone(db)]),
+          ]),
         ]),
     });
     await releaseLeases(db, { table: 'outbox', owner, guard: (eb) => eb('state', '=', 'queued') });

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openPostgres } from '../../src/store/db.js';
+import { holdInstancePresence } from '../../src/store/instance-presence.js';
 import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
@@ -91,5 +92,35 @@ describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreS
       ['ob2', T0 + LEASE],
       ['ob3', T0 + 2 * LEASE],
     ]);
+  });
+});
+
+describe.skipIf(!engines.includes('postgres'))('outbox takeover of a send in flight on PostgreSQL', () => {
+  it("a live instance's send is not taken over when its lease ran out; a gone instance's is", async () => {
+    await seed(t.handle.db, ['ob1']);
+    const presence = await holdInstancePresence(t.url as string, 'inst-1');
+    try {
+      await withTransaction(t.handle.db, async (trx) => {
+        await outboxRepo.claimForQueue(trx, 'inst-1', T0, T0 + LEASE, 10);
+        expect(await outboxRepo.markSending(trx, 'ob1', 'inst-1', T0, T0 + LEASE)).toBe(true);
+      });
+      // inst-1 stalled past its lease (no renewal), but it is alive: its send may be answered any moment.
+      const late = T0 + 10 * LEASE;
+      expect(
+        await withTransaction(other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
+      ).toBe(0);
+      expect(
+        await withTransaction(other.db, (trx) => outboxRepo.recoverAfterRestart(trx, 'inst-3', late)),
+      ).toBe(0);
+      expect((await outboxRepo.get(t.handle.db, 'ob1'))?.state).toBe('sending');
+    } finally {
+      await presence.release();
+    }
+    // inst-1 is gone (its session ended): SPEC §5's one duplicate window, the row is sent again.
+    const late = T0 + 10 * LEASE;
+    expect(
+      await withTransaction(other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
+    ).toBe(1);
+    expect((await outboxRepo.get(t.handle.db, 'ob1'))?.state).toBe('queued');
   });
 });
