@@ -1,5 +1,5 @@
-// Hot counter rows (outbound_pending_counts, conversation_state_counts: one row per agent, touched by
-// nearly every send, enqueue and conversation move) written at the end of a PostgreSQL transaction,
+// Hot counter rows (outbound_pending_counts, conversation_state_counts, insight_rollups: rows per
+// agent and period, touched by nearly every send, enqueue and conversation move) written at the end of a PostgreSQL transaction,
 // in one global order, instead of where the change happens. Taken mid-transaction they were held while
 // the transaction went on to lock outbox and conversation rows, and two instances met in opposite
 // orders: a deadlock every second or two on three instances (issue 18), each costing the server's
@@ -11,10 +11,11 @@
 import type { Db } from './db.js';
 import { engineOf } from './dialect.js';
 
-/** One counter row's pending change: summed until the flush. */
+/** One counter row's pending changes: a summed delta and any other writes of that row, in order. */
 interface Entry {
   delta: number;
-  apply: (db: Db, delta: number) => Promise<void>;
+  apply: ((db: Db, delta: number) => Promise<void>) | null;
+  writes: ((db: Db) => Promise<void>)[];
 }
 
 type Ledger = Map<string, Entry>;
@@ -24,6 +25,15 @@ const ledgers = new WeakMap<Db, Ledger>();
 /** Starts collecting counter changes of `trx` (PostgreSQL only: elsewhere they are written at once). */
 export function openLedger(trx: Db): void {
   if (engineOf(trx) === 'postgres') ledgers.set(trx, new Map());
+}
+
+function entryOf(ledger: Ledger, key: string): Entry {
+  let entry = ledger.get(key);
+  if (!entry) {
+    entry = { delta: 0, apply: null, writes: [] };
+    ledger.set(key, entry);
+  }
+  return entry;
 }
 
 /**
@@ -41,9 +51,19 @@ export async function bumpCounter(
     await apply(db, delta);
     return;
   }
-  const entry = ledger.get(key);
-  if (entry) entry.delta += delta;
-  else ledger.set(key, { delta, apply });
+  const entry = entryOf(ledger, key);
+  entry.delta += delta;
+  entry.apply = apply;
+}
+
+/** Any other write of the hot row named `key` (a read-modify-write): at the end too, in order. */
+export async function writeCounterRow(db: Db, key: string, write: (db: Db) => Promise<void>): Promise<void> {
+  const ledger = ledgers.get(db);
+  if (!ledger) {
+    await write(db);
+    return;
+  }
+  entryOf(ledger, key).writes.push(write);
 }
 
 /** Writes the collected changes in key order (the one order every transaction takes them in). */
@@ -53,22 +73,30 @@ export async function flushLedger(trx: Db): Promise<void> {
   ledgers.delete(trx);
   for (const key of [...ledger.keys()].sort()) {
     const entry = ledger.get(key) as Entry;
-    if (entry.delta !== 0) await entry.apply(trx, entry.delta);
+    if (entry.apply && entry.delta !== 0) await entry.apply(trx, entry.delta);
+    for (const write of entry.writes) await write(trx);
   }
 }
 
+type Mark = Map<string, { delta: number; writes: number }>;
+
 /** The ledger's state, to put back when a savepoint is rolled back (its changes never happened). */
-export function ledgerMark(trx: Db): Map<string, number> | undefined {
+export function ledgerMark(trx: Db): Mark | undefined {
   const ledger = ledgers.get(trx);
-  return ledger ? new Map([...ledger].map(([k, e]) => [k, e.delta])) : undefined;
+  return ledger
+    ? new Map([...ledger].map(([k, e]) => [k, { delta: e.delta, writes: e.writes.length }]))
+    : undefined;
 }
 
-export function rollbackLedger(trx: Db, mark: Map<string, number> | undefined): void {
+export function rollbackLedger(trx: Db, mark: Mark | undefined): void {
   const ledger = ledgers.get(trx);
   if (!ledger || !mark) return;
   for (const [key, entry] of ledger) {
     const before = mark.get(key);
     if (before === undefined) ledger.delete(key);
-    else entry.delta = before;
+    else {
+      entry.delta = before.delta;
+      entry.writes.length = before.writes;
+    }
   }
 }

@@ -7,7 +7,7 @@
 // range reads are kept together so the two cannot drift apart.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import { bumpCounter } from './deferred-counts.js';
+import { bumpCounter, writeCounterRow } from './deferred-counts.js';
 import { engineOf } from './dialect.js';
 import { preparedQuery } from './prepared-query.js';
 import type { CustomerTurnsTable } from './tables.js';
@@ -85,6 +85,9 @@ const enterStateCount = preparedQuery(3, (db, agentId: number, queueState: strin
     ),
 );
 
+/** A rollup row's name in the counter ledger (store/deferred-counts.ts). */
+const rollupKeyName = (k: RollupKey) => `insight_rollups:${k.agent_id}:${k.period}:${k.start}`;
+
 type StateCountKey = { agent_id: number; queue_state: string; waiting: number };
 
 const stateCountKey = (k: StateCountKey) =>
@@ -131,6 +134,20 @@ export const insightsRepo = Object.freeze({
   /** Adds to the counters of each rollup row (created when missing): one statement for every key. */
   async bump(db: Db, keys: RollupKey[], delta: RollupDelta): Promise<void> {
     if (keys.length === 0) return;
+    if (engineOf(db) === 'postgres') {
+      // Hot rows per agent and period: written at the end of the transaction (store/deferred-counts.ts).
+      for (const key of keys)
+        for (const [col, n] of Object.entries(delta) as [keyof RollupDelta, number][])
+          await bumpCounter(db, `${rollupKeyName(key)}:${col}`, n, (d, sum) =>
+            insightsRepo.bumpNow(d, [key], { [col]: sum }),
+          );
+      return;
+    }
+    await insightsRepo.bumpNow(db, keys, delta);
+  },
+
+  /** bump(), written at once. */
+  async bumpNow(db: Db, keys: RollupKey[], delta: RollupDelta): Promise<void> {
     const set = Object.fromEntries(
       Object.keys(delta).map((col) => [
         col,
@@ -147,6 +164,19 @@ export const insightsRepo = Object.freeze({
   /** Rewrites the histogram of each rollup row through `update` (rows created when missing). */
   async updateHistograms(db: Db, keys: RollupKey[], update: (hist: string) => string): Promise<void> {
     if (keys.length === 0) return;
+    if (engineOf(db) === 'postgres') {
+      // The same hot rows as bump(): written at the end of the transaction, in the same order.
+      for (const key of keys)
+        await writeCounterRow(db, `${rollupKeyName(key)}:~hist`, (d) =>
+          insightsRepo.updateHistogramsNow(d, [key], update),
+        );
+      return;
+    }
+    await insightsRepo.updateHistogramsNow(db, keys, update);
+  },
+
+  /** updateHistograms(), written at once. */
+  async updateHistogramsNow(db: Db, keys: RollupKey[], update: (hist: string) => string): Promise<void> {
     const found = await db
       .selectFrom('insight_rollups')
       .select(['agent_id', 'period', 'start', 'response_hist'])
