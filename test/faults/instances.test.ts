@@ -5,6 +5,8 @@
 // goes on through the others, then restarting it (same INSTANCE_ID), draining and reconciling: every
 // acknowledged delivery present once, every send at most once outside SPEC §5's window (a row the
 // killed instance had `sending`), every follow-up once per silence. Runs when TEST_DATABASE_URL is set.
+// FAULTS_DEBUG_DIR=<dir> keeps the database (its URL is printed) and writes every daemon's output, the
+// fake API's calls and the kill snapshots into <dir>, to trace a failed round row by row.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,7 +70,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       const dir = mkdtempSync(path.join(tmpdir(), 'nwa-faults-instances-'));
       cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
       const database: PostgresTestDatabase = await createPostgresTestDatabase();
-      cleanup.push(() => database.drop());
+      if (!process.env.FAULTS_DEBUG_DIR) cleanup.push(() => database.drop());
+      else console.log(`[faults] DEBUG database ${database.url}`);
       mark('database ready');
       const pool = new pg.Pool({ connectionString: database.url, max: 3 });
       cleanup.push(() => pool.end());
@@ -110,6 +113,20 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       const running: (DaemonProcess | undefined)[] = [];
       const all: DaemonProcess[] = [];
       cleanup.push(() => killAll(all));
+      const dbg = process.env.FAULTS_DEBUG_DIR;
+      if (dbg) {
+        cleanup.push(async () => {
+          for (const [k, d] of all.entries()) {
+            writeFileSync(path.join(dbg, `daemon-${k}.out`), d.stdout());
+            writeFileSync(path.join(dbg, `daemon-${k}.err`), d.stderr());
+          }
+          writeFileSync(path.join(dbg, 'graph.json'), JSON.stringify(graph.requests));
+          writeFileSync(
+            path.join(dbg, 'sendingAtKill.json'),
+            JSON.stringify({ sendingAtKill, order: all.map((d) => d.port) }),
+          );
+        });
+      }
       const start = async (i: number) => {
         const d = await startDaemonProcess(envOf(i), { waitReady: false });
         all.push(d);
@@ -334,6 +351,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       }
 
       async function drained(timeoutMs = 120_000) {
+        let left: Record<string, string | number> | undefined;
         await waitFor(
           async () => {
             const [row] = await query<Record<string, string | number>>(
@@ -343,11 +361,14 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
                (select count(*) from outbox where state in ('queued', 'sending')) as outbox,
                (select count(*) from follow_ups where state in ('scheduled', 'claimed')) as follow_ups`,
             );
+            left = row;
             return row !== undefined && Object.values(row).every((n) => Number(n) === 0);
           },
           timeoutMs,
           100,
-        );
+        ).catch((err: Error) => {
+          throw new Error(`not drained: ${JSON.stringify(left)} (${err.message})`);
+        });
       }
 
       const acked = {
