@@ -25,6 +25,7 @@ import { conversationLogRepo, type ResponderJobRow } from '../store/conversation
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
 import { messagesRepo } from '../store/messages-repo.js';
+import { outboxRepo } from '../store/outbox-repo.js';
 import { responderJobsRepo } from '../store/responder-jobs-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import type { InboundMessage } from '../webhook/payload.js';
@@ -95,6 +96,11 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
     if (!conv) return 'conversation not found';
     if (conv.queue_state !== 'open') return `conversation is ${conv.queue_state}`;
     if (conv.unanswered_count === 0) return 'already answered';
+    // The count drops only once a reply is accepted by Meta: a reply queued after this job was made
+    // (by an earlier job of the same burst, or by a person) answers it, as a sent reply answers every
+    // message before it. Without this a customer writing three lines at once got three replies.
+    if (await outboxRepo.replyQueuedAfter(db, conv.id, job.id))
+      return 'already answered (a reply is on its way)';
     const route = job.mode === 'reply' ? 'ai' : 'hybrid';
     if (conv.assigned_route !== route) return `conversation is routed ${conv.assigned_route}`;
     const contact = await contactsRepo.get(db, conv.contact_id);
@@ -129,7 +135,9 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       // Lost while waiting for the responder (this instance stalled past its lease and another took
       // the job): its outcome is the other instance's to write.
       if (!(await responderJobsRepo.stillHeld(trx, job.id, deps.owner))) return;
-      const current = await conversationsRepo.get(trx, job.conversation_id);
+      // Locked (PostgreSQL): two instances' jobs of one conversation decide one after the other, so
+      // the second sees the reply the first queued.
+      const current = await conversationsRepo.getForUpdate(trx, job.conversation_id);
       const why = await unwanted(trx, job, current);
       if (why !== null || !current) {
         await responderJobsRepo.finish(trx, job.id, deps.owner, `skipped: ${why}`, now);

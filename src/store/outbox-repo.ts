@@ -279,6 +279,24 @@ export const outboxRepo = Object.freeze({
     return rows.length;
   },
 
+  /**
+   * True when a reply to the conversation (the responder's or a person's) was queued after `afterId`
+   * (ids sort by creation) and is queued, on its way or sent: a responder job older than that reply
+   * has been answered by it.
+   */
+  async replyQueuedAfter(db: Db, conversationId: string, afterId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('outbox')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('kind', 'in', ['reply', 'manual'])
+      .where('id', '>', afterId)
+      .where('state', 'in', ['queued', 'sending', 'sent'])
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   /** Failed and dead rows, oldest first (all of them, or those among `ids`), for recovery. */
   async listFailed(db: Db, limit: number, ids?: string[]): Promise<OutboxRow[]> {
     if (ids?.length === 0) return [];

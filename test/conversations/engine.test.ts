@@ -134,6 +134,52 @@ describe('ends in pending', () => {
     expect(b.graph.requests[0]?.body).toMatchObject({ text: { body: 'Abrimos a las 9.' } });
   });
 
+  it('route ai: three lines written at once get one reply; a line written after the reply was queued gets its own', async () => {
+    b = await startBench({
+      config: {
+        runtime: { automation_mode: 'autonomous' },
+        // Not the escalation after unanswered messages: the test is about the replies.
+        escalation: { unanswered_messages: null, sentiment_threshold: null },
+        responder: { rules: [{ id: 'hours', keywords: ['abren'], reply: 'Abrimos a las 9.' }] },
+      },
+    });
+    const from = '34600000077';
+    const at = Math.floor(b.t.clock.now() / 1000);
+    // One delivery, three messages: three responder jobs made in one slice, before any reply.
+    await deliver(
+      b.t,
+      signed(
+        deliveryOf([
+          messagesChange(
+            [{ wa_id: from }],
+            ['hola', '¿a qué hora abren?', '¿abren el domingo?'].map((body, i) => ({
+              from,
+              timestamp: at + i,
+              body,
+            })),
+          ),
+        ]),
+      ),
+    );
+    await b.t.deps.outbound.responder.drain();
+    expect(
+      rows<{ outcome: string }>(b.t, 'select outcome from responder_jobs order by id').map((r) => r.outcome),
+    ).toEqual([
+      'replied (rules)',
+      'skipped: already answered (a reply is on its way)',
+      'skipped: already answered (a reply is on its way)',
+    ]);
+    // The reply is queued, not yet sent (the count of unanswered messages has not dropped): a new
+    // line now is newer than the reply and gets its own.
+    await deliver(b.t, say(from, '¿y abren los festivos?', (at + 10) * 1000));
+    await b.t.deps.outbound.responder.drain();
+    await b.t.deps.outbound.sender.drain();
+    expect(b.graph.requests.map((r) => (r.body as { text?: { body: string } }).text?.body)).toEqual([
+      'Abrimos a las 9.',
+      'Abrimos a las 9.',
+    ]);
+  });
+
   it('route ai without an active attachment sends nothing', async () => {
     b = await startBench({
       agent: 'queued',
