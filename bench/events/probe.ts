@@ -2,8 +2,10 @@
 // --cpu-prof with three subscriptions to `message.received` on real receivers (receivers.ts), a
 // closed-loop burst of signed webhooks, then the wait until every event is delivered. Prints the
 // burst's rate, the time to deliver, the daemon's CPU time over the whole run and the profile's
-// heaviest functions (self time), so a change to delivery can be compared before and after.
-// Run: npm run build && node --import tsx bench/events/probe.ts [messages] [outDir]
+// heaviest functions and folders (self time), so a change to delivery can be compared before and
+// after. SUBS=0 runs it without subscriptions; BURST_ONLY=1 stops the daemon when the burst ends (the
+// profile and the CPU time are then the burst's alone: compare SUBS=3 with SUBS=0, alternating).
+// Run: npm run build && [SUBS=n] [BURST_ONLY=1] node --import tsx bench/events/probe.ts [messages] [outDir]
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +23,7 @@ mkdirSync(out, { recursive: true });
 
 const receivers = spawn(
   process.execPath,
-  ['--import', 'tsx', path.join(import.meta.dirname, 'receivers.ts'), '3'],
+  ['--import', 'tsx', path.join(import.meta.dirname, 'receivers.ts'), process.env.SUBS ?? '3'],
   {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -74,26 +76,35 @@ const load = await runLoad({
   maxRequests: messages,
 });
 const burst = (Date.now() - t0) / 1000;
-const db = new SQLite(dbFile, { readonly: true });
-for (;;) {
-  const n = db
-    .prepare(
-      "select (select count(*) from inbox where state != 'processed') + (select count(*) from event_deliveries where state = 'pending') + (select count(*) from event_subscriptions where cursor_seq < (select max(seq) from domain_events where internal = 0 and type = 'message.received')) as n",
-    )
-    .get() as { n: number };
-  if (n.n === 0) break;
-  await new Promise((r) => setTimeout(r, 200));
+if (process.env.BURST_ONLY) {
+  console.log(
+    `burst ${(messages / burst).toFixed(0)}/s ${burst.toFixed(1)} s, cpu ${((readCpu(daemon.pid) - cpu0) / 100).toFixed(1)} s`,
+  );
+  await daemon.stop();
+  receivers.kill('SIGTERM');
 }
-const total = (Date.now() - t0) / 1000;
-const delivered = (
-  db.prepare("select count(*) as n from event_deliveries where state = 'delivered'").get() as { n: number }
-).n;
-const cpu = (readCpu(daemon.pid) - cpu0) / 100;
-await daemon.stop();
-receivers.kill('SIGTERM');
-console.log(
-  `burst ${load.rps.toFixed(0)} deliveries/s over ${burst.toFixed(1)} s; all ${delivered} events delivered after ${total.toFixed(1)} s; daemon CPU ${cpu.toFixed(1)} s = ${((cpu * 1e6) / Math.max(1, delivered)).toFixed(0)} µs per event delivery (ingress and processing included)`,
-);
+if (!process.env.BURST_ONLY) {
+  const db = new SQLite(dbFile, { readonly: true });
+  for (; !process.env.BURST_ONLY; ) {
+    const n = db
+      .prepare(
+        "select (select count(*) from inbox where state != 'processed') + (select count(*) from event_deliveries where state = 'pending') + (select count(*) from event_subscriptions where cursor_seq < (select max(seq) from domain_events where internal = 0 and type = 'message.received')) as n",
+      )
+      .get() as { n: number };
+    if (n.n === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const total = (Date.now() - t0) / 1000;
+  const delivered = (
+    db.prepare("select count(*) as n from event_deliveries where state = 'delivered'").get() as { n: number }
+  ).n;
+  const cpu = (readCpu(daemon.pid) - cpu0) / 100;
+  await daemon.stop();
+  receivers.kill('SIGTERM');
+  console.log(
+    `burst ${load.rps.toFixed(0)} deliveries/s over ${burst.toFixed(1)} s; all ${delivered} events delivered after ${total.toFixed(1)} s; daemon CPU ${cpu.toFixed(1)} s = ${((cpu * 1e6) / Math.max(1, delivered)).toFixed(0)} µs per event delivery (ingress and processing included)`,
+  );
+}
 const file = readdirSync(out)
   .filter((f) => f.endsWith('.cpuprofile'))
   .sort()
@@ -114,6 +125,25 @@ if (file) {
     byFn.set(key, (byFn.get(key) ?? 0) + (self.get(n.id) ?? 0));
   }
   const all = [...byFn.values()].reduce((a, b) => a + b, 0);
+  const byGroup = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const u = n.callFrame.url;
+    const g = u.includes('/dist/src/')
+      ? `src/${u.split('/dist/src/')[1]?.split('/')[0]}`
+      : u.includes('node_modules/')
+        ? `nm/${u.split('node_modules/').pop()?.split('/')[0]}`
+        : u.startsWith('node:')
+          ? u.split('/').slice(0, 2).join('/')
+          : n.callFrame.functionName || '(native)';
+    byGroup.set(g, (byGroup.get(g) ?? 0) + (self.get(n.id) ?? 0));
+  }
+  console.log(
+    [...byGroup]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, v]) => `${k} ${((100 * v) / all).toFixed(1)}%`)
+      .join(' | '),
+  );
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}`);
   }

@@ -460,7 +460,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
       await refreshHealth();
       unsubscribe = onEventAppended(() => {
-        if (hasSubscriptions) setImmediate(wake);
+        if (hasSubscriptions) wake();
       });
       timer = setInterval(wake, deps.pollMs ?? 500);
       timer.unref();

@@ -40,15 +40,26 @@ export interface EventContext {
 }
 
 const listeners = new Set<() => void>();
+let notifyQueued = false;
 
 /**
- * Called after an event was appended (still inside its transaction: a reader on the same connection
- * sees it only after the commit). Lets the delivery worker and the live stream look sooner than
- * their next poll; cheap, and a missed call only costs one poll interval.
+ * Called on the turn of the event loop after events were appended (once, however many the turn
+ * appended: an inbox slice appends hundreds), by which time their transaction has usually ended.
+ * Lets the delivery worker and the live stream look sooner than their next poll; a missed call only
+ * costs one poll interval.
  */
 export function onEventAppended(listener: () => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+function notifyAppended(): void {
+  if (notifyQueued || listeners.size === 0) return;
+  notifyQueued = true;
+  setImmediate(() => {
+    notifyQueued = false;
+    for (const l of listeners) l();
+  });
 }
 
 export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): Promise<RecordedEvent> {
@@ -81,7 +92,7 @@ export async function recordEvent(trx: Db, event: NewEvent, ctx: EventContext): 
   if (batch) batch.push({ row, out });
   else out.seq = await eventsRepo.append(trx, row);
   await applyToRollups(trx, out, ctx);
-  for (const l of listeners) l();
+  notifyAppended();
   return out;
 }
 

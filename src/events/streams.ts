@@ -157,7 +157,7 @@ export function createEventStreams(deps: {
     },
     async start() {
       stopped = false;
-      unsubscribe = onEventAppended(() => setImmediate(wake));
+      unsubscribe = onEventAppended(wake);
       timer = setInterval(wake, deps.pollMs ?? 250);
       timer.unref();
     },
