@@ -49,7 +49,6 @@ const daemon = await startServer({
     WHATSAPP_APP_SECRET: BENCH_APP_SECRET,
     API_ROOT_TOKEN: TOKEN,
     LOG_LEVEL: 'warn',
-    ...(process.env.SQL_PROFILE ? { SQL_PROFILE: process.env.SQL_PROFILE } : {}),
   },
   readyPath: '/readyz',
   readyStatus: 200,
