@@ -135,9 +135,10 @@ export function createResponderWorker(deps: ResponderWorkerDeps): ResponderWorke
       // Lost while waiting for the responder (this instance stalled past its lease and another took
       // the job): its outcome is the other instance's to write.
       if (!(await responderJobsRepo.stillHeld(trx, job.id, deps.owner))) return;
-      // Locked (PostgreSQL): two instances' jobs of one conversation decide one after the other, so
-      // the second sees the reply the first queued.
-      const current = await conversationsRepo.getForUpdate(trx, job.conversation_id);
+      // Two instances' jobs of one conversation decide one after the other, so the second sees the
+      // reply the first queued.
+      await responderJobsRepo.lockConversation(trx, job.conversation_id);
+      const current = await conversationsRepo.get(trx, job.conversation_id);
       const why = await unwanted(trx, job, current);
       if (why !== null || !current) {
         await responderJobsRepo.finish(trx, job.id, deps.owner, `skipped: ${why}`, now);

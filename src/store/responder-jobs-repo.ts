@@ -3,8 +3,17 @@
 // select is FOR UPDATE SKIP LOCKED), renews the lease while it waits for the responder, and finishes
 // each job only while it still holds it. A crashed instance's jobs are taken over once their lease
 // ran out (its own at its next start), so no two instances ask the responder for the same job.
+import { sql } from 'kysely';
 import type { Db } from './db.js';
-import { claimDue, forUpdate, type QueueWhere, releaseLeases, renewLeases, settleHeld } from './locking.js';
+import {
+  claimDue,
+  forUpdate,
+  isPostgres,
+  type QueueWhere,
+  releaseLeases,
+  renewLeases,
+  settleHeld,
+} from './locking.js';
 import type { ResponderJobsTable } from './tables.js';
 
 export type ResponderJob = ResponderJobsTable;
@@ -33,6 +42,16 @@ export const responderJobsRepo = Object.freeze({
       order: ['id'],
       guard: pending,
     });
+  },
+
+  /**
+   * Serialises responder decisions about one conversation across instances for the rest of the
+   * transaction (PostgreSQL; SQLite has one writer). An advisory lock, not the conversation's row
+   * lock: the engine and people's actions writing the conversation never wait for a responder.
+   */
+  async lockConversation(db: Db, conversationId: string): Promise<void> {
+    if (!isPostgres(db)) return;
+    await sql`select pg_advisory_xact_lock(hashtext(${`responder:${conversationId}`}))`.execute(db);
   },
 
   /** Keeps `owner`'s leases on these jobs alive (it is about to wait for the responder). */
