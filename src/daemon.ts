@@ -90,7 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const reserved =
     options.listen === false ? undefined : await reservePort(config.server.host, config.server.port);
   const database: OpenedDatabase = openStore(config.database, {
-    onIdleError: (err) =>
+    onConnectionError: (err) =>
       log.warn({ event: 'store.connection_lost', err: err.message }, 'a pooled database connection failed'),
   });
   // Before anything is written (opening creates the directory and sets pragmas only): a second daemon

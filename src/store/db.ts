@@ -54,7 +54,7 @@ export interface DatabaseTarget {
 /** Opens the configured database: PostgreSQL when a URL is set, SQLite otherwise. */
 export function openStore(
   target: DatabaseTarget,
-  options: OpenOptions & { onIdleError?: (err: Error) => void } = {},
+  options: OpenOptions & { onConnectionError?: (err: Error) => void } = {},
 ): OpenedDatabase {
   const busyTimeoutMs = options.busyTimeoutMs ?? target.busy_timeout;
   if (target.url) return openPostgres(target.url, { ...options, busyTimeoutMs });
@@ -63,11 +63,11 @@ export function openStore(
 
 export function openPostgres(
   url: string,
-  options: OpenOptions & { onIdleError?: (err: Error) => void } = {},
+  options: OpenOptions & { onConnectionError?: (err: Error) => void } = {},
 ): PostgresHandle {
   const pool = openPostgresPool(url, {
     connectTimeoutMs: options.busyTimeoutMs,
-    onIdleError: options.onIdleError,
+    onConnectionError: options.onConnectionError,
   });
   const db = postgresKysely(pool);
   return {

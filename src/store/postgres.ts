@@ -43,8 +43,11 @@ export interface PostgresOptions {
   /** How long to wait for a connection (pool exhausted or server unreachable) before failing. */
   connectTimeoutMs?: number;
   max?: number;
-  /** An idle pooled connection failed (server restart, network): the pool replaces it. */
-  onIdleError?: (err: Error) => void;
+  /**
+   * A pooled connection failed (server restart, an administrator terminating it, network), idle or
+   * checked out: the pool replaces it, and a statement that was to run on it fails instead.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 export function openPostgresPool(url: string, options: PostgresOptions = {}): pg.Pool {
@@ -63,8 +66,13 @@ export function openPostgresPool(url: string, options: PostgresOptions = {}): pg
       `cannot use the database URL ${redactUrl(url)}: ${(err as Error).message}`,
     );
   }
-  // Without a listener an idle client's error (the server restarting) would crash the process.
-  pool.on('error', (err) => options.onIdleError?.(err));
+  // Without a listener a connection's error would crash the process. pg-pool listens on idle
+  // connections only: one terminated while checked out between two statements of a transaction (an
+  // administrator's pg_terminate_backend, a server restart) emitted an unheard 'error' and took the
+  // daemon down. Every connection gets its own listener; the pool's one is then redundant (the same
+  // error reached through both) but must exist.
+  pool.on('connect', (client) => client.on('error', (err) => options.onConnectionError?.(err)));
+  pool.on('error', () => undefined);
   return pool;
 }
 

@@ -283,3 +283,33 @@ export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop
     },
   };
 }
+
+/** A migrated PostgreSQL database and a second pool on it, for a test about two connections racing. */
+export interface PostgresPair {
+  /** The test database (its handle is the first connection). */
+  t: TestDatabase;
+  /** Another pool on the same database: a second worker, or another instance. */
+  other: OpenedDatabase;
+}
+
+/**
+ * A fresh PostgreSQL pair for each test of the file (beforeEach/afterEach), or nothing when the run
+ * has no PostgreSQL: read `pair.t` / `pair.other` inside tests that skip without it.
+ */
+export function postgresPairPerTest(hooks: {
+  beforeEach(fn: () => Promise<void>): void;
+  afterEach(fn: () => Promise<void>): void;
+}): PostgresPair {
+  const pair = {} as PostgresPair;
+  hooks.beforeEach(async () => {
+    if (!engines.includes('postgres')) return;
+    pair.t = await openTestDatabase('postgres');
+    pair.other = openPostgres(pair.t.url as string);
+  });
+  hooks.afterEach(async () => {
+    if (!engines.includes('postgres')) return;
+    await pair.other.close();
+    await pair.t.close();
+  });
+  return pair;
+}

@@ -56,6 +56,13 @@ export interface TestAppOptions {
   start?: number | string;
 }
 
+/**
+ * The apps opened on another app's database (`databaseOf`, a restart): the owner closes them before it
+ * drops the database, whatever order a test closes its apps in. A PostgreSQL database is dropped WITH
+ * (FORCE), and a daemon still running on it would lose its connections mid-transaction.
+ */
+const sharersOf = new WeakMap<TestApp, TestApp[]>();
+
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nwa-test-'));
   const engine = options.databaseOf?.engine ?? options.engine ?? testEngine();
@@ -127,7 +134,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const standard = (await mk('standard')).token;
   secrets.push(root, standard);
 
-  return {
+  let closing: Promise<void> | undefined;
+  const app: TestApp = {
     engine,
     ...(databaseUrl ? { databaseUrl } : {}),
     daemon,
@@ -152,13 +160,22 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     logText: () => output,
-    async close() {
-      await daemon.stop();
-      rmSync(dir, { recursive: true, force: true });
-      if (pgDb) {
-        pgReleaseSync(pgDb.url);
-        await pgDb.drop();
-      }
+    close() {
+      closing ??= (async () => {
+        for (const sharer of sharersOf.get(app) ?? []) await sharer.close();
+        await daemon.stop();
+        rmSync(dir, { recursive: true, force: true });
+        if (pgDb) {
+          pgReleaseSync(pgDb.url);
+          await pgDb.drop();
+        }
+      })();
+      return closing;
     },
   };
+  if (options.databaseOf) {
+    const owner = options.databaseOf;
+    sharersOf.set(owner, [...(sharersOf.get(owner) ?? []), app]);
+  }
+  return app;
 }

@@ -6,21 +6,15 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openPostgres } from '../../src/store/db.js';
 import { withRedoableTransaction, withTransaction } from '../../src/store/transactions.js';
-import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
+import { engines, postgresPairPerTest } from '../helpers/engines.js';
 
-let t: TestDatabase;
-let other: { db: Db; close(): Promise<void> };
+const pair = postgresPairPerTest({ beforeEach, afterEach });
 beforeEach(async () => {
   if (!engines.includes('postgres')) return;
-  t = await openTestDatabase('postgres');
-  other = openPostgres(t.url as string);
-  await sql`create table deadlock_probe (id integer primary key, n integer not null)`.execute(t.handle.db);
-  await sql`insert into deadlock_probe (id, n) values (1, 0), (2, 0)`.execute(t.handle.db);
-});
-afterEach(async () => {
-  if (!engines.includes('postgres')) return;
-  await other.close();
-  await t.close();
+  await sql`create table deadlock_probe (id integer primary key, n integer not null)`.execute(
+    pair.t.handle.db,
+  );
+  await sql`insert into deadlock_probe (id, n) values (1, 0), (2, 0)`.execute(pair.t.handle.db);
 });
 
 /** A promise and its resolve, to line the two transactions up. */
@@ -44,14 +38,14 @@ describe.skipIf(!engines.includes('postgres'))('a deadlock on PostgreSQL', () =>
       const secondHolds = signal();
       const runs = { first: 0, second: 0 };
       // Each holds one row and then asks for the other's: a cycle only the server can break.
-      const first = run(t.handle.db, async (trx) => {
+      const first = run(pair.t.handle.db, async (trx) => {
         runs.first++;
         await bump(trx, 1);
         firstHolds.fire();
         await secondHolds.done;
         await bump(trx, 2);
       });
-      const second = run(other.db, async (trx) => {
+      const second = run(pair.other.db, async (trx) => {
         runs.second++;
         await bump(trx, 2);
         secondHolds.fire();
@@ -63,7 +57,7 @@ describe.skipIf(!engines.includes('postgres'))('a deadlock on PostgreSQL', () =>
       // One of them was the victim: its work ran twice, its first run rolled back.
       expect(runs.first + runs.second).toBe(3);
       const rows = await sql<{ id: number; n: number }>`select id, n from deadlock_probe order by id`.execute(
-        t.handle.db,
+        pair.t.handle.db,
       );
       expect(rows.rows).toEqual([
         { id: 1, n: 2 },
@@ -75,7 +69,7 @@ describe.skipIf(!engines.includes('postgres'))('a deadlock on PostgreSQL', () =>
   it('an error of the work itself is not run again', async () => {
     let runs = 0;
     await expect(
-      withTransaction(t.handle.db, async (trx) => {
+      withTransaction(pair.t.handle.db, async (trx) => {
         runs++;
         await sql`insert into deadlock_probe (id, n) values (1, 0)`.execute(trx);
       }),

@@ -5,20 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openPostgres } from '../../src/store/db.js';
 import { insightsRepo } from '../../src/store/insights-repo.js';
 import { withSavepoint, withTransaction } from '../../src/store/transactions.js';
-import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
+import { engines, postgresPairPerTest } from '../helpers/engines.js';
 
-let t: TestDatabase;
-let other: { db: Db; close(): Promise<void> };
-beforeEach(async () => {
-  if (!engines.includes('postgres')) return;
-  t = await openTestDatabase('postgres');
-  other = openPostgres(t.url as string);
-});
-afterEach(async () => {
-  if (!engines.includes('postgres')) return;
-  await other.close();
-  await t.close();
-});
+const pair = postgresPairPerTest({ beforeEach, afterEach });
 
 async function counts(db: Db): Promise<Record<string, number>> {
   const rows = await db.selectFrom('outbound_pending_counts').select(['owner', 'n']).execute();
@@ -28,8 +17,8 @@ async function counts(db: Db): Promise<Record<string, number>> {
 describe.skipIf(!engines.includes('postgres'))('counter rows on PostgreSQL', () => {
   it('two transactions bumping two counters in opposite orders both commit without a deadlock', async () => {
     // The counter rows exist, so each bump is a row lock (as on a running daemon).
-    await insightsRepo.bumpOutboundPending(t.handle.db, 'agent:1', 0);
-    await insightsRepo.bumpOutboundPending(t.handle.db, 'agent:2', 0);
+    await insightsRepo.bumpOutboundPending(pair.t.handle.db, 'agent:1', 0);
+    await insightsRepo.bumpOutboundPending(pair.t.handle.db, 'agent:2', 0);
     let firstBumped = () => {};
     let secondBumped = () => {};
     const first = new Promise<void>((r) => {
@@ -39,14 +28,14 @@ describe.skipIf(!engines.includes('postgres'))('counter rows on PostgreSQL', () 
       secondBumped = r;
     });
     const runs = { a: 0, b: 0 };
-    const a = withTransaction(t.handle.db, async (trx) => {
+    const a = withTransaction(pair.t.handle.db, async (trx) => {
       runs.a++;
       await insightsRepo.bumpOutboundPending(trx, 'agent:1', 1);
       firstBumped();
       await second;
       await insightsRepo.bumpOutboundPending(trx, 'agent:2', 1);
     });
-    const b = withTransaction(other.db, async (trx) => {
+    const b = withTransaction(pair.other.db, async (trx) => {
       runs.b++;
       await insightsRepo.bumpOutboundPending(trx, 'agent:2', 1);
       secondBumped();
@@ -56,11 +45,11 @@ describe.skipIf(!engines.includes('postgres'))('counter rows on PostgreSQL', () 
     await Promise.all([a, b]);
     // No victim: neither ran twice (written mid-transaction, one of them was the deadlock's victim).
     expect(runs).toEqual({ a: 1, b: 1 });
-    expect(await counts(t.handle.db)).toEqual({ 'agent:1': 2, 'agent:2': 2 });
+    expect(await counts(pair.t.handle.db)).toEqual({ 'agent:1': 2, 'agent:2': 2 });
   });
 
   it('a savepoint rolled back takes its counter changes with it', async () => {
-    await withTransaction(t.handle.db, async (trx) => {
+    await withTransaction(pair.t.handle.db, async (trx) => {
       await insightsRepo.bumpOutboundPending(trx, 'agent:1', 1);
       await withSavepoint(trx, 'undone', async (sp) => {
         await insightsRepo.bumpOutboundPending(sp, 'agent:1', 5);
@@ -69,16 +58,16 @@ describe.skipIf(!engines.includes('postgres'))('counter rows on PostgreSQL', () 
       }).catch(() => undefined);
       await insightsRepo.bumpOutboundPending(trx, 'agent:1', 1);
     });
-    expect(await counts(t.handle.db)).toEqual({ 'agent:1': 2 });
+    expect(await counts(pair.t.handle.db)).toEqual({ 'agent:1': 2 });
   });
 
   it('a transaction that throws writes none of its counter changes', async () => {
     await expect(
-      withTransaction(t.handle.db, async (trx) => {
+      withTransaction(pair.t.handle.db, async (trx) => {
         await insightsRepo.bumpOutboundPending(trx, 'agent:1', 1);
         throw new Error('no');
       }),
     ).rejects.toThrow('no');
-    expect(await counts(t.handle.db)).toEqual({});
+    expect(await counts(pair.t.handle.db)).toEqual({});
   });
 });

@@ -8,23 +8,12 @@ import { type Db, openPostgres } from '../../src/store/db.js';
 import { holdInstancePresence } from '../../src/store/instance-presence.js';
 import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
-import { engines, openTestDatabase, type TestDatabase } from '../helpers/engines.js';
+import { engines, postgresPairPerTest } from '../helpers/engines.js';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 const LEASE = 5_000;
 
-let t: TestDatabase;
-let other: { db: Db; close(): Promise<void> };
-beforeEach(async () => {
-  if (!engines.includes('postgres')) return;
-  t = await openTestDatabase('postgres');
-  other = openPostgres(t.url as string);
-});
-afterEach(async () => {
-  if (!engines.includes('postgres')) return;
-  await other.close();
-  await t.close();
-});
+const pair = postgresPairPerTest({ beforeEach, afterEach });
 
 async function seed(db: Db, ids: string[]): Promise<void> {
   for (const id of ids) {
@@ -56,8 +45,8 @@ async function seed(db: Db, ids: string[]): Promise<void> {
 describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreSQL', () => {
   it('passes over a row another transaction holds and renews the rest without waiting', async () => {
     const ids = ['ob1', 'ob2', 'ob3'];
-    await seed(t.handle.db, ids);
-    const claimed = await withTransaction(t.handle.db, (trx) =>
+    await seed(pair.t.handle.db, ids);
+    const claimed = await withTransaction(pair.t.handle.db, (trx) =>
       outboxRepo.claimForQueue(trx, 'inst-1', T0, T0 + LEASE, 10),
     );
     expect(claimed).toHaveLength(3);
@@ -71,14 +60,14 @@ describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreS
       locked = r;
     });
     // Another transaction holds ob2 (a settle in progress) until the renewal is done, or a while.
-    const holder = withTransaction(other.db, async (trx) => {
+    const holder = withTransaction(pair.other.db, async (trx) => {
       await sql`select id from outbox where id = 'ob2' for update`.execute(trx);
       locked();
       await Promise.race([renewDone, new Promise((r) => setTimeout(r, 3000))]);
       order.push('holder released');
     });
     await holding;
-    const n = await withTransaction(t.handle.db, (trx) =>
+    const n = await withTransaction(pair.t.handle.db, (trx) =>
       outboxRepo.renewLeases(trx, 'inst-1', T0 + 2 * LEASE),
     );
     order.push('renewed');
@@ -86,7 +75,11 @@ describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreS
     await holder;
     expect(order).toEqual(['renewed', 'holder released']);
     expect(n).toBe(2);
-    const rows = await t.handle.db.selectFrom('outbox').select(['id', 'lease_until']).orderBy('id').execute();
+    const rows = await pair.t.handle.db
+      .selectFrom('outbox')
+      .select(['id', 'lease_until'])
+      .orderBy('id')
+      .execute();
     expect(rows.map((r) => [r.id, Number(r.lease_until)])).toEqual([
       ['ob1', T0 + 2 * LEASE],
       ['ob2', T0 + LEASE],
@@ -97,30 +90,30 @@ describe.skipIf(!engines.includes('postgres'))('outbox lease renewal on PostgreS
 
 describe.skipIf(!engines.includes('postgres'))('outbox takeover of a send in flight on PostgreSQL', () => {
   it("a live instance's send is not taken over when its lease ran out; a gone instance's is", async () => {
-    await seed(t.handle.db, ['ob1']);
-    const presence = await holdInstancePresence(t.url as string, 'inst-1');
+    await seed(pair.t.handle.db, ['ob1']);
+    const presence = await holdInstancePresence(pair.t.url as string, 'inst-1');
     try {
-      await withTransaction(t.handle.db, async (trx) => {
+      await withTransaction(pair.t.handle.db, async (trx) => {
         await outboxRepo.claimForQueue(trx, 'inst-1', T0, T0 + LEASE, 10);
         expect(await outboxRepo.markSending(trx, 'ob1', 'inst-1', T0, T0 + LEASE)).toBe(true);
       });
       // inst-1 stalled past its lease (no renewal), but it is alive: its send may be answered any moment.
       const late = T0 + 10 * LEASE;
       expect(
-        await withTransaction(other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
+        await withTransaction(pair.other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
       ).toBe(0);
       expect(
-        await withTransaction(other.db, (trx) => outboxRepo.recoverAfterRestart(trx, 'inst-3', late)),
+        await withTransaction(pair.other.db, (trx) => outboxRepo.recoverAfterRestart(trx, 'inst-3', late)),
       ).toBe(0);
-      expect((await outboxRepo.get(t.handle.db, 'ob1'))?.state).toBe('sending');
+      expect((await outboxRepo.get(pair.t.handle.db, 'ob1'))?.state).toBe('sending');
     } finally {
       await presence.release();
     }
     // inst-1 is gone (its session ended): SPEC §5's one duplicate window, the row is sent again.
     const late = T0 + 10 * LEASE;
     expect(
-      await withTransaction(other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
+      await withTransaction(pair.other.db, (trx) => outboxRepo.requeueExpiredSending(trx, 'inst-2', late)),
     ).toBe(1);
-    expect((await outboxRepo.get(t.handle.db, 'ob1'))?.state).toBe('queued');
+    expect((await outboxRepo.get(pair.t.handle.db, 'ob1'))?.state).toBe('queued');
   });
 });
