@@ -4,7 +4,7 @@
 // connections take two rows in opposite orders, so one of them must be the victim.
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Db, openPostgres } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import { withRedoableTransaction, withTransaction } from '../../src/store/transactions.js';
 import { engines, postgresPairPerTest } from '../helpers/engines.js';
 

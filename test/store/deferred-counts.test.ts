@@ -2,7 +2,7 @@
 // (store/deferred-counts.ts, issue 18): two transactions that change the same two counters in opposite
 // orders no longer deadlock, and a savepoint rolled back takes its counter changes with it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Db, openPostgres } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import { insightsRepo } from '../../src/store/insights-repo.js';
 import { withSavepoint, withTransaction } from '../../src/store/transactions.js';
 import { engines, postgresPairPerTest } from '../helpers/engines.js';

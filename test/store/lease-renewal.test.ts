@@ -4,7 +4,7 @@
 // another instance sent them again. The row held is passed over; the others are renewed at once.
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Db, openPostgres } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import { holdInstancePresence } from '../../src/store/instance-presence.js';
 import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
