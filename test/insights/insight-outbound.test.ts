@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
 import { insightsRepo } from '../../src/store/insights-repo.js';
 import { type OutboxRow, outboxRepo } from '../../src/store/outbox-repo.js';
+import { bareOutboxRow } from '../helpers/outbox-rows.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
@@ -100,27 +101,7 @@ describe('outbound pending counts', () => {
           if (m.op === 'insert' || !row) {
             const place = PLACES[m.place] as (typeof PLACES)[number];
             n += 1;
-            await outboxRepo.insert(db, {
-              id: `o${String(n).padStart(6, '0')}`,
-              ...place,
-              contact_id: null,
-              to: '4917000000001',
-              kind: 'manual',
-              priority: 2,
-              payload: '{}',
-              state: 'queued',
-              attempts: 0,
-              next_attempt_at: T0,
-              lease_until: null,
-              wamid: null,
-              error_code: null,
-              error_title: null,
-              follow_up_id: null,
-              campaign_recipient_id: null,
-              created_at: T0,
-              updated_at: T0,
-              sent_at: null,
-            });
+            await outboxRepo.insert(db, bareOutboxRow(`o${String(n).padStart(6, '0')}`, T0, place));
             continue;
           }
           // Each move only from the states the sender, opt-out and recovery take it from.

@@ -16,6 +16,7 @@ import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { responderJobsRepo } from '../../src/store/responder-jobs-repo.js';
 import { subscriptionsRepo } from '../../src/store/subscriptions-repo.js';
 import { engines, openTestDatabase, type TestEngine } from '../helpers/engines.js';
+import { bareOutboxRow } from '../helpers/outbox-rows.js';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 const LEASE = 60_000;
@@ -162,28 +163,7 @@ const claims: Record<string, Queue> = {
     async seed(db, round) {
       const ids = Array.from({ length: PER_ROUND }, (_, i) => `ob${pad(round, i)}`);
       for (const id of ids) {
-        await outboxRepo.insert(db, {
-          id,
-          conversation_id: null,
-          contact_id: null,
-          phone_number_id: 'pn1',
-          to: '4917000000001',
-          kind: 'manual',
-          priority: 2,
-          payload: '{}',
-          state: 'queued',
-          attempts: 0,
-          next_attempt_at: T0,
-          lease_until: null,
-          wamid: null,
-          error_code: null,
-          error_title: null,
-          follow_up_id: null,
-          campaign_recipient_id: null,
-          created_at: T0,
-          updated_at: T0,
-          sent_at: null,
-        });
+        await outboxRepo.insert(db, bareOutboxRow(id, T0));
       }
       return ids;
     },

@@ -9,6 +9,7 @@ import { holdInstancePresence } from '../../src/store/instance-presence.js';
 import { outboxRepo } from '../../src/store/outbox-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { engines, postgresPairPerTest } from '../helpers/engines.js';
+import { bareOutboxRow } from '../helpers/outbox-rows.js';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 const LEASE = 5_000;
@@ -17,28 +18,7 @@ const pair = postgresPairPerTest({ beforeEach, afterEach });
 
 async function seed(db: Db, ids: string[]): Promise<void> {
   for (const id of ids) {
-    await outboxRepo.insert(db, {
-      id,
-      conversation_id: null,
-      contact_id: null,
-      phone_number_id: 'pn1',
-      to: '4917000000001',
-      kind: 'manual',
-      priority: 2,
-      payload: '{}',
-      state: 'queued',
-      attempts: 0,
-      next_attempt_at: T0,
-      lease_until: null,
-      wamid: null,
-      error_code: null,
-      error_title: null,
-      follow_up_id: null,
-      campaign_recipient_id: null,
-      created_at: T0,
-      updated_at: T0,
-      sent_at: null,
-    });
+    await outboxRepo.insert(db, bareOutboxRow(id, T0));
   }
 }
 
