@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { signBody } from '../../src/webhook/signature.js';
 import {
   type DaemonProcess,
@@ -23,12 +22,10 @@ import {
 } from '../helpers/daemon-process.js';
 import { createPostgresTestDatabase, type PostgresTestDatabase } from '../helpers/engines.js';
 import { type FakeGraphApi, startFakeGraphApi } from '../helpers/fake-graph-api.js';
-import { deliveryOf, FIXTURE_DIR, messagesChange, statusChange } from '../webhook/deliveries.js';
+import { FIXTURE_DIR } from '../webhook/deliveries.js';
 import {
   CAMPAIGNS,
-  EXECUTE,
   faultSeed,
-  messageSends,
   outboxSendKey,
   PNID,
   ROOT_TOKEN,
@@ -39,6 +36,7 @@ import {
 import { reconcile as reconcileRun } from './reconcile.js';
 import { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.js';
 import { type Totals, writeScenarioTotals } from './totals.js';
+import { createTraffic } from './traffic.js';
 
 const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 10);
 const INSTANCES = 3;
@@ -51,13 +49,6 @@ const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => undefined);
 });
-
-interface Delivery {
-  body: Buffer;
-  wamids: string[];
-  statuses: string[];
-  acked: boolean;
-}
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)(
   'three instances on PostgreSQL behind a round-robin proxy',
@@ -224,113 +215,21 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       };
       const campaignState = async () => String((await api('GET', `${CAMPAIGNS}/${campaignId}`)).body.state);
 
-      const deliveries: Delivery[] = [];
-      const ackedInbox = new Set<string>();
-      const ackedWamids = new Set<string>();
-      const ackedStatuses = new Set<string>();
-      const ackedReplies = new Set<string>();
-      const counts = { posted: 0, refused: 0, unreachable: 0, duplicates_acked: 0, replies_refused: 0 };
-      let seq = 0;
-      const customers = Array.from({ length: CUSTOMERS }, (_, i) => `4917400${String(i).padStart(6, '0')}`);
-      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-
-      function newInbound(): Delivery {
-        const now = Math.floor(Date.now() / 1000);
-        const who = [pick(customers), ...(rnd() < 0.3 ? [pick(customers)] : [])].filter(
-          (c, i, a) => a.indexOf(c) === i,
-        );
-        const wamids: string[] = [];
-        const changes = who.map((wa) =>
-          messagesChange(
-            [{ wa_id: wa }],
-            Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => {
-              const id = `wamid.INST${String(++seq).padStart(7, '0')}`;
-              wamids.push(id);
-              return { from: wa, id, timestamp: now, body: `hello, question ${seq}` };
-            }),
-          ),
-        );
-        return { body: Buffer.from(toMetaJson(deliveryOf(changes))), wamids, statuses: [], acked: false };
-      }
-
-      function newStatuses(): Delivery | undefined {
-        const accepted = messageSends(graph).filter((r) => 'accept' in r.answered);
-        if (accepted.length === 0) return undefined;
-        const now = Math.floor(Date.now() / 1000);
-        const items = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
-          const r = pick(accepted);
-          return {
-            id: (r.answered as { wamid: string }).wamid,
-            status: rnd() < 0.6 ? 'delivered' : 'read',
-            timestamp: now,
-            recipient_id: (r.body as { to: string }).to,
-          };
-        });
-        return {
-          body: Buffer.from(toMetaJson(deliveryOf([statusChange(items)]))),
-          wamids: [],
-          statuses: items.map((s) => `${s.id}|${s.status}`),
-          acked: false,
-        };
-      }
-
-      async function webhookLoop(stop: { done: boolean }) {
-        const retry: Delivery[] = [];
-        while (!stop.done || retry.length > 0) {
-          const r = rnd();
-          const acked = deliveries.filter((d) => d.acked);
-          let d: Delivery | undefined;
-          if ((stop.done || r < 0.15) && retry.length > 0) d = retry.shift();
-          else if (r < 0.25 && acked.length > 0) d = pick(acked);
-          else if (r < 0.4) d = newStatuses();
-          d ??= newInbound();
-          if (!deliveries.includes(d)) deliveries.push(d);
-          counts.posted++;
-          try {
-            const res = await postWebhook(d.body);
-            if (res.status === 200) {
-              if (d.acked) counts.duplicates_acked++;
-              d.acked = true;
-              ackedInbox.add(String(res.body.inbox_id));
-              for (const id of d.wamids) ackedWamids.add(id);
-              for (const s of d.statuses) ackedStatuses.add(s);
-            } else {
-              counts.refused++;
-              retry.push(d);
-            }
-          } catch {
-            counts.unreachable++;
-            if (!d.acked) retry.push(d);
-          }
-          await sleep(2 + rnd() * 15);
-        }
-      }
-
-      async function replyLoop(stop: { done: boolean }) {
-        while (!stop.done) {
-          const open = await query<{ id: string }>(
-            "select id from conversations where queue_state in ('open', 'pending') order by id limit 500",
-          );
-          if (open.length > 0) {
-            try {
-              const res = await api('POST', EXECUTE, {
-                agent_uuid: agentUuid,
-                intent: 'reply_conversation',
-                context: {
-                  platform: 'whatsapp',
-                  conversation_id: pick(open).id,
-                  text: `Manual reply ${++seq}`,
-                },
-              });
-              if (res.status === 202) ackedReplies.add(String(res.body.outbox_id));
-              else counts.replies_refused++;
-            } catch {
-              counts.replies_refused++;
-            }
-          }
-          await sleep(40 + rnd() * 120);
-        }
-      }
+      const traffic = createTraffic({
+        rnd,
+        customers: CUSTOMERS,
+        customerPrefix: '4917400',
+        wamidPrefix: 'INST',
+        text: (n) => `hello, question ${n}`,
+        graph: () => graph,
+        postWebhook,
+        api,
+        query,
+        agentUuid,
+        drainRetriesOnStop: true,
+      });
+      const { ackedInbox, ackedWamids, ackedStatuses, ackedReplies, counts } = traffic;
+      const { webhookLoop, replyLoop } = traffic;
 
       const sendingAtKill: { round: number; id: string; key: string }[] = [];
       const restartMs: number[] = [];

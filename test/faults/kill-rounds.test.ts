@@ -6,22 +6,19 @@
 // API received: every acknowledged delivery present once, every send at most once except the one
 // window SPEC §5 allows (the row was `sending` at the kill), nothing acknowledged lost.
 import { afterAll, describe, expect, it } from 'vitest';
-import { toMetaJson } from '../../src/webhook/meta-json.js';
 import { waitFor } from '../helpers/daemon-process.js';
-import { deliveryOf, messagesChange, statusChange } from '../webhook/deliveries.js';
 import {
   CAMPAIGNS,
   createFaultWorld,
-  EXECUTE,
   type FaultWorld,
   faultSeed,
-  messageSends,
   outboxSendKey,
   seededRandom,
   sleep,
 } from './harness.js';
 import { reconcile as reconcileRun } from './reconcile.js';
 import { type Totals, writeScenarioTotals } from './totals.js';
+import { createTraffic } from './traffic.js';
 
 const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 20);
 const CUSTOMERS = 80;
@@ -33,13 +30,6 @@ let world: FaultWorld | undefined;
 afterAll(async () => {
   await world?.close();
 });
-
-interface Delivery {
-  body: Buffer;
-  wamids: string[];
-  statuses: string[];
-  acked: boolean;
-}
 
 describe('kill -9 at random moments under a mixed load', () => {
   it(`${ROUNDS} rounds: every acknowledged delivery present once, sends at most once outside SPEC §5's window`, async () => {
@@ -82,114 +72,20 @@ describe('kill -9 at random moments under a mixed load', () => {
     const campaignState = async () => String((await w.api('GET', `${CAMPAIGNS}/${campaignId}`)).body.state);
 
     // What the load was told.
-    const deliveries: Delivery[] = [];
-    const ackedInbox = new Set<string>();
-    const ackedWamids = new Set<string>();
-    const ackedStatuses = new Set<string>();
-    const ackedReplies = new Set<string>();
-    const counts = { posted: 0, refused: 0, unreachable: 0, duplicates_acked: 0, replies_refused: 0 };
-    let seq = 0;
-    const customers = Array.from({ length: CUSTOMERS }, (_, i) => `4917300${String(i).padStart(6, '0')}`);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-
-    function newInbound(): Delivery {
-      const now = Math.floor(Date.now() / 1000);
-      const who = [pick(customers), ...(rnd() < 0.3 ? [pick(customers)] : [])].filter(
-        (c, i, a) => a.indexOf(c) === i,
-      );
-      const wamids: string[] = [];
-      const changes = who.map((wa) =>
-        messagesChange(
-          [{ wa_id: wa }],
-          Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => {
-            const id = `wamid.FAULT${String(++seq).padStart(7, '0')}`;
-            wamids.push(id);
-            return { from: wa, id, timestamp: now, body: `hello, question ${seq} — grüße 👋` };
-          }),
-        ),
-      );
-      return { body: Buffer.from(toMetaJson(deliveryOf(changes))), wamids, statuses: [], acked: false };
-    }
-
-    function newStatuses(): Delivery | undefined {
-      const accepted = messageSends(w.graph).filter((r) => 'accept' in r.answered);
-      if (accepted.length === 0) return undefined;
-      const now = Math.floor(Date.now() / 1000);
-      const items = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
-        const r = pick(accepted);
-        return {
-          id: (r.answered as { wamid: string }).wamid,
-          status: rnd() < 0.6 ? 'delivered' : 'read',
-          timestamp: now,
-          recipient_id: (r.body as { to: string }).to,
-        };
-      });
-      return {
-        body: Buffer.from(toMetaJson(deliveryOf([statusChange(items)]))),
-        wamids: [],
-        statuses: items.map((s) => `${s.id}|${s.status}`),
-        acked: false,
-      };
-    }
-
-    async function webhookLoop(stop: { done: boolean }) {
-      const retry: Delivery[] = [];
-      while (!stop.done) {
-        const r = rnd();
-        const acked = deliveries.filter((d) => d.acked);
-        let d: Delivery | undefined;
-        if (r < 0.15 && retry.length > 0) d = retry.shift();
-        else if (r < 0.25 && acked.length > 0)
-          d = pick(acked); // Meta's duplicate delivery
-        else if (r < 0.4) d = newStatuses();
-        d ??= newInbound();
-        if (!deliveries.includes(d)) deliveries.push(d);
-        counts.posted++;
-        try {
-          const res = await w.postWebhook(d.body);
-          if (res.status === 200) {
-            if (d.acked) counts.duplicates_acked++;
-            d.acked = true;
-            ackedInbox.add(String(res.body.inbox_id));
-            for (const id of d.wamids) ackedWamids.add(id);
-            for (const s of d.statuses) ackedStatuses.add(s);
-          } else {
-            counts.refused++;
-            retry.push(d);
-          }
-        } catch {
-          counts.unreachable++;
-          if (!d.acked) retry.push(d);
-        }
-        await sleep(2 + rnd() * 15);
-      }
-    }
-
-    async function replyLoop(stop: { done: boolean }) {
-      while (!stop.done) {
-        const open = w.query<{ id: string }>(
-          "select id from conversations where queue_state in ('open', 'pending') order by id limit 500",
-        );
-        if (open.length > 0) {
-          try {
-            const res = await w.api('POST', EXECUTE, {
-              agent_uuid: agentUuid,
-              intent: 'reply_conversation',
-              context: {
-                platform: 'whatsapp',
-                conversation_id: pick(open).id,
-                text: `Manual reply ${++seq}`,
-              },
-            });
-            if (res.status === 202) ackedReplies.add(String(res.body.outbox_id));
-            else counts.replies_refused++;
-          } catch {
-            counts.replies_refused++;
-          }
-        }
-        await sleep(40 + rnd() * 120);
-      }
-    }
+    const traffic = createTraffic({
+      rnd,
+      customers: CUSTOMERS,
+      customerPrefix: '4917300',
+      wamidPrefix: 'FAULT',
+      text: (n) => `hello, question ${n} — grüße 👋`,
+      graph: () => w.graph,
+      postWebhook: (body) => w.postWebhook(body),
+      api: (method, p, body) => w.api(method, p, body),
+      query: (sql) => w.query(sql),
+      agentUuid,
+    });
+    const { ackedInbox, ackedWamids, ackedStatuses, ackedReplies, counts } = traffic;
+    const { webhookLoop, replyLoop } = traffic;
 
     const sendingAtKill: { round: number; id: string; key: string }[] = [];
     const restartMs: number[] = [];

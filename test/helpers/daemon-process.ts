@@ -60,11 +60,14 @@ export async function startDaemonProcess(
     exited,
   };
   if (options.waitReady !== false) {
+    // A minute, not seconds: a restart after kill -9 recovers the queues before it is ready, and on a
+    // 2-core box under a full test run next to a benchmark a 20 s wait was seen to run out (the fault
+    // suite's kill-rounds). A daemon that never gets ready still fails, only later.
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`daemon exited early (${child.exitCode}): ${err}${out}`);
       const res = await fetch(`${proc.url}/readyz`).catch(() => undefined);
       return res?.status === 200;
-    }, 20_000);
+    }, 60_000);
   }
   return proc;
 }
