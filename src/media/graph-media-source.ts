@@ -7,10 +7,11 @@
 // stream piped straight to disk, where fetch's web stream (and its per-request machinery) cost the
 // downloader more CPU than the rest of a download together (bench/media profile). The upload, a
 // multipart form, still goes through fetch.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { MediaProblem } from './media-problem.js';
+import { createSharedReadAgents } from './shared-read-agents.js';
 
 export interface ResolvedMedia {
   url: string;
@@ -58,10 +59,8 @@ export function createGraphMediaSource(options: GraphMediaOptions): MediaSource 
   const base = options.baseUrl.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${options.accessToken}` };
 
-  const agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-  };
+  // Their sockets read into one shared buffer, not a new one per read (shared-read-agents.ts).
+  const agents = createSharedReadAgents({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
   async function call(url: string, init: RequestInit, what: string): Promise<Response> {
     try {
