@@ -3,8 +3,12 @@ import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/daemon-process.js';
+
+// Each test starts the built CLI one or more times: seconds apiece on a loaded box (test timeouts of
+// 30 s ran out there with 6 help commands in a row). A time limit, not an assertion on speed.
+vi.setConfig({ testTimeout: 180_000 });
 
 function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'nwa-cli-'));

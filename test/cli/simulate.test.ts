@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DaemonProcess, ROOT, runCli, startDaemonProcess, waitFor } from '../helpers/daemon-process.js';
 
 const ROOT_TOKEN = 'nwa_simulate_test_root_token_0123456789';
@@ -34,6 +34,10 @@ async function conversations(d: DaemonProcess): Promise<Page['items']> {
   return ((await res.json()) as Page).items;
 }
 
+// A daemon process and CLI runs per test: seconds apiece alone, far more on a loaded box (30 s ran out
+// under a full test run next to a benchmark). A time limit, not an assertion on speed.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
+
 describe('native-whatsapp simulate', () => {
   it('posts the default scenario with the configured secret; every delivery is accepted and processed', async () => {
     const env = {
@@ -50,7 +54,7 @@ describe('native-whatsapp simulate', () => {
     expect(lines.every((l) => l.endsWith('→ 200'))).toBe(true);
     expect(run.stdout).toContain('duplicate');
     const d = daemon;
-    await waitFor(async () => (await conversations(d)).length === 4);
+    await waitFor(async () => (await conversations(d)).length === 4, 60_000);
     const items = await conversations(d);
     expect(items.map((i) => i.wa_id ?? i.user_id).sort()).toEqual(
       ['34600000003', '4917000000001', '5521900000005', 'ES.8812736450019283746'].sort(),
@@ -68,7 +72,7 @@ describe('native-whatsapp simulate', () => {
     const second = runCli(['simulate', '--scenario', 'text', '--url', daemon.url], env);
     expect(second.code).toBe(0);
     const d = daemon;
-    await waitFor(async () => (await conversations(d))[0]?.queue_pressure === 2);
+    await waitFor(async () => (await conversations(d))[0]?.queue_pressure === 2, 60_000);
     expect(await conversations(d)).toHaveLength(1);
   });
 
@@ -164,7 +168,7 @@ describe('native-whatsapp simulate --scenario demo', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('agent 1 already owns channel sandbox');
     expect(again.stdout).toContain('draft for a human (pending)');
-  }, 60_000);
+  }, 240_000);
 
   it('with config/example.json it says when the follow-up is due instead of waiting hours', async () => {
     const env = { DATABASE_PATH: path.join(dir, 'db.sqlite'), CONFIG_PATH: 'config/example.json' };
@@ -174,7 +178,7 @@ describe('native-whatsapp simulate --scenario demo', () => {
     expect(run.stdout).toMatch(
       /follow-up: gentle-check-in for Mia is due at \S+ \(its rule's "after"\), too late to wait/,
     );
-  }, 60_000);
+  }, 240_000);
 
   it('says why nothing replied when the configuration has no rules (the default)', async () => {
     const env = { DATABASE_PATH: path.join(dir, 'db.sqlite') };
@@ -182,7 +186,7 @@ describe('native-whatsapp simulate --scenario demo', () => {
     const run = runCli(['simulate', '--scenario', 'demo', '--url', daemon.url], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/Mia .*no (auto-reply|draft): /);
-  }, 60_000);
+  }, 240_000);
 
   it('refuses to run without the daemon database, naming the path', () => {
     const file = path.join(dir, 'elsewhere', 'db.sqlite');

@@ -93,7 +93,9 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
     input,
-    timeout: 30_000,
+    // Generous: a CLI process loads the whole daemon, which takes seconds on a loaded 2-core box (a
+    // 30 s limit cut `simulate --scenario demo` short mid-run under a full test run next to a benchmark).
+    timeout: 120_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
