@@ -127,15 +127,18 @@ export async function attributeReply(
   trx: Db,
   input: { wa_id: string | null; conversation_id: string | null; at: number; now: number; window: number },
   ctx: Pick<EventContext, 'ids'>,
+  /** What a read in this transaction already found none of (store/inbound-hints.ts): not looked for. */
+  none: { followUpSends?: boolean; campaignSends?: boolean } = {},
 ): Promise<string | null> {
   // A follow-up sent in the window earns the reply too (cost per reply earned, SPEC §14).
   if (
     input.conversation_id &&
+    !none.followUpSends &&
     (await followUpsRepo.markReplied(trx, input.conversation_id, input.at - input.window, input.at))
   ) {
     await pricingRepo.earnedReply(trx, hourOf(input.at), 'follow_up');
   }
-  if (!input.wa_id) return null;
+  if (!input.wa_id || none.campaignSends) return null;
   const r = await campaignsRepo.latestSentTo(trx, input.wa_id, input.at - input.window, input.at);
   if (!r) return null;
   const moved = await campaignsRepo.moveRecipient(trx, r, ['sent', 'delivered', 'read'], 'replied', {

@@ -40,6 +40,11 @@ export interface EngineInput {
    * reading it again. Left out, the engine re-reads the row.
    */
   conversationIsCurrent?: boolean;
+  /**
+   * True when the read of a current `conversation` found it has no pending draft
+   * (store/inbound-hints.ts): the engine does not look again.
+   */
+  noPendingDrafts?: boolean;
   contact: ContactRow;
   phone_number_id: string;
   event: ConversationEvent;
@@ -181,7 +186,8 @@ export async function applyConversationEvent(
 
   // Drafts waiting for a human are stale once the customer wrote again or a human answered otherwise.
   const stale = before ? supersedingReason(event) : null;
-  if (before && stale) {
+  const noDrafts = input.conversationIsCurrent === true && input.noPendingDrafts === true;
+  if (before && stale && !noDrafts) {
     for (const draftId of await draftsRepo.supersedePending(trx, before.id, stale, ctx.now)) {
       await recordEvent(
         trx,

@@ -2,8 +2,8 @@
 // echoes, media rows and the message.received event, inside the caller's transaction.
 import { recordEvent } from '../events/record-event.js';
 import { recordInboundMedia } from '../media/inbound-media.js';
-import { conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import { findCurrentForInbound } from '../store/inbound-hints.js';
 import { messagesRepo } from '../store/messages-repo.js';
 import { resolveContact, resolveGroupContact } from './contacts.js';
 import type { AddError, PendingMessage } from './delivery-items.js';
@@ -49,11 +49,21 @@ export async function storeInboundMessage(
   // A one-to-one message that revises nothing goes to the customer's current conversation (or one
   // the engine starts): read before the insert (locked on PostgreSQL, as onInboundMessage would), so
   // the row is written with its conversation and needs no update when the engine keeps it, as it
-  // does for every message on an open conversation. A redelivery only costs the read.
-  const current =
+  // does for every message on an open conversation. A redelivery only costs the read. The read also
+  // says which of the later lookups would find nothing (store/inbound-hints.ts): those are skipped.
+  const found =
     msg.group_id || target
       ? undefined
-      : ((await conversationsRepo.findCurrentForUpdate(trx, m.pnid, contact.id)) ?? null);
+      : await findCurrentForInbound(trx, {
+          phone_number_id: m.pnid,
+          contact_id: contact.id,
+          wamid: msg.id,
+          wa_id: contact.wa_id,
+          at: msg.timestamp,
+          since: msg.timestamp - ctx.config.campaigns.attribution_window,
+        });
+  const current = found ? (found.conversation ?? null) : undefined;
+  const none = found?.none;
   const inserted = await messagesRepo.insertIfNew(trx, {
     id: ctx.ids.next(),
     wamid: msg.id,
@@ -92,13 +102,14 @@ export async function storeInboundMessage(
             },
             { ids: ctx.ids, now: ctx.now, config: ctx.config },
             current,
+            none,
           )
         ).conversation_id;
   if (conversationId !== null && conversationId !== current?.id)
     await messagesRepo.setConversation(trx, msg.id, conversationId);
   // An edit or revoke changes its original; an original that arrives after them catches up.
-  await applyRevisions(trx, target ?? msg.id);
-  if (conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer') {
+  if (!none?.revisions) await applyRevisions(trx, target ?? msg.id);
+  if (conversationId !== null && !msg.group_id && messageRole(msg.type) === 'customer' && !none?.echoes) {
     await adoptLaterEchoes(
       trx,
       { conversation_id: conversationId, contact, phone_number_id: m.pnid, at: msg.timestamp },

@@ -12,6 +12,7 @@ import type { IdSource } from '../lib/ids.js';
 import type { ContactRow } from '../store/contacts-repo.js';
 import { type ConversationRow, conversationsRepo } from '../store/conversations-repo.js';
 import type { Db } from '../store/db.js';
+import type { FoundNone } from '../store/inbound-hints.js';
 import { messageRole } from './inbound-fields.js';
 
 export interface InboundMessageEvent {
@@ -38,13 +39,15 @@ export interface InboundOutcome {
 
 /**
  * `current`: the customer's conversation as conversationsRepo.findCurrentForUpdate read it in this
- * transaction with nothing written to it since (null: none); left out, it is read here.
+ * transaction with nothing written to it since (null: none); left out, it is read here. `none`: what
+ * that read found none of (store/inbound-hints.ts), for `current` and this event's time and contact.
  */
 export async function onInboundMessage(
   trx: Db,
   event: InboundMessageEvent,
   ctx: { ids: IdSource; now: number; config: Config },
   current?: ConversationRow | null,
+  none?: FoundNone,
 ): Promise<InboundOutcome> {
   const { phone_number_id: pnid, contact, timestamp: at } = event;
   // Locked on PostgreSQL (the writes below depend on it), and handed to the engine as current.
@@ -81,6 +84,7 @@ export async function onInboundMessage(
     {
       conversation: latest ?? null,
       conversationIsCurrent: true,
+      noPendingDrafts: latest !== undefined && none?.pendingDrafts === true,
       contact,
       phone_number_id: pnid,
       event: {
@@ -105,6 +109,11 @@ export async function onInboundMessage(
       window: ctx.config.campaigns.attribution_window,
     },
     ctx,
+    {
+      // The read was of `latest`; a conversation the engine started instead was not asked about.
+      followUpSends: none?.followUpSends === true && outcome.conversation_id === latest?.id,
+      campaignSends: none?.campaignSends === true,
+    },
   );
   const reopened = outcome.result.transitions.some((t) => t.reason === 'reopened');
   return {

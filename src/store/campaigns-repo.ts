@@ -3,11 +3,25 @@
 // transaction, so counts are always the true number of recipients per state without counting rows.
 // Over 300 lines: every recipient state change must go through moveRecipients with the campaign's
 // count columns, so the queries that touch recipients stay in the file that owns that rule.
-import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Insertable,
+  type Selectable,
+  type SqlBool,
+  sql,
+  type Updateable,
+} from 'kysely';
 import type { Db } from './db.js';
 import { forUpdate, isPostgres } from './locking.js';
 import { preparedQuery } from './prepared-query.js';
-import type { CampaignRecipientsTable, CampaignState, CampaignsTable, RecipientState } from './tables.js';
+import type {
+  CampaignRecipientsTable,
+  CampaignState,
+  CampaignsTable,
+  Database,
+  RecipientState,
+} from './tables.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
 export type CampaignPatch = Updateable<CampaignsTable>;
@@ -34,15 +48,26 @@ export interface FeedableRecipient extends RecipientRow {
   opted_out_at: number | null;
 }
 
-// Runs for every inbound message (prepared-query.ts).
+/**
+ * Campaign sends to `waId` in [since, at] that a reply may still be attributed to: what latestSentTo
+ * looks for, and what the inbound read asks after (inbound-hints.ts), so the two cannot drift apart.
+ */
+export const attributableSendsTo =
+  (waId: string | null, since: number, at: number) =>
+  (eb: ExpressionBuilder<Database, 'campaign_recipients'>): Expression<SqlBool> =>
+    eb.and([
+      eb('campaign_recipients.wa_id', '=', waId),
+      eb('campaign_recipients.sent_at', '>=', since),
+      eb('campaign_recipients.sent_at', '<=', at),
+      eb('campaign_recipients.state', 'in', ['sent', 'delivered', 'read']),
+    ]);
+
+// Runs for a customer message unless the inbound read found no such send (prepared-query.ts).
 const latestSendTo = preparedQuery(3, (db, waId: string, since: number, at: number) =>
   db
     .selectFrom('campaign_recipients')
     .selectAll()
-    .where('wa_id', '=', waId)
-    .where('sent_at', '>=', since)
-    .where('sent_at', '<=', at)
-    .where('state', 'in', ['sent', 'delivered', 'read'])
+    .where(attributableSendsTo(waId, since, at))
     .orderBy('sent_at', 'desc')
     .limit(1),
 );

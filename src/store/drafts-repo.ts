@@ -1,9 +1,10 @@
 // Drafts a responder wrote for a human (route hybrid) and the human's decision on them: approve
 // (with the text that went out), discard, or superseded by what happened instead. Inserts are
 // conversation-log-repo.ts's addDraft (the responder worker's write).
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Db } from './db.js';
 import { preparedQuery } from './prepared-query.js';
-import type { DraftState, DraftsTable } from './tables.js';
+import type { Database, DraftState, DraftsTable } from './tables.js';
 
 export type DraftRow = DraftsTable;
 
@@ -16,7 +17,16 @@ export interface DraftDecision {
   at: number;
 }
 
-// Runs for every inbound message (prepared-query.ts).
+/**
+ * A conversation's drafts still waiting for a human: the rows supersedePending resolves, and what the
+ * inbound read asks after (inbound-hints.ts), so the two cannot drift apart.
+ */
+export const pendingDraftsOf =
+  (conversationId: string | Expression<string>) =>
+  (eb: ExpressionBuilder<Database, 'drafts'>): Expression<SqlBool> =>
+    eb.and([eb('drafts.conversation_id', '=', conversationId), eb('drafts.state', '=', 'pending')]);
+
+// Runs for a customer message unless the inbound read found no pending draft (prepared-query.ts).
 const supersedeDrafts = preparedQuery(3, (db, conversationId: string, reason: string, at: number) =>
   db
     .updateTable('drafts')
@@ -27,8 +37,7 @@ const supersedeDrafts = preparedQuery(3, (db, conversationId: string, reason: st
       decided_at: at,
       updated_at: at,
     })
-    .where('conversation_id', '=', conversationId)
-    .where('state', '=', 'pending')
+    .where(pendingDraftsOf(conversationId))
     .returning('id'),
 );
 

@@ -4,10 +4,11 @@
 // claim's select is FOR UPDATE SKIP LOCKED, SPEC §10), then decides each in a transaction that holds
 // only the rows still its own. A claimed row whose lease ran out before it reached the outbox (its
 // instance crashed) is taken over by the next tick of any instance.
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Db } from './db.js';
 import { claimDue, forUpdate, type QueueWhere, releaseLeases } from './locking.js';
 import { preparedQuery } from './prepared-query.js';
-import type { FollowUpState, FollowUpsTable } from './tables.js';
+import type { Database, FollowUpState, FollowUpsTable } from './tables.js';
 
 export type FollowUpRow = FollowUpsTable;
 
@@ -45,16 +46,27 @@ const backToScheduled = (now: number) => ({
   guard: claimedNotSent,
 });
 
-// Runs for every inbound message (prepared-query.ts).
+/**
+ * A conversation's follow-ups sent in [since, at] that have not earned a reply yet: what markReplied
+ * looks for, and what the inbound read asks after (inbound-hints.ts), so the two cannot drift apart.
+ */
+export const unrepliedSendsOf =
+  (conversationId: string | Expression<string>, since: number, at: number) =>
+  (eb: ExpressionBuilder<Database, 'follow_ups'>): Expression<SqlBool> =>
+    eb.and([
+      eb('follow_ups.conversation_id', '=', conversationId),
+      eb('follow_ups.state', '=', 'sent'),
+      eb('follow_ups.updated_at', '>=', since),
+      eb('follow_ups.updated_at', '<=', at),
+      eb('follow_ups.replied_at', 'is', null),
+    ]);
+
+// Runs for a customer message unless the inbound read found no such send (prepared-query.ts).
 const latestUnrepliedSend = preparedQuery(3, (db, conversationId: string, since: number, at: number) =>
   db
     .selectFrom('follow_ups')
     .select('id')
-    .where('conversation_id', '=', conversationId)
-    .where('state', '=', 'sent')
-    .where('updated_at', '>=', since)
-    .where('updated_at', '<=', at)
-    .where('replied_at', 'is', null)
+    .where(unrepliedSendsOf(conversationId, since, at))
     .orderBy('updated_at', 'desc')
     .limit(1),
 );

@@ -1,37 +1,53 @@
 // Messages in both directions, one row per wamid (the unique key that makes inbound effects happen
 // once however often Meta delivers a message).
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Db } from './db.js';
 import { preparedByColumns, preparedQuery } from './prepared-query.js';
-import type { MessagesTable } from './tables.js';
+import type { Database, MessagesTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
 /** What a writer gives: the revision columns (source, edits, revoke) default to null. */
 export type NewMessage = Omit<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'> &
   Partial<Pick<MessageRow, 'source' | 'edit_history' | 'edited_at' | 'deleted_at'>>;
 
-// These run for every inbound message (prepared-query.ts).
+/**
+ * Edits and revokes that point at `wamid`: what revisionsOf reads, and what the inbound read asks
+ * after (inbound-hints.ts), so the two cannot drift apart.
+ */
+export const revisionsOfWhere =
+  (wamid: string) =>
+  (eb: ExpressionBuilder<Database, 'messages'>): Expression<SqlBool> =>
+    eb.and([eb('messages.context_wamid', '=', wamid), eb('messages.type', 'in', ['edit', 'revoke'])]);
+
+/**
+ * Business-app echoes to a contact on a number that found no conversation, sent at or after `at`:
+ * what unattachedEchoesSince reads, and what the inbound read asks after (inbound-hints.ts).
+ */
+export const unattachedEchoesWhere =
+  (contactId: string, phoneNumberId: string, at: number) =>
+  (eb: ExpressionBuilder<Database, 'messages'>): Expression<SqlBool> =>
+    eb.and([
+      eb('messages.contact_id', '=', contactId),
+      eb('messages.conversation_id', 'is', null),
+      eb('messages.phone_number_id', '=', phoneNumberId),
+      eb('messages.source', '=', 'business_app'),
+      eb('messages.timestamp', '>=', at),
+    ]);
+
+// These run for every inbound message (prepared-query.ts); the revisions and echoes reads only when
+// the inbound read found some (inbox/inbound-message.ts).
 const messageIdByWamid = preparedQuery(1, (db, wamid: string) =>
   db.selectFrom('messages').select('id').where('wamid', '=', wamid),
 );
 const revisionsOfWamid = preparedQuery(1, (db, wamid: string) =>
-  db
-    .selectFrom('messages')
-    .selectAll()
-    .where('context_wamid', '=', wamid)
-    .where('type', 'in', ['edit', 'revoke'])
-    .orderBy('timestamp')
-    .orderBy('id'),
+  db.selectFrom('messages').selectAll().where(revisionsOfWhere(wamid)).orderBy('timestamp').orderBy('id'),
 );
 
 const unattachedEchoes = preparedQuery(3, (db, contactId: string, phoneNumberId: string, at: number) =>
   db
     .selectFrom('messages')
     .selectAll()
-    .where('contact_id', '=', contactId)
-    .where('conversation_id', 'is', null)
-    .where('phone_number_id', '=', phoneNumberId)
-    .where('source', '=', 'business_app')
-    .where('timestamp', '>=', at)
+    .where(unattachedEchoesWhere(contactId, phoneNumberId, at))
     .orderBy('timestamp')
     .orderBy('id'),
 );
