@@ -82,7 +82,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
-  const ids = options.ids ?? createIdSource(clock, random);
+  // Ids draw from their own pooled source unless a test injected one (lib/ids.ts).
+  const ids = options.ids ?? createIdSource(clock, options.random);
   const log = logger.child({ module: 'daemon' });
 
   // The port is held from the start: when it is taken, start fails before a database is created or a

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/lib/clock.js';
-import { createIdSource, sequentialIds } from '../../src/lib/ids.js';
+import { createIdSource, pooledRandom, sequentialIds } from '../../src/lib/ids.js';
 
 describe('ids', () => {
   it('are 26 Crockford base32 characters', () => {
@@ -40,5 +40,13 @@ describe('ids', () => {
     const one = sequentialIds(new FakeClock(5));
     const two = sequentialIds(new FakeClock(5));
     expect([one.next(), one.next()]).toEqual([two.next(), two.next()]);
+  });
+
+  it('draw pooled randomness that never hands out the same bytes twice, across refills', () => {
+    const random = pooledRandom(64);
+    const draws = Array.from({ length: 200 }, () => Buffer.from(random(10)).toString('hex'));
+    expect(draws.every((d) => d.length === 20)).toBe(true);
+    expect(new Set(draws).size).toBe(draws.length);
+    expect(random(100)).toHaveLength(100);
   });
 });
