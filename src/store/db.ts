@@ -145,6 +145,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): SqliteHan
  */
 function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase & StatementSource {
   const cache = new Map<string, SQLite.Statement>();
+  const own = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
@@ -153,6 +154,17 @@ function withStatementCache(sqlite: SQLite.Database, max = 2000): SqliteDatabase
         stmt = sqlite.prepare(sql);
         if (cache.size >= max) cache.delete(cache.keys().next().value as string);
         cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+    // Raw mode is a statement's state: these are never the ones Kysely's driver gets from prepare().
+    prepareOwn(sql: string) {
+      let stmt = own.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (stmt.reader) stmt.raw(true);
+        if (own.size >= max) own.delete(own.keys().next().value as string);
+        own.set(sql, stmt);
       }
       return stmt;
     },

@@ -38,7 +38,7 @@ export function preparedQuery<A extends unknown[], R>(
     const parameters = query.parameters.map((p) => (p instanceof Placeholder ? args[p.index] : p));
     const held = heldSqliteConnection(db);
     if (held) {
-      entry.stmt ??= held.prepare(query.sql);
+      entry.stmt ??= held.prepareOwn(query.sql);
       return Promise.resolve(runStatement<R>(entry.stmt, parameters));
     }
     return db.executeQuery<R>({ ...query, parameters });
