@@ -114,6 +114,14 @@ function imageSha256(id: string): string {
   return createHash('sha256').update(imageBytes(id)).digest('hex');
 }
 
+/** Medians of each sixth of the samples: where RSS levels off in a longer run (MEDIA_BENCH_IMAGES). */
+function bySixth(samples: number[]): string {
+  const sixth = Math.max(1, Math.floor(samples.length / 6));
+  return Array.from({ length: 6 }, (_, i) => round(pct(samples.slice(i * sixth, (i + 1) * sixth), 50))).join(
+    ', ',
+  );
+}
+
 /** Median of the last third over the median of the middle third: the first third is warm-up. */
 function lateOverMiddle(samples: number[]): { ratio: number; middle: number; late: number } {
   const third = Math.max(1, Math.floor(samples.length / 3));
@@ -388,7 +396,7 @@ export default defineBenchmark({
         value: rssFlat.ratio,
         unit: 'ratio',
         better: 'lower',
-        note: `${rssFlat.middle} → ${rssFlat.late} MiB; ${rssFlat.ratio <= 1.05 ? 'flat' : 'NOT flat'} (≤ 1.05); without downloads ${rssFlatWithout.ratio} (${rssFlatWithout.middle} → ${rssFlatWithout.late} MiB); heap used ${heapFlat.middle} → ${heapFlat.late} MiB, external ${externalFlat.middle} → ${externalFlat.late} MiB${process.env.MEDIA_BENCH_DAEMON_ENV ? `; daemon env ${process.env.MEDIA_BENCH_DAEMON_ENV}` : ''}`,
+        note: `${rssFlat.middle} → ${rssFlat.late} MiB; ${rssFlat.ratio <= 1.05 ? 'flat' : 'NOT flat'} (≤ 1.05); without downloads ${rssFlatWithout.ratio} (${rssFlatWithout.middle} → ${rssFlatWithout.late} MiB); heap used ${heapFlat.middle} → ${heapFlat.late} MiB, external ${externalFlat.middle} → ${externalFlat.late} MiB${count > 1000 ? `; by sixth: RSS ${bySixth(withDl.rss_samples_mb)} MiB, heap used ${bySixth(withDl.heap_samples_mb)} MiB` : ''}${process.env.MEDIA_BENCH_DAEMON_ENV ? `; daemon env ${process.env.MEDIA_BENCH_DAEMON_ENV}` : ''}`,
       },
       {
         case: 'webhook 200 p50 with downloads',
