@@ -130,8 +130,15 @@ describe('inbound media downloads', () => {
 
   it('the conversation detail shows each message’s media and state', async () => {
     const { t, graph } = await setup();
-    graph.addMedia('m-detail', { bytes: jpeg(1000), mime_type: 'image/jpeg' });
+    // The first fetch fails and its retry waits for the test's clock: the media is still `pending` when
+    // the detail is read, however fast the downloader is (it runs by itself once the message is in).
+    graph.addMedia('m-detail', {
+      bytes: jpeg(1000),
+      mime_type: 'image/jpeg',
+      urlFailures: { count: 1, status: 500 },
+    });
     const msg = await receive(t, 'image', 'm-detail', { caption: 'look' });
+    await t.deps.media.drain();
     const list = (await (
       await t.request('/api/extensions/native-whatsapp/runtime/conversations')
     ).json()) as {
@@ -147,6 +154,7 @@ describe('inbound media downloads', () => {
       state: 'pending',
       url: null,
     });
+    t.clock.advance(60_000);
     await t.deps.media.drain();
     const after = (await (
       await t.request(`/api/extensions/native-whatsapp/runtime/conversations/${id}`)
