@@ -71,7 +71,8 @@ describe('kill -9 right after the last 200', () => {
     const posts = [...bodies, ...bodies.slice(-20)];
 
     // Like Meta: a delivery shed with 503 + Retry-After (load shedding on a busy box) is sent again
-    // until it gets its 200; only 200s are promises.
+    // until it gets its 200; only 200s are promises. Up to 500 tries (about 30 s): 50 ran out at load
+    // average 20, where the daemon's loop stays late for seconds and sheds all the while.
     const post = async (body: Buffer): Promise<number> => {
       for (let attempt = 0; ; attempt++) {
         const res = await fetch(`${first.url}/webhooks/whatsapp`, {
@@ -80,7 +81,7 @@ describe('kill -9 right after the last 200', () => {
           body,
         });
         await res.arrayBuffer();
-        if (res.status !== 503 || attempt >= 50) return res.status;
+        if (res.status !== 503 || attempt >= 500) return res.status;
         await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
       }
     };
@@ -109,7 +110,7 @@ describe('kill -9 right after the last 200', () => {
     running.push(second);
     await waitFor(
       () => query<{ n: number }>(file, "select count(*) n from inbox where state = 'pending'")[0]?.n === 0,
-      30_000,
+      120_000,
     );
 
     const rows = query<{ wamid: string; n: number }>(
@@ -128,5 +129,5 @@ describe('kill -9 right after the last 200', () => {
     expect(query<{ n: number }>(file, 'select count(*) n from status_events')[0]?.n).toBe(DELIVERIES / 10);
     // For the record: how much was left to do when the process died.
     console.info(`crash test: inbox at kill -9 ${JSON.stringify(atCrash)}`);
-  }, 90_000);
+  }, 240_000);
 });
