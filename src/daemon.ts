@@ -254,6 +254,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await configStore.refresh();
       },
       cron: options.cronTicks !== false,
+      ingress: inboxWriter,
     });
     const responderWorker = createResponderWorker({
       ...serviceDeps,

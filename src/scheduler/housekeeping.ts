@@ -1,6 +1,7 @@
 // Housekeeping, run by every scheduler tick after the due follow-ups (SPEC §6): SLA escalation of
 // conversations waiting too long, idle close, and the retention purge of processed and rejected
-// webhook rows, status events that never matched a message, and old minute rollups. Each in bounded batches, each change in its own transaction.
+// webhook rows, status events that never matched a message, and old minute rollups. Each in bounded
+// batches, each change in its own transaction, with the loop handed back between them (`pace`).
 import type { Config } from '../config/schema.js';
 import { applyConversationEvent } from '../conversations/engine.js';
 import type { ConversationEvent } from '../conversations/state-machine.js';
@@ -21,6 +22,9 @@ export interface HousekeepingDeps {
   clock: Clock;
   ids: IdSource;
 }
+
+/** Awaited after each conversation changed: lets webhook answers through a long pass (lib/yield-to-ingress.ts). */
+export type Pace = () => Promise<void>;
 
 /** What one housekeeping pass did (part of the tick's report). */
 export interface HousekeepingReport {
@@ -69,6 +73,7 @@ export async function housekeeping(
   deps: HousekeepingDeps,
   report: HousekeepingReport,
   config: Config,
+  pace: Pace,
 ): Promise<void> {
   const now = deps.clock.now();
   const limit = config.scheduler.batch_size;
@@ -77,6 +82,7 @@ export async function housekeeping(
     for (const conv of await housekeepingRepo.slaCandidates(deps.db, cutoff, limit)) {
       const still = (trx: Db) => housekeepingRepo.lockSlaCandidate(trx, conv.id, cutoff);
       if (await engineEvent(deps, still, { type: 'sla_breach' }, config)) report.escalated += 1;
+      await pace();
     }
   }
   const idleCutoff = now - config.conversations.close_after;
@@ -84,6 +90,7 @@ export async function housekeeping(
     const still = (trx: Db) => housekeepingRepo.lockIdleCandidate(trx, conv.id, idleCutoff);
     const close = { type: 'close', reason: 'idle', actor: 'scheduler' } as const;
     if (await engineEvent(deps, still, close, config)) report.closed += 1;
+    await pace();
   }
   report.purged = await withTransaction(deps.db, (trx) =>
     housekeepingRepo.purgeFinishedInbox(trx, now - config.retention.raw_webhooks, limit),

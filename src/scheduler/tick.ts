@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { IdSource } from '../lib/ids.js';
 import type { Service } from '../lib/service.js';
+import { type IngressSignal, ingressPacer } from '../lib/yield-to-ingress.js';
 import { enqueueOutbound, recipientOf } from '../outbound/outbox.js';
 import { agentsRepo } from '../store/agents-repo.js';
 import type { Db } from '../store/db.js';
@@ -42,7 +43,23 @@ export interface SchedulerDeps {
   onEnqueued?: () => void;
   /** Run ticks on the croner schedule (default true); tests call tick() themselves instead. */
   cron?: boolean;
+  /**
+   * Webhook ingress: a tick with much to do (hundreds of escalations after a burst) takes the loop in
+   * short slices and, while deliveries keep arriving, at most its share of it (lib/yield-to-ingress.ts).
+   */
+  ingress?: IngressSignal;
 }
+
+/** A tick holds the event loop at most this long before letting requests through. */
+const TICK_SLICE_MS = 5;
+/** Its share of the loop while deliveries keep arriving, as the inbox processor's base share. */
+const TICK_SHARE = 0.3;
+/**
+ * Follow-ups decided per transaction: a claimed batch is up to scheduler.batch_size (500), and
+ * deciding it in one transaction (an outbox row and events each) would hold the loop for 100 ms or
+ * more. The batch's claim and lease cover all its chunks.
+ */
+const DECIDE_CHUNK = 25;
 
 export interface TickReport extends HousekeepingReport {
   claimed: number;
@@ -183,7 +200,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return ok;
   }
 
-  async function followUps(report: TickReport, config: Config): Promise<void> {
+  async function followUps(report: TickReport, config: Config, pace: () => Promise<void>): Promise<void> {
     const active = new Map<number | string, boolean>();
     const released = await withTransaction(deps.db, (trx) =>
       followUpsRepo.releaseExpiredClaims(trx, deps.clock.now()),
@@ -209,23 +226,27 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       );
       if (ids.length === 0) return;
       // Decisions are counted after the commit: a deadlock's victim runs again (store/transactions.ts).
-      const decisions = await withTransaction(deps.db, async (trx) => {
-        const due = await followUpsRepo.heldDue(trx, ids, deps.owner);
-        const counts = await followUpsRepo.sentCountsFor(trx, [
-          ...new Set(due.map((f) => f.conversation_id)),
-        ]);
-        const out: Decision[] = [];
-        for (const f of due) out.push(await decide(trx, f, now, config, active, counts));
-        return out;
-      });
+      const decisions: Decision[] = [];
+      for (let i = 0; i < ids.length && !stopped; i += DECIDE_CHUNK) {
+        const chunk = ids.slice(i, i + DECIDE_CHUNK);
+        const decided = await withTransaction(deps.db, async (trx) => {
+          const due = await followUpsRepo.heldDue(trx, chunk, deps.owner);
+          const counts = await followUpsRepo.sentCountsFor(trx, [
+            ...new Set(due.map((f) => f.conversation_id)),
+          ]);
+          const out: Decision[] = [];
+          for (const f of due) out.push(await decide(trx, f, now, config, active, counts));
+          return out;
+        });
+        decisions.push(...decided);
+        await pace();
+      }
       for (const d of decisions) report[d] += 1;
       const n = decisions.length;
       report.claimed += n;
       if (n > 0) report.batches += 1;
       if (report.enqueued > 0) deps.onEnqueued?.();
       if (ids.length < config.scheduler.batch_size) return;
-      // Let requests and sends run between batches.
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -248,9 +269,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       log.error({ event: 'scheduler.refresh_failed', err }, 'could not read shared state; ticking on');
     }
     const config = deps.config();
+    const pace = ingressPacer(deps.ingress, {
+      sliceMs: TICK_SLICE_MS,
+      share: TICK_SHARE,
+      maxWaitMs: 50,
+    });
     // While the runtime is paused due follow-ups wait (they go out late rather than not at all).
-    if (config.runtime.status !== 'paused') await followUps(report, config);
-    if (!stopped) await housekeeping(deps, report, config);
+    if (config.runtime.status !== 'paused') await followUps(report, config, pace);
+    if (!stopped) await housekeeping(deps, report, config, pace);
     if (report.claimed + report.escalated + report.closed + report.purged + report.purged_statuses > 0) {
       log.info({ event: 'scheduler.tick', ...report }, 'scheduler tick');
     }
