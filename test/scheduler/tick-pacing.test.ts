@@ -4,11 +4,10 @@
 // far the tick has got: a count strictly between none and all can only be seen if the tick gave the
 // loop a turn in the middle of its work.
 import { afterEach, describe, expect, it } from 'vitest';
-import { followUpsRepo } from '../../src/store/follow-ups-repo.js';
-import { withTransaction } from '../../src/store/transactions.js';
 import { rows } from '../inbox/db-view.js';
 import { type Bench, startBench } from '../outbound/harness.js';
 import { deliver, deliveryOf, messagesChange, signed } from '../webhook/deliveries.js';
+import { insertDueFollowUps } from './due-follow-ups.js';
 
 const MIN = 60_000;
 // The test clock's start (2026-01-05T08:00Z), in unix seconds.
@@ -85,25 +84,7 @@ describe('a tick with much to do', () => {
     });
     const [conv] = await customers(b, 1);
     const now = b.t.clock.now();
-    await withTransaction(b.t.deps.db, async (trx) => {
-      for (let i = 0; i < 100; i++) {
-        await followUpsRepo.insertIfNew(trx, {
-          id: `due-${String(i).padStart(3, '0')}`,
-          conversation_id: conv?.id as string,
-          rule_id: 'nudge',
-          silence_from: now - 1000 * (i + 1),
-          sequence: 0,
-          due_at: now,
-          state: 'scheduled',
-          lease_until: null,
-          outbox_id: null,
-          sent_wamid: null,
-          skip_reason: null,
-          created_at: now,
-          updated_at: now,
-        });
-      }
-    });
+    await insertDueFollowUps(b.t.deps.db, conv?.id as string, now, 100);
     let decided = 0;
     // The claim holds all 100 at once; each decision lets go of its lease.
     const seen = await countsSeenDuring(

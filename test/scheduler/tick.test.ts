@@ -8,6 +8,7 @@ import { followUpsRepo } from '../../src/store/follow-ups-repo.js';
 import { withTransaction } from '../../src/store/transactions.js';
 import { exec, one, rows } from '../inbox/db-view.js';
 import { type Bench, customerConversation, enqueue, outbox, startBench } from '../outbound/harness.js';
+import { insertDueFollowUps } from './due-follow-ups.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -75,25 +76,7 @@ describe('follow-ups', () => {
     const t = b.t;
     const lease = t.deps.config().scheduler.lease;
     const now = t.clock.now();
-    await withTransaction(t.deps.db, async (trx) => {
-      for (let i = 0; i < 20; i++) {
-        await followUpsRepo.insertIfNew(trx, {
-          id: `due-${String(i).padStart(2, '0')}`,
-          conversation_id: conv.id,
-          rule_id: 'nudge',
-          silence_from: now - 1000 * (i + 1),
-          sequence: 0,
-          due_at: now,
-          state: 'scheduled',
-          lease_until: null,
-          outbox_id: null,
-          sent_wamid: null,
-          skip_reason: null,
-          created_at: now,
-          updated_at: now,
-        });
-      }
-    });
+    await insertDueFollowUps(t.deps.db, conv.id, now, 20);
     // Another connection to the same database, on whichever engine this pass runs.
     const second = openStore(t.deps.config().database);
     let crashed: string[];
