@@ -19,6 +19,7 @@ import * as m0016 from './0016_claim_owners.js';
 import * as m0017 from './0017_rate_slots.js';
 import * as m0018 from './0018_template_components.js';
 import * as m0019 from './0019_event_delivery_claim_index.js';
+import * as m0020 from './0020_inbox_purge_index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0017_rate_slots': m0017,
   '0018_template_components': m0018,
   '0019_event_delivery_claim_index': m0019,
+  '0020_inbox_purge_index': m0020,
 };

@@ -64,16 +64,21 @@ export const housekeepingRepo = Object.freeze({
    * before `cutoff`; returns how many. Dead rows stay for the operator's recovery.
    */
   async purgeFinishedInbox(db: Db, cutoff: number, limit: number): Promise<number> {
-    const ids = (
-      await db
+    // One state at a time, oldest first: each walks (state, received_at) and stops at the limit
+    // (migration 0020); `state in (...)` made SQLite read and sort every finished row on every tick.
+    const ids: string[] = [];
+    for (const state of ['processed', 'rejected'] as const) {
+      if (ids.length >= limit) break;
+      const rows = await db
         .selectFrom('inbox')
         .select('id')
+        .where('state', '=', state)
         .where('received_at', '<', cutoff)
-        .where('state', 'in', ['processed', 'rejected'])
         .orderBy('received_at')
-        .limit(limit)
-        .execute()
-    ).map((r) => r.id);
+        .limit(limit - ids.length)
+        .execute();
+      for (const r of rows) ids.push(r.id);
+    }
     if (ids.length === 0) return 0;
     const res = await db.deleteFrom('inbox').where('id', 'in', ids).executeTakeFirst();
     return Number(res.numDeletedRows);
