@@ -17,11 +17,18 @@ export interface InboxWriterOptions {
   /** Body bytes allowed to wait for a commit before new deliveries are refused. */
   maxQueuedBytes?: number;
   /**
-   * Commits start at least this far apart. The fsync blocks the event loop, and deliveries arriving
-   * one by one would otherwise each get their own, keeping the disk (and the loop) busy exactly when
-   * load is high; an idle writer still commits a lone delivery at once.
+   * Commits start at most this far apart (see commitSpacingFactor). The fsync blocks the event loop,
+   * and deliveries arriving one by one would otherwise each get their own, keeping the disk (and the
+   * loop) busy exactly when load is high; an idle writer still commits a lone delivery at once.
    */
   minCommitIntervalMs?: number;
+  /**
+   * Under load a commit starts this many times the last commit's duration after the last one started,
+   * up to minCommitIntervalMs: at most half of the loop (the default, 2) goes to committing, and at a
+   * moderate rate a delivery waits for a commit about as long as a commit takes, not a fixed 4 ms (at
+   * 1,000/s in bench/ingress: p50 3.3 against 4.4 ms, with the processor's 2 ms slices).
+   */
+  commitSpacingFactor?: number;
   /** Called after each successful commit (wakes the inbox processor). */
   onCommitted?: () => void;
 }
@@ -52,7 +59,9 @@ export function createInboxWriter(
   const maxBatchRows = options.maxBatchRows ?? 256;
   const maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
   const minInterval = options.minCommitIntervalMs ?? 4;
+  const spacingFactor = options.commitSpacingFactor ?? 2;
   let lastCommitStart = Number.NEGATIVE_INFINITY;
+  let lastCommitMs = 0;
   let queue: Waiting[] = [];
   let queuedBytes = 0;
   let scheduled = false;
@@ -77,6 +86,7 @@ export function createInboxWriter(
       scheduled = false;
       lastCommitStart = performance.now();
       flushing = flush().finally(() => {
+        lastCommitMs = performance.now() - lastCommitStart;
         flushing = undefined;
         if (queue.length > 0) schedule();
         else notifyIfIdle();
@@ -84,8 +94,9 @@ export function createInboxWriter(
     };
     // setImmediate runs after the current I/O phase: every request whose body arrived in this
     // phase has appended by then and shares the commit. Under load, the next commit waits for
-    // the interval so that more deliveries share it.
-    const wait = lastCommitStart + minInterval - performance.now();
+    // the spacing so that more deliveries share it.
+    const spacing = Math.min(minInterval, spacingFactor * lastCommitMs);
+    const wait = lastCommitStart + spacing - performance.now();
     if (wait <= 0) setImmediate(run);
     else setTimeout(run, wait);
   }
