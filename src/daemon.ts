@@ -35,6 +35,7 @@ import { type OpenedDatabase, openStore } from './store/db.js';
 import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
 import { holdInstancePresence, type InstancePresence } from './store/instance-presence.js';
 import { migrateToLatest } from './store/migrate.js';
+import { createWalCheckpointer } from './store/wal-checkpointer.js';
 import { createStoreWritability } from './store/writability.js';
 import { VERSION } from './version.js';
 import { createInboxWriter } from './webhook/inbox-writer.js';
@@ -314,6 +315,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // The feeder starts before the sender so campaign rate caps are known when leftover campaign
     // rows are claimed; stopping after the sender only leaves its last rows queued for the next run.
     const services: Service[] = [
+      // First started, last stopped: it checkpoints while every other service writes.
+      ...(database.engine === 'sqlite' && database.path !== ':memory:'
+        ? [createWalCheckpointer(database, logger)]
+        : []),
       inboxWriter,
       inboxProcessor,
       responderWorker,
