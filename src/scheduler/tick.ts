@@ -4,7 +4,8 @@
 // escalation, idle close, retention purge). Ticks never overlap within the process; across instances
 // (several daemons on one PostgreSQL, SPEC §10) each batch is claimed in one statement with this
 // instance as owner and a lease of `scheduler.lease`, and decided in a transaction that holds only
-// the rows still its own; a batch takes milliseconds, so the lease needs no renewal. A crashed
+// the rows still its own, in chunks with the event loop handed back between them; a batch takes well
+// under a second even at its share of a busy loop, so the lease (minutes) needs no renewal. A crashed
 // instance's claims are taken over by any tick once their lease ran out, its own at its next start.
 // Tests call tick() with a fake clock.
 import { Cron } from 'croner';
@@ -22,7 +23,7 @@ import { type DueFollowUp, followUpsRepo } from '../store/follow-ups-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { deferredDueAt, kindAt } from './follow-up-plan.js';
 import { planNext, recordFollowUpSkipped } from './follow-ups.js';
-import { type HousekeepingReport, housekeeping } from './housekeeping.js';
+import { type HousekeepingReport, housekeeping, type Pace } from './housekeeping.js';
 
 export interface SchedulerDeps {
   db: Db;
@@ -200,7 +201,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return ok;
   }
 
-  async function followUps(report: TickReport, config: Config, pace: () => Promise<void>): Promise<void> {
+  async function followUps(report: TickReport, config: Config, pace: Pace): Promise<void> {
     const active = new Map<number | string, boolean>();
     const released = await withTransaction(deps.db, (trx) =>
       followUpsRepo.releaseExpiredClaims(trx, deps.clock.now()),

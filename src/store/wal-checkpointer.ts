@@ -62,6 +62,7 @@ export function createWalCheckpointer(
   const log = logger.child({ module: 'store' });
   const everyMs = options.everyMs ?? 50;
   let worker: Worker | undefined;
+  let exited = false;
   let count = 0;
   let warned = false;
 
@@ -82,6 +83,10 @@ export function createWalCheckpointer(
           log.warn({ event: 'store.checkpoint_failed', err: m.error }, 'WAL checkpoint failed');
         }
       });
+      exited = false;
+      w.once('exit', () => {
+        exited = true;
+      });
       w.on('error', (err) => {
         // The daemon's connection takes over checkpointing at its usual threshold.
         handle.sqlite.pragma('wal_autocheckpoint = 1000');
@@ -93,6 +98,8 @@ export function createWalCheckpointer(
       worker = undefined;
       if (!w) return;
       handle.sqlite.pragma('wal_autocheckpoint = 1000');
+      // A thread that already failed has nothing to stop; waiting for its exit would last the deadline.
+      if (exited) return;
       const stopped = new Promise<void>((resolve) => {
         w.on('message', (m: { stopped?: boolean }) => {
           if (m.stopped) resolve();

@@ -68,3 +68,17 @@ it('without it, the same commits stay in the WAL below the backstop', async () =
   await new Promise((r) => setTimeout(r, 200));
   expect(statSync(file).size).toBeLessThan(1_000_000);
 });
+
+it('a checkpoint thread that fails hands checkpointing back to the daemon connection', async () => {
+  const { handle, file } = openFile();
+  // The worker opens the file by path; with its folder gone it cannot (the daemon's handle still works).
+  rmSync(path.dirname(file), { recursive: true, force: true });
+  const checkpointer = createWalCheckpointer(handle, silentLogger(), { everyMs: 10 });
+  await checkpointer.start();
+  await until(() => handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) === 1000);
+  // Stopping a thread that already failed returns at once: with a deadline a minute away, waiting for
+  // it would outlast the test's timeout.
+  await checkpointer.stop(Date.now() + 60_000);
+  expect(handle.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  expect(checkpointer.checkpoints()).toBe(0);
+});
