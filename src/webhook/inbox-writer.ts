@@ -17,9 +17,10 @@ export interface InboxWriterOptions {
   /** Body bytes allowed to wait for a commit before new deliveries are refused. */
   maxQueuedBytes?: number;
   /**
-   * Commits start at most this far apart (see commitSpacingFactor). The fsync blocks the event loop,
-   * and deliveries arriving one by one would otherwise each get their own, keeping the disk (and the
-   * loop) busy exactly when load is high; an idle writer still commits a lone delivery at once.
+   * The longest a commit under load waits after the previous one started (see commitSpacingFactor).
+   * The fsync blocks the event loop, and deliveries arriving one by one would otherwise each get their
+   * own, keeping the disk (and the loop) busy when load is high; an idle writer commits a lone delivery
+   * at once.
    */
   minCommitIntervalMs?: number;
   /**
