@@ -341,7 +341,12 @@ describe('delivery', () => {
     await customerWrites('4917000000092');
     await drain();
     expect(rx.acknowledged.map((r) => r.envelope.data.wa_id)).toEqual(['4917000000091', '4917000000092']);
-    const rows = await t.deps.db.selectFrom('event_deliveries').select(['state', 'last_status']).execute();
+    // Ordered: PostgreSQL returns updated rows in no particular order.
+    const rows = await t.deps.db
+      .selectFrom('event_deliveries')
+      .select(['state', 'last_status'])
+      .orderBy('event_seq')
+      .execute();
     expect(rows).toEqual([
       { state: 'delivered', last_status: 200 },
       { state: 'delivered', last_status: 204 },
