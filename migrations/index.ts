@@ -20,6 +20,7 @@ import * as m0017 from './0017_rate_slots.js';
 import * as m0018 from './0018_template_components.js';
 import * as m0019 from './0019_event_delivery_claim_index.js';
 import * as m0020 from './0020_inbox_purge_index.js';
+import * as m0021 from './0021_drop_inbox_received_at.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0018_template_components': m0018,
   '0019_event_delivery_claim_index': m0019,
   '0020_inbox_purge_index': m0020,
+  '0021_drop_inbox_received_at': m0021,
 };

@@ -156,14 +156,4 @@ export const inboxRepo = Object.freeze({
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows);
   },
-
-  /** Retention: drops processed and rejected raw deliveries received before `before`. */
-  async purgeBefore(db: Db, before: number): Promise<number> {
-    const res = await db
-      .deleteFrom('inbox')
-      .where('state', 'in', ['processed', 'rejected'])
-      .where('received_at', '<', before)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  },
 });
