@@ -6,16 +6,12 @@
 // through an index (no sort, so it stops at its limit).
 import { afterEach, expect, it } from 'vitest';
 import { subscriptionsRepo } from '../../src/store/subscriptions-repo.js';
-import { type PlanDatabase, planDatabase } from './query-plans.js';
+import { planDatabasePerTest } from './query-plans.js';
 
-let p: PlanDatabase | undefined;
-afterEach(async () => {
-  await p?.close();
-  p = undefined;
-});
+const openPlan = planDatabasePerTest({ afterEach });
 
 it('claims event deliveries through (subscription_id, state, event_seq), without a sort', async () => {
-  p = await planDatabase();
+  const p = await openPlan();
   // The claim's own statement, as the repository builds it.
   await subscriptionsRepo.claim(p.db, 's1', 'inst-a', 1_000, 61_000, 16);
   const [root] = p.caught;

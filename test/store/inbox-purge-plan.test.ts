@@ -7,16 +7,12 @@
 import { afterEach, expect, it } from 'vitest';
 import { housekeepingRepo } from '../../src/store/housekeeping-repo.js';
 import { inboxRepo } from '../../src/store/inbox-repo.js';
-import { type PlanDatabase, planDatabase } from './query-plans.js';
+import { planDatabasePerTest } from './query-plans.js';
 
-let p: PlanDatabase | undefined;
-afterEach(async () => {
-  await p?.close();
-  p = undefined;
-});
+const openPlan = planDatabasePerTest({ afterEach });
 
 it('purges finished inbox rows through (state, received_at), without a sort', async () => {
-  p = await planDatabase();
+  const p = await openPlan();
   expect(await housekeepingRepo.purgeFinishedInbox(p.db, 1_000, 500)).toBe(0);
   const reads = p.caught.filter((node) => node.kind === 'SelectQueryNode');
   expect(reads).toHaveLength(2);
@@ -28,7 +24,7 @@ it('purges finished inbox rows through (state, received_at), without a sort', as
 });
 
 it('reprocesses by time through (state, received_at), and the inbox has no index on received_at alone', async () => {
-  p = await planDatabase();
+  const p = await openPlan();
   expect(await inboxRepo.reprocessInboxSince(p.db, 1_000, 2_000)).toBe(0);
   const [update] = p.caught.filter((node) => node.kind === 'UpdateQueryNode');
   expect(await p.plan(update as NonNullable<typeof update>)).toEqual([

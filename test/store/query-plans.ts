@@ -47,3 +47,21 @@ export async function planDatabase(): Promise<PlanDatabase> {
     },
   };
 }
+
+/**
+ * One plan database per test: the returned function opens it, and it is closed after the test
+ * (pass vitest's afterEach).
+ */
+export function planDatabasePerTest(hooks: {
+  afterEach: (fn: () => Promise<void>) => void;
+}): () => Promise<PlanDatabase> {
+  let current: PlanDatabase | undefined;
+  hooks.afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async () => {
+    current = await planDatabase();
+    return current;
+  };
+}
