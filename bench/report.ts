@@ -30,7 +30,7 @@ const HEADLINES: [string, string, string][] = [
   ['ingress', '(report)', 'p99_daemon_ms_at_1000'],
   ['ingress', '(report)', 'p99_daemon_over_group_at_1000'],
   ['ingress', '(report)', 'processing_over_ingress'],
-  ['ingress', 'results.daemon', 'processing_cpu_us_per_delivery'],
+  ['ingress', 'medians', 'processing_cpu_us_per_delivery'],
   ['peers', 'daemon', 'throughput'],
   ['peers', 'daemon', 'latency p99'],
   ['peers', 'daemon', 'throughput vs group-commit floor'],
@@ -72,8 +72,14 @@ export function newestFullRun(dir = RESULTS): { file: string; run: BenchResults 
   for (const { file, run } of runs) {
     const ok = run.benchmarks.filter((b) => !b.error && !taken.has(b.name));
     if (ok.length === 0) continue;
+    const machine = run.machine as unknown as Record<string, unknown>;
+    // Named when it is not the newest run's: numbers from two kinds of machine are not one table.
+    const other =
+      machine.cpu_model !== (newest.run.machine as unknown as Record<string, unknown>).cpu_model
+        ? `; on ${machine.cores ?? '?'} cores ${machine.cpu_model ?? '?'}`
+        : '';
     sources.push(
-      `${file} (${ok.map((b) => b.name).join(', ')}; commit ${String((run.machine as unknown as Record<string, unknown>).git_commit ?? '?').slice(0, 12)})`,
+      `${file} (${ok.map((b) => b.name).join(', ')}; commit ${String(machine.git_commit ?? '?').slice(0, 12)}${other})`,
     );
     for (const b of ok) {
       taken.add(b.name);

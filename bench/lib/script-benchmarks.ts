@@ -5,7 +5,10 @@
 import type { BenchRow } from './benchmark.js';
 
 export const SCRIPT_FLAGS: Record<string, { quick: string[]; full: string[] }> = {
-  ingress: { quick: ['--duration', '2', '--warmup', '1'], full: ['--duration', '20', '--warmup', '3'] },
+  ingress: {
+    quick: ['--rounds', '1', '--duration', '2', '--warmup', '1'],
+    full: ['--rounds', '3', '--duration', '12', '--warmup', '2'],
+  },
   outbound: {
     quick: ['--sizes', '10000,100000', '--due', '2000', '--sends', '400'],
     full: ['--sizes', '100000,1000000', '--due', '10000', '--sends', '1600'],
