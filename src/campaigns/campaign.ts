@@ -20,6 +20,35 @@ export function runState(startAt: number | null, now: number): 'scheduled' | 'ru
   return startAt !== null && startAt > now ? 'scheduled' : 'running';
 }
 
+/**
+ * The fields every new campaign row starts with, created or retargeted: a draft holding `recipients`
+ * queued recipients, never started, nothing sent or counted yet. One place, so that a counter added
+ * to campaigns starts at zero on both paths.
+ */
+export function draftCampaignFields(now: number, recipients: number) {
+  return {
+    state: 'draft' as const,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    paused_at: null,
+    completed_at: null,
+    cancelled_at: null,
+    recipients_total: recipients,
+    count_queued: recipients,
+    count_sent: 0,
+    count_delivered: 0,
+    count_read: 0,
+    count_replied: 0,
+    count_failed: 0,
+    count_skipped_opted_out: 0,
+    pause_reason: null,
+    schedule_reason: null,
+    recent_outcomes: '',
+    sends_recorded: 0,
+  } satisfies Partial<CampaignRow>;
+}
+
 export interface CampaignCounts {
   queued: number;
   sent: number;

@@ -10,7 +10,7 @@ import { agentsRepo } from '../store/agents-repo.js';
 import { type CampaignRow, campaignsRepo } from '../store/campaigns-repo.js';
 import type { RecipientState } from '../store/tables.js';
 import { withTransaction } from '../store/transactions.js';
-import { type CampaignView, toCampaign } from './campaign.js';
+import { type CampaignView, draftCampaignFields, toCampaign } from './campaign.js';
 import { effectiveLimit } from './messaging-limit.js';
 import { type CampaignDeps, requireApprovedTemplate } from './service.js';
 
@@ -85,30 +85,12 @@ export async function retargetCampaign(
   const name = (input.name ?? `${source.name} (retarget: ${input.audience})`).slice(0, 200);
   const row: CampaignRow = {
     ...source,
+    ...draftCampaignFields(now, 0),
     id,
     name,
-    state: 'draft',
     template: JSON.stringify(input.template),
     start_at: input.start_at ?? null,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    paused_at: null,
-    completed_at: null,
-    cancelled_at: null,
-    recipients_total: 0,
-    count_queued: 0,
-    count_sent: 0,
-    count_delivered: 0,
-    count_read: 0,
-    count_replied: 0,
-    count_failed: 0,
-    count_skipped_opted_out: 0,
-    pause_reason: null,
-    schedule_reason: null,
     retarget_of: source.id,
-    recent_outcomes: '',
-    sends_recorded: 0,
   };
   const { limit } = await effectiveLimit(deps.db, config, source.phone_number_id);
   const total = await withTransaction(deps.db, async (trx) => {

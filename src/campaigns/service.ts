@@ -18,7 +18,14 @@ import { outboxRepo } from '../store/outbox-repo.js';
 import { templatesRepo } from '../store/templates-repo.js';
 import { withTransaction } from '../store/transactions.js';
 import { templateVerdict } from './auto-pause.js';
-import { ALLOWED_FROM, type CampaignCommand, type CampaignView, runState, toCampaign } from './campaign.js';
+import {
+  ALLOWED_FROM,
+  type CampaignCommand,
+  type CampaignView,
+  draftCampaignFields,
+  runState,
+  toCampaign,
+} from './campaign.js';
 import { moveCampaign } from './campaign-transitions.js';
 import { DAY, effectiveLimit, limitUse } from './messaging-limit.js';
 import { checkRecipients, type Duplicate, type RecipientInput } from './recipients.js';
@@ -98,33 +105,15 @@ export async function createCampaign(
   const now = deps.clock.now();
   const id = deps.ids.next();
   const row: CampaignRow = {
+    ...draftCampaignFields(now, checked.recipients.length),
     id,
     agent_id: agent.id,
     phone_number_id: agent.phone_number_id ?? config.channels.phone_number_id,
     name: input.name,
-    state: 'draft',
     template: JSON.stringify(input.template),
     rate_per_second: rate,
     start_at: input.start_at ?? null,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    paused_at: null,
-    completed_at: null,
-    cancelled_at: null,
-    recipients_total: checked.recipients.length,
-    count_queued: checked.recipients.length,
-    count_sent: 0,
-    count_delivered: 0,
-    count_read: 0,
-    count_replied: 0,
-    count_failed: 0,
-    count_skipped_opted_out: 0,
-    pause_reason: null,
-    schedule_reason: null,
     retarget_of: null,
-    recent_outcomes: '',
-    sends_recorded: 0,
   };
   const recipients: NewRecipient[] = checked.recipients.map((r) => ({
     id: deps.ids.next(),
