@@ -23,6 +23,29 @@ const END = '<!-- /bench:numbers -->';
 const WORST = '(worst ratio)';
 const RATIO_TARGETS: Record<string, number> = { insights: 2 };
 
+/**
+ * Targets of headline figures, shown beside them with their verdict so that a missed one reads as
+ * missed (issue 20's for ingress; the events benchmark's ratio with subscriptions). Keyed by
+ * `benchmark|case|metric`; `of: 'ratio'` judges the row's ratio to its baseline, else its value.
+ */
+export const HEADLINE_TARGETS: Record<string, { at: 'least' | 'most'; target: number; of?: 'ratio' }> = {
+  'ingress|(report)|throughput_daemon_over_group': { at: 'least', target: 0.8 },
+  'ingress|(report)|p99_daemon_over_group_at_1000': { at: 'most', target: 1.5 },
+  'ingress|(report)|processing_over_ingress': { at: 'least', target: 1 },
+  'ingress|medians|processing_cpu_us_per_delivery': { at: 'most', target: 150 },
+  'events|ingress, 50 connections, 3 subscriptions|throughput': { at: 'least', target: 0.9, of: 'ratio' },
+};
+
+/** " (target ≥ 0.8: met)" for a row with a headline target, else "". */
+export function verdictText(r: BenchRow): string {
+  const t = HEADLINE_TARGETS[`${r.benchmark}|${r.case}|${r.metric}`];
+  if (!t) return '';
+  const x = t.of === 'ratio' ? r.ratio : r.value;
+  if (x === undefined) return '';
+  const met = t.at === 'least' ? x >= t.target : x <= t.target;
+  return `target ${t.at === 'least' ? '≥' : '≤'} ${t.target}${t.of === 'ratio' ? '×' : ''}: ${met ? 'met' : 'missed'}`;
+}
+
 /** The figures the README leads with: [benchmark, case, metric] matched exactly. */
 const HEADLINES: [string, string, string][] = [
   ['ingress', '(report)', 'throughput_daemon_over_group'],
@@ -191,8 +214,11 @@ export function renderHeadlines(run: BenchResults, file: string): string {
     }
     const row = run.rows.find((r) => r.benchmark === bench && r.case === c && r.metric === metric);
     const figure = c === '(report)' || c.startsWith('results.') ? metric : `${c}: ${metric}`;
+    const notes = row
+      ? [row.ratio !== undefined ? ratioText(row) : '', verdictText(row)].filter(Boolean)
+      : [];
     const value = row
-      ? `${valueText(row)}${row.ratio !== undefined ? ` (${ratioText(row)})` : ''}`
+      ? `${valueText(row)}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`
       : 'not in this run';
     lines.push(`| ${bench} | ${cell(figure)} | ${cell(value)} |`);
   }
