@@ -278,7 +278,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       owner: instance,
       ingress: inboxWriter,
     });
-    const eventStreams = createEventStreams({ db: database.db, logger, config: () => configStore.current() });
+    const eventStreams = createEventStreams({
+      db: database.db,
+      clock,
+      logger,
+      config: () => configStore.current(),
+    });
     let previousConfig = configStore.current();
     configStore.subscribe((next) => {
       const before = previousConfig;

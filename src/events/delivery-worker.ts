@@ -33,7 +33,7 @@ import type { RuntimeHealth } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type EventRow, eventsRepo } from '../store/events-repo.js';
 import { type DeliveryRow, type SubscriptionRow, subscriptionsRepo } from '../store/subscriptions-repo.js';
-import { withRedoableTransaction, withTransaction } from '../store/transactions.js';
+import { makeDurable, withRedoableTransaction, withTransaction } from '../store/transactions.js';
 import { createCommitHorizon } from './commit-horizon.js';
 import { type PostOutcome, postWebhook } from './post-webhook.js';
 import { onEventAppended, recordEvent, toEnvelope } from './record-event.js';
@@ -184,6 +184,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     // A full batch leaves more events behind it: the loop goes round once more.
     if (moves.some((m) => m.moved && m.full)) wake();
     const ids = claimed.flat().map((row) => row.event_id);
+    // The claim is redoable, as is the processing that recorded these events: both are made durable
+    // before any of them is POSTed, so a power loss cannot take back an event a subscriber has.
+    if (ids.length > 0) await makeDurable(deps.db, now);
     const byId = new Map<string, EventRow>();
     for (let i = 0; i < ids.length; i += FAN_OUT_BATCH) {
       for (const e of await eventsRepo.byIds(deps.db, ids.slice(i, i + FAN_OUT_BATCH))) byId.set(e.id, e);

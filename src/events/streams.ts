@@ -4,14 +4,18 @@
 // `events.max_streams` are open; a stream whose client stops reading is closed once a bounded number
 // of events waits for it (the client resumes with Last-Event-ID), so memory stays bounded.
 // The shared position never passes the commit horizon (commit-horizon.ts): on PostgreSQL an event
-// whose transaction is still open may hold a smaller seq than one already visible.
+// whose transaction is still open may hold a smaller seq than one already visible. What was read is
+// made durable before it is pushed (store/transactions.ts makeDurable): events are recorded by
+// redoable commits, and a client must not see one that a power loss would take back.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../lib/app-error.js';
+import type { Clock } from '../lib/clock.js';
 import type { Service } from '../lib/service.js';
 import { createWakeLoop } from '../lib/wake-loop.js';
 import type { Db } from '../store/db.js';
 import { type EventRow, eventsRepo } from '../store/events-repo.js';
+import { makeDurable } from '../store/transactions.js';
 import { createCommitHorizon, settledLastSeq } from './commit-horizon.js';
 import { onEventAppended } from './record-event.js';
 
@@ -40,6 +44,7 @@ const RECHECK_MS = 5;
 
 export function createEventStreams(deps: {
   db: Db;
+  clock: Clock;
   logger: Logger;
   config: () => Config;
   pollMs?: number;
@@ -70,6 +75,9 @@ export function createEventStreams(deps: {
     if (rows.length > 0 && !sink.push(rows)) sinks.delete(sink);
   }
 
+  /** Called between reading events and sending them (nothing written unless it must be). */
+  const durable = () => makeDurable(deps.db, deps.clock.now());
+
   async function tick(): Promise<void> {
     if (hubSeq === null) hubSeq = await settledLastSeq(deps.db);
     const hub = hubSeq;
@@ -79,6 +87,7 @@ export function createEventStreams(deps: {
         const rows = (await eventsRepo.after(deps.db, state.cursor, PAGE, sink.filter)).filter(
           (r) => r.seq <= hub,
         );
+        if (rows.length > 0) await durable();
         send(sink, rows);
         state.cursor = rows.length < PAGE ? hub : (rows[rows.length - 1] as EventRow).seq;
       }
@@ -100,6 +109,7 @@ export function createEventStreams(deps: {
       if (fresh.length === 0) return;
     }
     const next = (fresh[fresh.length - 1] as EventRow).seq;
+    await durable();
     for (const [sink, state] of sinks) {
       if (state.cursor < hub) continue;
       const from = state.cursor;

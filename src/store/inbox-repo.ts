@@ -5,6 +5,7 @@
 import type { Db } from './db.js';
 import { claimDue, forUpdate, releaseLeases } from './locking.js';
 import type { InboxState, InboxTable } from './tables.js';
+import { asDurableCommit } from './transactions.js';
 
 export type InboxRow = InboxTable;
 
@@ -12,7 +13,7 @@ export const inboxRepo = Object.freeze({
   /** One multi-row insert: one statement, one commit (one fsync) for a whole group of deliveries. */
   async insertMany(db: Db, rows: InboxRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await db.insertInto('inbox').values(rows).execute();
+    await asDurableCommit(db, () => db.insertInto('inbox').values(rows).execute());
   },
 
   async get(db: Db, id: string): Promise<InboxRow | undefined> {

@@ -5,6 +5,7 @@ import type { Db } from './db.js';
 import { flushLedger, ledgerMark, openLedger, rollbackLedger } from './deferred-counts.js';
 import { engineOf } from './dialect.js';
 import { heldSqliteConnection } from './raw-sqlite.js';
+import { settingsRepo } from './settings-repo.js';
 
 /**
  * How often a transaction PostgreSQL chose as a deadlock's victim (or, under a stricter isolation, a
@@ -46,7 +47,9 @@ async function runAgainOnConcurrency<T>(begin: () => Promise<T>): Promise<T> {
  * when PostgreSQL chose it as a deadlock's victim (runAgainOnConcurrency).
  */
 export function withTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return runAgainOnConcurrency(() => db.transaction().execute((trx) => withLedger(trx, fn)));
+  return asDurableCommit(db, () =>
+    runAgainOnConcurrency(() => db.transaction().execute((trx) => withLedger(trx, fn))),
+  );
 }
 
 /** Runs `fn` with the transaction's counter ledger open, written last (store/deferred-counts.ts). */
@@ -62,30 +65,88 @@ async function withLedger<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
  * `synchronous=NORMAL` for this transaction only; the connection is back to FULL afterwards). For work
  * that is redone from durable input when its commit is lost: the inbox processor, whose rows stay
  * `pending` in the same lost commit. Nothing outside can act on such a commit before it is durable:
- * in WAL mode the next fsynced commit (an outbox or delivery claim, the next ingress commit) makes every
- * earlier frame durable with it, and a kill -9 loses nothing (the frames are in the OS already); only a
+ * in WAL mode the next fsynced commit (an outbox claim, the next ingress commit, makeDurable before
+ * events leave the process) makes every earlier frame durable with it, and a kill -9 loses nothing (the frames are in the OS already); only a
  * power loss can take back the last few processing commits, which the rows still pending then redo.
  * Saves one fsync per processing slice, which on a slow disk is most of its time. On PostgreSQL the same
  * holds with `synchronous_commit = off` for this transaction: the commit returns before its WAL is
  * flushed, a crash of the server can lose it (the rows stay pending and are redone), never corrupt it.
  */
-export function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+export async function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  let result: T;
   if (engineOf(db) === 'postgres') {
-    return runAgainOnConcurrency(() =>
+    result = await runAgainOnConcurrency(() =>
       db.transaction().execute(async (trx) => {
         await sql`set local synchronous_commit = off`.execute(trx);
         return withLedger(trx, fn);
       }),
     );
+  } else {
+    result = await db.connection().execute(async (conn) => {
+      await sql`pragma synchronous = NORMAL`.execute(conn);
+      try {
+        return await conn.transaction().execute((trx) => fn(trx));
+      } finally {
+        await sql`pragma synchronous = FULL`.execute(conn);
+      }
+    });
   }
-  return db.connection().execute(async (conn) => {
-    await sql`pragma synchronous = NORMAL`.execute(conn);
-    try {
-      return await conn.transaction().execute((trx) => fn(trx));
-    } finally {
-      await sql`pragma synchronous = FULL`.execute(conn);
-    }
-  });
+  durabilityOf(db).redoable += 1;
+  return result;
+}
+
+/**
+ * What this process knows of its commits' durability, per database: how many redoable commits it made,
+ * and how many of them a durable commit has covered since (a durable commit makes every earlier commit
+ * durable with it: SQLite's WAL and PostgreSQL's are each one log, flushed in order). A new process
+ * starts with one uncovered, for the commits a killed predecessor left unsynced.
+ */
+interface Durability {
+  redoable: number;
+  covered: number;
+}
+const durability = new WeakMap<object, Durability>();
+
+function durabilityOf(db: Db): Durability {
+  const key = db.getExecutor().adapter;
+  let d = durability.get(key);
+  if (!d) {
+    d = { redoable: 1, covered: 0 };
+    durability.set(key, d);
+  }
+  return d;
+}
+
+/**
+ * Runs `commit`, one durable commit (fsynced on SQLite, synchronous on PostgreSQL), and counts every
+ * redoable commit made before it started as durable once it succeeded. For commits made outside
+ * withTransaction: the ingress group commit (inbox-repo.ts).
+ */
+export async function asDurableCommit<T>(db: Db, commit: () => Promise<T>): Promise<T> {
+  const d = durabilityOf(db);
+  const before = d.redoable;
+  const result = await commit();
+  d.covered = Math.max(d.covered, before);
+  return result;
+}
+
+/** The settings key the durability barrier writes (its value: the time of the last barrier). */
+export const DURABILITY_BARRIER_KEY = 'durability.barrier';
+
+/**
+ * Makes every commit this process could read so far durable before anything read from it leaves the
+ * process (an event POSTed to a subscriber, pushed down a live stream): a redoable commit (the inbox
+ * processor's, which records the events) is not fsynced by itself, and a power loss could take it
+ * back after its event went out; the delivery would then be processed again into events under new
+ * ids, and the receiver would see the same change twice. On SQLite nothing is written while a durable
+ * commit (an ingress group commit, under load every few milliseconds) has covered every redoable one;
+ * otherwise one small durable write is. On PostgreSQL always: another instance's redoable commits,
+ * visible here, are unknown to this process, and a durable commit flushes the one log past them.
+ */
+export async function makeDurable(db: Db, now: number): Promise<void> {
+  const d = durabilityOf(db);
+  if (engineOf(db) === 'sqlite' && d.covered >= d.redoable) return;
+  await withTransaction(db, (trx) => settingsRepo.put(trx, DURABILITY_BARRIER_KEY, String(now), now));
 }
 
 /**

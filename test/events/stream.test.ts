@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { rows } from '../inbox/db-view.js';
+import { deliver, deliveryOf, messagesChange, signed } from '../webhook/deliveries.js';
 
 const STREAM = '/api/extensions/native-whatsapp/runtime/events';
 const RECOVERY = '/api/extensions/native-whatsapp/management/recovery';
@@ -74,6 +75,30 @@ describe('the live stream', () => {
     expect(bad.status).toBe(400);
     const unknown = await t.request(`${STREAM}?types=message.exploded`);
     expect(unknown.status).toBe(400);
+  });
+
+  it('makes the commit that recorded an event durable before sending it', async () => {
+    const res = await t.request(STREAM, { token: t.tokens.standard });
+    // Events of a processed delivery come from a commit that is not fsynced by itself; the stream
+    // writes the durability barrier (store/transactions.ts makeDurable) before it sends them.
+    t.clock.advance(60_000);
+    const at = String(t.clock.now());
+    const seconds = Math.floor(t.clock.now() / 1000);
+    await deliver(
+      t,
+      signed(
+        deliveryOf([
+          messagesChange(
+            [{ wa_id: '4917000000007' }],
+            [{ from: '4917000000007', timestamp: seconds, body: 'hi' }],
+          ),
+        ]),
+      ),
+    );
+    const text = await readUntil(res, (s) => s.includes('event: message.received'));
+    expect(text).toContain('event: message.received');
+    const barrier = rows<{ value: string }>(t, "select value from settings where key = 'durability.barrier'");
+    expect(barrier).toEqual([{ value: at }]);
   });
 
   it('refuses streams past events.max_streams with 503 and Retry-After', async () => {

@@ -115,6 +115,27 @@ describe('delivery', () => {
     expect(received?.conversation_id).toBe(rx.acknowledged[0]?.envelope.conversation_id);
   });
 
+  it('makes the commit that recorded an event durable before POSTing it', async () => {
+    await subscribe();
+    // The processor records events in commits that are not fsynced by themselves: a power loss
+    // could take one back after its event went out, and the delivery, processed again, would
+    // send the same change under new event ids. The barrier is written after that commit and before
+    // the POST, at the time of the claim (store/transactions.ts makeDurable).
+    t.clock.advance(60_000);
+    const at = String(t.clock.now());
+    const barrierAtPost: (string | undefined)[] = [];
+    rx.answer = () => {
+      barrierAtPost.push(
+        rows<{ value: string }>(t, "select value from settings where key = 'durability.barrier'")[0]?.value,
+      );
+      return { status: 204 };
+    };
+    await customerWrites('4917000000009');
+    await drain();
+    expect(types(rx.acknowledged)).toEqual(['conversation.opened', 'message.received']);
+    expect(barrierAtPost).toEqual([at, at]);
+  });
+
   it('filters by type and agent', async () => {
     await subscribe({ types: ['message.received'] });
     await customerWrites('4917000000002');
