@@ -66,8 +66,9 @@ async function withLedger<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
  * that is redone from durable input when its commit is lost: the inbox processor, whose rows stay
  * `pending` in the same lost commit. Nothing outside can act on such a commit before it is durable:
  * in WAL mode the next fsynced commit (an outbox claim, the next ingress commit, makeDurable before
- * events leave the process) makes every earlier frame durable with it, and a kill -9 loses nothing (the frames are in the OS already); only a
- * power loss can take back the last few processing commits, which the rows still pending then redo.
+ * events leave the process) makes every earlier frame durable with it, and a kill -9 loses nothing
+ * (the frames are in the OS already); only a power loss can take back the last few processing
+ * commits, which the rows still pending then redo.
  * Saves one fsync per processing slice, which on a slow disk is most of its time. On PostgreSQL the same
  * holds with `synchronous_commit = off` for this transaction: the commit returns before its WAL is
  * flushed, a crash of the server can lose it (the rows stay pending and are redone), never corrupt it.
