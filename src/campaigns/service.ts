@@ -197,7 +197,11 @@ async function command(
     const row = await campaignsRepo.get(trx, id);
     if (!row) throw notFound(id);
     if (!ALLOWED_FROM[cmd].includes(row.state)) throw wrongState(cmd, row);
-    if (!(await apply(trx, row, deps.clock.now()))) throw wrongState(cmd, row);
+    if (!(await apply(trx, row, deps.clock.now()))) {
+      // The guarded update found the row changed since it was read (another instance completed or
+      // paused it meanwhile, on PostgreSQL): the error names the state it is in now, not the one read.
+      throw wrongState(cmd, (await campaignsRepo.get(trx, id)) ?? row);
+    }
   });
   if (cmd === 'start' || cmd === 'resume') deps.onChanged?.();
   return getCampaign(deps.db, id);

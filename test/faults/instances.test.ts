@@ -199,6 +199,9 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)(
       const campaignAction = async (action: 'start' | 'pause' | 'resume') => {
         for (let attempt = 1; ; attempt++) {
           const res = await api('POST', `${CAMPAIGNS}/${campaignId}/${action}`, {});
+          // "Pause if running" is not atomic from outside: the campaign may complete between the read
+          // and the pause, which is then refused (409, naming the state it is in now). Nothing to pause.
+          if (action === 'pause' && res.status === 409 && (await campaignState()) === 'completed') return;
           if (res.status === 200 || attempt === 5) {
             expect(res.status, `${action}: ${campaignErrors.join(' | ')}`).toBe(200);
             return;
