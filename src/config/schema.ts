@@ -546,8 +546,11 @@ export const configSchema = z.strictObject({
           timeout: duration.prefault('10s'),
           // A subscription failing (no success) this long is disabled.
           disable_after: duration.prefault('5d'),
-          // Requests in flight per subscription: a slow one never holds the others' slots.
-          concurrency: z.number().int().min(1).max(64).default(4),
+          // Requests in flight per subscription: a slow one never holds the others' slots. 16, not 4:
+          // each pass claims, and each settle records, what its slots freed in one commit, so more
+          // slots mean fewer commits per delivery (bench/events/probe.ts, 5,000 messages to three
+          // subscriptions: 25-35 % less daemon CPU per event delivery than with 4).
+          concurrency: z.number().int().min(1).max(64).default(16),
         })
         .prefault({}),
     })

@@ -32,7 +32,12 @@ import type { Metrics } from '../observability/metrics.js';
 import type { RuntimeHealth } from '../runtime/health.js';
 import type { Db } from '../store/db.js';
 import { type EventRow, eventsRepo } from '../store/events-repo.js';
-import { type DeliveryRow, type SubscriptionRow, subscriptionsRepo } from '../store/subscriptions-repo.js';
+import {
+  type AttemptRow,
+  type DeliveryRow,
+  type SubscriptionRow,
+  subscriptionsRepo,
+} from '../store/subscriptions-repo.js';
 import { makeDurable, withRedoableTransaction, withTransaction } from '../store/transactions.js';
 import { createCommitHorizon } from './commit-horizon.js';
 import { type PostOutcome, postWebhook } from './post-webhook.js';
@@ -296,14 +301,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         // Each subscription read once per batch and kept current here as its outcomes apply.
         const fresh = new Map<string, SubscriptionRow>();
         const out: Note[] = [];
+        const attempts: AttemptRow[] = [];
         for (const f of batch) {
           let sub = fresh.get(f.sub.id);
           if (!sub) {
             sub = (await subscriptionsRepo.get(trx, f.sub.id)) ?? f.sub;
             fresh.set(f.sub.id, sub);
           }
-          out.push(await recordOutcome(trx, sub, f));
+          out.push(await recordOutcome(trx, sub, f, attempts));
         }
+        await subscriptionsRepo.recordAttempts(trx, attempts);
         return out;
       });
       for (const note of notes) report(note);
@@ -329,23 +336,37 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     healthChanged: boolean;
   }
 
-  /** One outcome, inside the batch's transaction; `sub` is the subscription as it now stands. */
-  async function recordOutcome(trx: Db, sub: SubscriptionRow, f: Finished): Promise<Note> {
+  /**
+   * One outcome, inside the batch's transaction; `sub` is the subscription as it now stands. The
+   * attempt is added to `attempts`, which the batch inserts together.
+   */
+  async function recordOutcome(
+    trx: Db,
+    sub: SubscriptionRow,
+    f: Finished,
+    attempts: AttemptRow[],
+  ): Promise<Note> {
     const { row, out, forceDead } = f;
     const config = deps.config().events.delivery;
     const now = deps.clock.now();
-    const attempts = row.attempts + 1;
+    const attempt = row.attempts + 1;
     const gone = out.status === 410;
     let outcome: Note['outcome'];
     let nextAt = now;
     if (out.ok) outcome = 'delivered';
     else if (gone) outcome = 'gone';
     else {
-      nextAt = now + backoff(attempts, config.backoff_min, config.backoff_max, deps.random);
+      nextAt = now + backoff(attempt, config.backoff_min, config.backoff_max, deps.random);
       outcome = forceDead || nextAt > row.created_at + config.retry_for ? 'dead' : 'retry';
     }
-    const note: Note = { f, outcome, attempts, disabled: null, healthChanged: outcome !== 'delivered' };
-    await subscriptionsRepo.recordAttempt(trx, {
+    const note: Note = {
+      f,
+      outcome,
+      attempts: attempt,
+      disabled: null,
+      healthChanged: outcome !== 'delivered',
+    };
+    attempts.push({
       id: deps.ids.next(),
       subscription_id: sub.id,
       delivery_id: row.id,
@@ -358,7 +379,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     });
     const held = await subscriptionsRepo.settle(trx, row.id, deps.owner, {
       state: outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'pending' : 'dead',
-      attempts,
+      attempts: attempt,
       next_attempt_at: nextAt,
       last_status: out.status,
       last_error: out.error,

@@ -13,7 +13,8 @@
 // reason. Every queue (inbox, outbox, follow-ups, responder jobs, media, event deliveries) claims,
 // renews, releases and settles through the helpers below, so the shape above is written once; each
 // repository says only its due condition, order, extra sets and state guard. The same repository code
-// runs on both engines.
+// runs on both engines. One exception: event deliveries settle through a prepared statement of
+// settleHeld's shape (subscriptions-repo.ts), since that runs once per webhook POST.
 import {
   type Expression,
   type ExpressionBuilder,

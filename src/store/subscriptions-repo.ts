@@ -3,7 +3,8 @@
 // pending row of each conversation, so a subscriber sees a conversation's events in sequence order.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
-import { claimDue, type QueueWhere, releaseLeases, settleHeld } from './locking.js';
+import { claimDue, type QueueWhere, releaseLeases } from './locking.js';
+import { preparedByColumns, preparedQuery } from './prepared-query.js';
 import type { EventDeliveriesTable, EventDeliveryAttemptsTable, EventSubscriptionsTable } from './tables.js';
 
 export type SubscriptionRow = Selectable<EventSubscriptionsTable>;
@@ -11,6 +12,34 @@ export type DeliveryRow = Selectable<EventDeliveriesTable>;
 
 const pending: QueueWhere<'event_deliveries'> = (eb) => eb('state', '=', 'pending');
 export type AttemptRow = Selectable<EventDeliveryAttemptsTable>;
+
+/** What settling a delivery writes besides giving its lease back. */
+export type SettlePatch = Pick<
+  DeliveryRow,
+  'state' | 'attempts' | 'next_attempt_at' | 'last_status' | 'last_error'
+> & {
+  delivered_at?: number | null;
+  updated_at: number;
+};
+
+// The statements the delivery worker runs per pass and per attempt, prepared (prepared-query.ts):
+// built by Kysely for every delivery they cost more CPU than SQLite spent running them.
+const getSubscription = preparedQuery(1, (db, id: string) =>
+  db.selectFrom('event_subscriptions').selectAll().where('id', '=', id),
+);
+const enabledSubscriptions = preparedQuery(0, (db) =>
+  db.selectFrom('event_subscriptions').selectAll().where('enabled', '=', 1).orderBy('id').limit(1000),
+);
+// settleHeld's shape (locking.ts): the patch, the lease given back, only while `owner` holds the row.
+const settleDelivery = preparedByColumns((db, patch: SettlePatch, id: string, owner: string) =>
+  db
+    .updateTable('event_deliveries')
+    .set({ ...patch, lease_owner: null, lease_until: null })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner),
+);
+/** Attempt rows per INSERT (9 columns each: far below either engine's parameter limit). */
+const ATTEMPTS_PER_INSERT = 100;
 
 export interface DeliveryCounts {
   pending: number;
@@ -24,7 +53,7 @@ export const subscriptionsRepo = Object.freeze({
   },
 
   async get(db: Db, id: string): Promise<SubscriptionRow | undefined> {
-    return db.selectFrom('event_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+    return (await getSubscription(db, id)).rows[0];
   },
 
   /** Every subscription, oldest first (a handful per installation). */
@@ -33,13 +62,7 @@ export const subscriptionsRepo = Object.freeze({
   },
 
   async enabled(db: Db): Promise<SubscriptionRow[]> {
-    return db
-      .selectFrom('event_subscriptions')
-      .selectAll()
-      .where('enabled', '=', 1)
-      .orderBy('id')
-      .limit(1000)
-      .execute();
+    return (await enabledSubscriptions(db)).rows;
   },
 
   async count(db: Db): Promise<number> {
@@ -149,16 +172,9 @@ export const subscriptionsRepo = Object.freeze({
   },
 
   /** Settles a claimed delivery (only while this owner still holds it). */
-  async settle(
-    db: Db,
-    id: string,
-    owner: string,
-    patch: Pick<DeliveryRow, 'state' | 'attempts' | 'next_attempt_at' | 'last_status' | 'last_error'> & {
-      delivered_at?: number | null;
-      updated_at: number;
-    },
-  ): Promise<boolean> {
-    return settleHeld(db, { table: 'event_deliveries', id, owner, set: () => patch });
+  async settle(db: Db, id: string, owner: string, patch: SettlePatch): Promise<boolean> {
+    const res = await settleDelivery(db, patch, id, owner);
+    return Number(res.numAffectedRows ?? 0) > 0;
   },
 
   /** Start-up: rows this instance held when it stopped (kill -9) are due again at once. */
@@ -193,6 +209,16 @@ export const subscriptionsRepo = Object.freeze({
 
   async recordAttempt(db: Db, row: AttemptRow): Promise<void> {
     await db.insertInto('event_delivery_attempts').values(row).execute();
+  },
+
+  /** The attempts of one settle batch, in as few statements as the engines' limits allow. */
+  async recordAttempts(db: Db, rows: AttemptRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += ATTEMPTS_PER_INSERT) {
+      await db
+        .insertInto('event_delivery_attempts')
+        .values(rows.slice(i, i + ATTEMPTS_PER_INSERT))
+        .execute();
+    }
   },
 
   /** Attempts newest first, strictly before the (at, id) of the previous page's last one. */

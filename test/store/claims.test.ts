@@ -2,6 +2,7 @@
 // SQLite (two handles on one file) and PostgreSQL when TEST_DATABASE_URL is set. Each round seeds due
 // rows, both workers claim small batches until nothing is left, and no row may be won by both; every
 // row is won by one. A lease that ran out is taken over; a live one never is.
+// Event deliveries also settle here: only the holder of a lease settles its row.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -372,5 +373,81 @@ describe.each(engines)('event delivery claims on %s keep per-conversation order'
       const mine = taken.filter((id) => keyOf.get(id) === key);
       expect(mine, `${key} in event order`).toEqual([...mine].sort());
     }
+  });
+});
+
+describe.each(engines)('event delivery settles on %s', (engine) => {
+  const outcome = {
+    state: 'delivered' as const,
+    attempts: 1,
+    next_attempt_at: T0,
+    last_status: 200,
+    last_error: null,
+    delivered_at: T0,
+    updated_at: T0,
+  };
+  const row = (db: Db, id: string) =>
+    db.selectFrom('event_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('a settle counts only while its owner holds the row, inside a transaction or not', async () => {
+    pair = await twoConnections(engine);
+    const p = pair;
+    const [first, second] = await seedDeliveries(p.a, 0, ['c1', 'c2']);
+    const claimed = await subscriptionsRepo.claim(p.a, 's1', 'worker-a', T0, T0 + LEASE, 2);
+    expect(claimed.map((r) => r.id).sort()).toEqual([first, second]);
+    // Another owner's settle changes nothing: worker a still holds both.
+    expect(await subscriptionsRepo.settle(p.b, first as string, 'worker-b', outcome)).toBe(false);
+    expect(await row(p.a, first as string)).toMatchObject({ state: 'pending', lease_owner: 'worker-a' });
+    // The holder's settle writes the outcome and gives the lease back; a retry leaves delivered_at alone.
+    expect(await subscriptionsRepo.settle(p.a, first as string, 'worker-a', outcome)).toBe(true);
+    expect(await row(p.a, first as string)).toMatchObject({
+      state: 'delivered',
+      attempts: 1,
+      last_status: 200,
+      delivered_at: T0,
+      lease_owner: null,
+      lease_until: null,
+    });
+    const retry = {
+      state: 'pending' as const,
+      attempts: 1,
+      next_attempt_at: T0 + 5000,
+      last_status: 503,
+      last_error: 'HTTP 503',
+      updated_at: T0,
+    };
+    const settled = await p.a
+      .transaction()
+      .execute((trx) => subscriptionsRepo.settle(trx, second as string, 'worker-a', retry));
+    expect(settled).toBe(true);
+    expect(await row(p.a, second as string)).toMatchObject({
+      state: 'pending',
+      last_status: 503,
+      last_error: 'HTTP 503',
+      delivered_at: null,
+      lease_owner: null,
+    });
+    // Settled once, the row is no longer held: a second settle by the same owner counts for nothing.
+    expect(await subscriptionsRepo.settle(p.a, first as string, 'worker-a', outcome)).toBe(false);
+  });
+
+  it("a batch's attempts go in together, however many", async () => {
+    pair = await twoConnections(engine);
+    const p = pair;
+    const attempts = Array.from({ length: 250 }, (_, i) => ({
+      id: `at${String(i).padStart(4, '0')}`,
+      subscription_id: 's1',
+      delivery_id: `ed${i}`,
+      event_id: `ev${i}`,
+      event_type: 'message.received',
+      at: T0 + i,
+      status_code: i % 2 === 0 ? 200 : null,
+      latency_ms: i,
+      error: i % 2 === 0 ? null : 'timeout',
+    }));
+    await p.a.transaction().execute((trx) => subscriptionsRepo.recordAttempts(trx, attempts));
+    await subscriptionsRepo.recordAttempts(p.a, []);
+    const stored = await p.a.selectFrom('event_delivery_attempts').selectAll().orderBy('id').execute();
+    expect(stored).toEqual(attempts);
   });
 });
