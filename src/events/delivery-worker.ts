@@ -175,22 +175,28 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (moves.length === 0 && rooms.length === 0) return;
     // The pass's fan-out and every subscription's claim in one commit: a commit per step was most
     // of the pass's cost, each one writing the same index pages again.
-    const claimed = await withRedoableTransaction(deps.db, async (trx) => {
-      for (const move of moves)
-        move.moved = await subscriptionsRepo.fanOut(trx, move.sub, move.rows, move.cursor);
-      const out: DeliveryRow[][] = [];
-      for (const { sub, room } of rooms) {
-        out.push(
-          await subscriptionsRepo.claim(trx, sub.id, deps.owner, now, now + config.timeout + 5000, room),
-        );
-      }
-      return out;
-    });
+    // Lost (a power loss), the pass is made again: the same events fanned out and claimed, sent
+    // under the same ids. So it needs no barrier of its own before the sends below.
+    const claimed = await withRedoableTransaction(
+      deps.db,
+      async (trx) => {
+        for (const move of moves)
+          move.moved = await subscriptionsRepo.fanOut(trx, move.sub, move.rows, move.cursor);
+        const out: DeliveryRow[][] = [];
+        for (const { sub, room } of rooms) {
+          out.push(
+            await subscriptionsRepo.claim(trx, sub.id, deps.owner, now, now + config.timeout + 5000, room),
+          );
+        }
+        return out;
+      },
+      { repeatsOnLoss: true },
+    );
     // A full batch leaves more events behind it: the loop goes round once more.
     if (moves.some((m) => m.moved && m.full)) wake();
     const ids = claimed.flat().map((row) => row.event_id);
-    // The claim is redoable, as is the processing that recorded these events: both are made durable
-    // before any of them is POSTed, so a power loss cannot take back an event a subscriber has.
+    // The processing that recorded these events is redoable: it is made durable before any of them
+    // is POSTed, so a power loss cannot take back an event a subscriber has.
     if (ids.length > 0) await makeDurable(deps.db, now);
     const byId = new Map<string, EventRow>();
     for (let i = 0; i < ids.length; i += FAN_OUT_BATCH) {
@@ -297,22 +303,28 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     finished = [];
     const startedAt = performance.now();
     try {
-      const notes = await withRedoableTransaction(deps.db, async (trx) => {
-        // Each subscription read once per batch and kept current here as its outcomes apply.
-        const fresh = new Map<string, SubscriptionRow>();
-        const out: Note[] = [];
-        const attempts: AttemptRow[] = [];
-        for (const f of batch) {
-          let sub = fresh.get(f.sub.id);
-          if (!sub) {
-            sub = (await subscriptionsRepo.get(trx, f.sub.id)) ?? f.sub;
-            fresh.set(f.sub.id, sub);
+      // Lost, a settle sends its events again under the same ids; unless it disabled a subscription,
+      // which records an event of its own.
+      const notes = await withRedoableTransaction(
+        deps.db,
+        async (trx) => {
+          // Each subscription read once per batch and kept current here as its outcomes apply.
+          const fresh = new Map<string, SubscriptionRow>();
+          const out: Note[] = [];
+          const attempts: AttemptRow[] = [];
+          for (const f of batch) {
+            let sub = fresh.get(f.sub.id);
+            if (!sub) {
+              sub = (await subscriptionsRepo.get(trx, f.sub.id)) ?? f.sub;
+              fresh.set(f.sub.id, sub);
+            }
+            out.push(await recordOutcome(trx, sub, f, attempts));
           }
-          out.push(await recordOutcome(trx, sub, f, attempts));
-        }
-        await subscriptionsRepo.recordAttempts(trx, attempts);
-        return out;
-      });
+          await subscriptionsRepo.recordAttempts(trx, attempts);
+          return out;
+        },
+        { repeatsOnLoss: (recorded) => recorded.every((n) => n.disabled === null) },
+      );
       for (const note of notes) report(note);
       if (notes.some((n) => n.healthChanged)) await refreshHealth();
       for (const f of batch) f.done();

@@ -73,7 +73,23 @@ async function withLedger<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
  * holds with `synchronous_commit = off` for this transaction: the commit returns before its WAL is
  * flushed, a crash of the server can lose it (the rows stay pending and are redone), never corrupt it.
  */
-export async function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+export interface RedoableOptions<T> {
+  /**
+   * True when losing the commit only makes the same thing happen again under the same identities: the
+   * event delivery worker's claims and settles (a lost one sends the same event, under the same
+   * `webhook-id`, again: at least once, as promised). Such a commit needs no makeDurable barrier
+   * before a send, since nothing it wrote leaves the process under an identity a redo would change.
+   * Given the transaction's result, for a commit that only sometimes records something new (a settle
+   * that disabled a subscription records `runtime.status_changed`). Default false.
+   */
+  repeatsOnLoss?: boolean | ((result: T) => boolean);
+}
+
+export async function withRedoableTransaction<T>(
+  db: Db,
+  fn: (trx: Db) => Promise<T>,
+  options: RedoableOptions<T> = {},
+): Promise<T> {
   let result: T;
   if (engineOf(db) === 'postgres') {
     result = await runAgainOnConcurrency(() =>
@@ -92,7 +108,10 @@ export async function withRedoableTransaction<T>(db: Db, fn: (trx: Db) => Promis
       }
     });
   }
-  durabilityOf(db).redoable += 1;
+  const { repeatsOnLoss = false } = options;
+  if (!(typeof repeatsOnLoss === 'function' ? repeatsOnLoss(result) : repeatsOnLoss)) {
+    durabilityOf(db).redoable += 1;
+  }
   return result;
 }
 
