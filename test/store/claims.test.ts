@@ -324,6 +324,17 @@ describe.each(engines)('claims on %s', (engine) => {
   }
 });
 
+/** A delivery's first attempt, acknowledged. */
+const DELIVERED = {
+  state: 'delivered' as const,
+  attempts: 1,
+  next_attempt_at: T0,
+  last_status: 200,
+  last_error: null,
+  delivered_at: T0,
+  updated_at: T0,
+};
+
 describe.each(engines)('event delivery claims on %s keep per-conversation order', (engine) => {
   it('two workers never hold two deliveries of one conversation at once, and take them in event order', async () => {
     pair = await twoConnections(engine);
@@ -353,15 +364,7 @@ describe.each(engines)('event delivery claims on %s keep per-conversation order'
         await new Promise((r) => setTimeout(r, 0));
         for (const r of rows) {
           inFlight.delete(keyOf.get(r.id) as string);
-          const settled = await subscriptionsRepo.settle(db, r.id, owner, {
-            state: 'delivered',
-            attempts: 1,
-            next_attempt_at: T0,
-            last_status: 200,
-            last_error: null,
-            delivered_at: T0,
-            updated_at: T0,
-          });
+          const settled = await subscriptionsRepo.settle(db, r.id, owner, DELIVERED);
           expect(settled).toBe(true);
         }
       }
@@ -377,15 +380,7 @@ describe.each(engines)('event delivery claims on %s keep per-conversation order'
 });
 
 describe.each(engines)('event delivery settles on %s', (engine) => {
-  const outcome = {
-    state: 'delivered' as const,
-    attempts: 1,
-    next_attempt_at: T0,
-    last_status: 200,
-    last_error: null,
-    delivered_at: T0,
-    updated_at: T0,
-  };
+  const outcome = DELIVERED;
   const row = (db: Db, id: string) =>
     db.selectFrom('event_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
