@@ -5,8 +5,9 @@
 // rows are picked up again on start. A slice runs without savepoints: when a row fails, the whole slice
 // is rolled back and run again with a savepoint per row, so only the failing row's effects are undone.
 // Rows are claimed in one statement with this instance as owner and a lease (SPEC §10, store/inbox-repo.ts):
-// another daemon on the same PostgreSQL passes over them, and takes them only once the lease ran out.
-// Over 300 lines on purpose (barely): the slice loop, its budget and retries share the processor's state; what a delivery does is process-delivery.ts.
+// another daemon on the same PostgreSQL passes over them, and takes them only once the lease ran out;
+// on SQLite the claim is part of the slice's own transaction (claimFor).
+// Over 300 lines on purpose: the slice loop, its budget and retries share the processor's state; what a delivery does is process-delivery.ts.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -95,6 +96,19 @@ export interface InboxProcessor extends Service {
   drain(): Promise<void>;
 }
 
+/**
+ * A slice's rows, taken inside its transaction (claimFor), and how many the claim got (on PostgreSQL
+ * some may since have been taken over).
+ */
+type Take = (trx: Db) => Promise<{ rows: InboxRow[]; claimed: number }>;
+
+/** What a slice did, and whether it reached every row it claimed. */
+interface Slice {
+  outcomes: Outcome[];
+  claimed: number;
+  reachedAll: boolean;
+}
+
 type Outcome =
   | { row: InboxRow; kind: 'processed'; summary: DeliverySummary }
   | { row: InboxRow; kind: 'retry'; error: string; attempts: number; at: number }
@@ -158,58 +172,90 @@ export function createInboxProcessor(
       // that time at its share, up to maxDeferMs.
       const extraMs = Math.min(maxDeferMs, (late * share) / (1 - share));
       startedAt = performance.now();
-      // Claimed in its own commit (redoable: a lost claim only leaves its rows unclaimed), so the
-      // lease is there for every other instance to see while this one processes them.
-      const now = deps.clock.now();
-      const rows = await withRedoableTransaction(deps.db, (trx) =>
-        inboxRepo.claimDue(trx, deps.owner, now, now + LEASE_MS, Math.min(fetch, config.inbox.batch_size)),
-      );
-      if (rows.length === 0) return;
-      const outcomes = await processSlice(rows, config, extraMs);
+      const limit = Math.min(fetch, config.inbox.batch_size);
+      const slice = await processSlice(await claimFor(limit), config, extraMs);
+      if (slice === undefined) return;
+      const { outcomes } = slice;
       // A quarter more than the last slice got through: every row claimed and not reached is claimed
       // again by the next slice, and twice the need (as before) made each row's claim cost twice.
       fetch = Math.max(MIN_FETCH, Math.ceil(outcomes.length * 1.25) + 1);
       report(outcomes);
       deps.onSliceCommitted?.();
+      // Fewer rows than asked for, every one reached: nothing else was due when they were claimed, and
+      // a delivery committed since has woken the loop to go round again (wake-loop.ts); a retry that
+      // comes due later is the timer's. Without this, each run at a low rate ended with a claim that
+      // found nothing: a transaction (and on PostgreSQL a round trip) per wake for no row.
+      if (slice.claimed < limit && slice.reachedAll) return;
     }
   }
 
-  async function processSlice(rows: InboxRow[], config: Config, extraMs: number): Promise<Outcome[]> {
+  /**
+   * How a slice gets its rows, or undefined when none is due. On PostgreSQL they are claimed in a
+   * commit of their own (redoable: a lost claim only leaves its rows unclaimed), so the lease is there
+   * for every other instance to see while this one processes them, and the slice keeps those still
+   * held: a lease that ran out (a stalled loop) may have been taken over meanwhile. On SQLite the
+   * slice's own transaction claims them: its one writer lets nobody else write while the slice runs,
+   * so a commit of its own showed the lease to no one, and cost a commit and a read per slice, most of
+   * a slice's cost at a steady few hundred deliveries a second, when a slice holds one or two.
+   */
+  async function claimFor(limit: number): Promise<Take | undefined> {
+    const claim = (trx: Db) => {
+      const now = deps.clock.now();
+      return inboxRepo.claimDue(trx, deps.owner, now, now + LEASE_MS, limit);
+    };
+    if (engineOf(deps.db) === 'sqlite') {
+      return async (trx) => {
+        const rows = await claim(trx);
+        return { rows, claimed: rows.length };
+      };
+    }
+    const rows = await withRedoableTransaction(deps.db, claim);
+    if (rows.length === 0) return undefined;
+    const ids = rows.map((r) => r.id);
+    return async (trx) => {
+      const held = await inboxRepo.stillHeld(trx, ids, deps.owner);
+      return { rows: rows.filter((r) => held.has(r.id)), claimed: rows.length };
+    };
+  }
+
+  /** The slice's outcomes, or undefined when it found no row to process. */
+  async function processSlice(
+    take: Take | undefined,
+    config: Config,
+    extraMs: number,
+  ): Promise<Slice | undefined> {
+    if (take === undefined) return undefined;
     // Savepoints cost two statements per delivery (two round trips on PostgreSQL) and are needed only
-    // when a row fails: the first run goes without, and a failure rolls the slice back to be run again
-    // with one savepoint per row (the failing row's effects undone, the others' kept).
+    // when a row fails: the first run goes without, and a failure rolls the slice back (its claim on
+    // SQLite with it, taken again by `take`) to be run again with one savepoint per row (the failing
+    // row's effects undone, the others' kept).
     try {
-      return await runSlice(rows, config, extraMs, false);
+      return await runSlice(take, config, extraMs, false);
     } catch (err) {
       if (!(err instanceof RowFailed)) throw err;
       log.debug({ event: 'inbox.slice_redone', inbox_id: err.rowId }, 'slice redone with savepoints');
-      return runSlice(rows, config, extraMs, true);
+      return runSlice(take, config, extraMs, true);
     }
   }
 
   async function runSlice(
-    rows: InboxRow[],
+    take: Take,
     config: Config,
     extraMs: number,
     savepoints: boolean,
-  ): Promise<Outcome[]> {
+  ): Promise<Slice | undefined> {
     // Redoable: a lost commit leaves its rows pending, so the slice is not fsynced on its own.
     return withRedoableTransaction(deps.db, async (trx) => {
+      const { rows, claimed } = await take(trx);
+      if (rows.length === 0) return undefined;
       const outcomes: Outcome[] = [];
       const sliceStart = performance.now();
       const quiet = deps.ingress !== undefined && !deps.ingress.arrivedSince(sliceStart - QUIET_FOR_MS);
       const budget = Math.max(remoteSliceMs, quiet ? idleSliceMs : Math.min(maxDeferMs, sliceMs + extraMs));
-      // Only rows still ours: a lease that ran out (a stalled loop) may have been taken over meanwhile.
-      const held = await inboxRepo.stillHeld(
-        trx,
-        rows.map((r) => r.id),
-        deps.owner,
-      );
       let next = 0;
       const processRows = async () => {
         while (next < rows.length) {
           const row = rows[next++] as InboxRow;
-          if (!held.has(row.id)) continue;
           outcomes.push(
             savepoints ? await processRow(trx, row, config) : await processRowBare(trx, row, config),
           );
@@ -232,7 +278,7 @@ export function createInboxProcessor(
         outcomes.filter((o) => o.kind === 'processed').map((o) => o.row.id),
         deps.clock.now(),
       );
-      return outcomes;
+      return { outcomes, claimed, reachedAll: next >= rows.length };
     });
   }
 

@@ -173,6 +173,46 @@ describe('batching', () => {
   });
 });
 
+describe('one wake', () => {
+  // With its timer an hour away, only the run a wake started can process these rows: it must go on
+  // while a claim came back full or a slice left claimed rows unreached, and may stop only when a
+  // claim got fewer rows than it asked for and the slice reached them all.
+  const untimed = (t: TestApp, sliceMs: number) =>
+    createInboxProcessor(
+      {
+        db: t.deps.db,
+        owner: 'untimed',
+        clock: t.clock,
+        ids: t.deps.ids,
+        logger: t.deps.logger,
+        metrics: t.deps.metrics,
+        config: t.deps.config,
+      },
+      { pollMs: 3_600_000, sliceMs },
+    );
+  const pendingRows = (t: TestApp) =>
+    one<{ n: number }>(t, "select count(*) n from inbox where state = 'pending'").n;
+
+  it.each([
+    ['claims come back full (40 rows, 16 a claim)', 1_000],
+    ['each slice reaches one row of its claim', 0],
+  ])('processes a backlog whole when %s', async (_, sliceMs) => {
+    const t = await app();
+    await t.deps.inbox.processor.stop(Date.now() + 1000);
+    for (let i = 0; i < 40; i++)
+      await post(t, text(`49170000007${String(i).padStart(2, '0')}`, `w${i}`, T0 + i));
+    const p = untimed(t, sliceMs);
+    await p.start();
+    try {
+      await waitFor(() => pendingRows(t) === 0, 5_000);
+    } finally {
+      await p.stop(Date.now() + 1000);
+    }
+    expect(messages(t).map((m) => m.text)).toEqual(Array.from({ length: 40 }, (_, i) => `w${i}`));
+    expect(rows(t, 'select id from inbox where lease_owner is not null')).toEqual([]);
+  });
+});
+
 describe('deferring to ingress', () => {
   const standalone = (t: TestApp, ingressIdle: () => Promise<void>, maxDeferMs: number) =>
     createInboxProcessor(
