@@ -3,11 +3,18 @@
 // Pending rows are claimed in one statement by an instance with a lease (SPEC §10): several daemons on
 // one PostgreSQL never process the same delivery at once, and a crashed one's rows wait out its lease.
 import type { Db } from './db.js';
-import { claimDue, forUpdate, releaseLeases } from './locking.js';
+import { forUpdate, preparedClaim, releaseLeases } from './locking.js';
 import type { InboxState, InboxTable } from './tables.js';
 import { asDurableCommit } from './transactions.js';
 
 export type InboxRow = InboxTable;
+
+const claimInbox = preparedClaim({
+  table: 'inbox',
+  due: (eb, now) => eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
+  order: ['id'],
+  guard: (eb) => eb('state', '=', 'pending'),
+});
 
 export const inboxRepo = Object.freeze({
   /** One multi-row insert: one statement, one commit (one fsync) for a whole group of deliveries. */
@@ -26,16 +33,7 @@ export const inboxRepo = Object.freeze({
    * taken over.
    */
   async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<InboxRow[]> {
-    return claimDue(db, {
-      table: 'inbox',
-      owner,
-      now,
-      leaseUntil,
-      limit,
-      due: (eb) => eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-      order: ['id'],
-      guard: (eb) => eb('state', '=', 'pending'),
-    });
+    return claimInbox(db, owner, now, leaseUntil, limit);
   },
 
   /**

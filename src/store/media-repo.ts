@@ -2,12 +2,20 @@
 // with a lease, like every queue, SPEC §10) and the stored files they point at, outbound uploads too.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import { claimDue, type QueueWhere, releaseLeases, settleHeld } from './locking.js';
+import { preparedClaim, type QueueWhere, releaseLeases, settleHeld } from './locking.js';
 import type { MediaState, MediaTable } from './media-tables.js';
 
 export type MediaRow = MediaTable;
 
 const pending: QueueWhere<'media'> = (eb) => eb('state', '=', 'pending');
+
+const claimMedia = preparedClaim({
+  table: 'media',
+  due: (eb, now) => eb.and([pending(eb), eb('next_attempt_at', '<=', now)]),
+  order: ['next_attempt_at', 'id'],
+  set: (eb, now) => ({ attempts: eb('attempts', '+', 1), updated_at: now }),
+  guard: pending,
+});
 
 export interface MediaFailure {
   error: string;
@@ -39,17 +47,7 @@ export const mediaRepo = Object.freeze({
    * `leaseUntil` in one statement (an expired lease of any owner is taken over).
    */
   async claimDue(db: Db, owner: string, now: number, leaseUntil: number, limit: number): Promise<MediaRow[]> {
-    return claimDue(db, {
-      table: 'media',
-      owner,
-      now,
-      leaseUntil,
-      limit,
-      due: (eb) => eb.and([pending(eb), eb('next_attempt_at', '<=', now)]),
-      order: ['next_attempt_at', 'id'],
-      set: (eb) => ({ attempts: eb('attempts', '+', 1), updated_at: now }),
-      guard: pending,
-    });
+    return claimMedia(db, owner, now, leaseUntil, limit);
   },
 
   /** On start: this owner's leases from a previous run (killed mid-download) are given back at once. */

@@ -6,9 +6,9 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import {
-  claimDue,
   forUpdate,
   isPostgres,
+  preparedClaim,
   type QueueWhere,
   releaseLeases,
   renewLeases,
@@ -19,6 +19,7 @@ import type { ResponderJobsTable } from './tables.js';
 export type ResponderJob = ResponderJobsTable;
 
 const pending: QueueWhere<'responder_jobs'> = (eb) => eb('state', '=', 'pending');
+const claimJobs = preparedClaim({ table: 'responder_jobs', due: pending, order: ['id'], guard: pending });
 
 export const responderJobsRepo = Object.freeze({
   /**
@@ -32,16 +33,7 @@ export const responderJobsRepo = Object.freeze({
     leaseUntil: number,
     limit: number,
   ): Promise<ResponderJob[]> {
-    return claimDue(db, {
-      table: 'responder_jobs',
-      owner,
-      now,
-      leaseUntil,
-      limit,
-      due: pending,
-      order: ['id'],
-      guard: pending,
-    });
+    return claimJobs(db, owner, now, leaseUntil, limit);
   },
 
   /**
